@@ -1,0 +1,48 @@
+/* backend.h — what a backend (cpu, cuda, sim) implements behind engine.h.
+ *
+ * engine.c owns the options, the paged KV-cache block tables (kv_cache.h) and validation of work items;
+ * a backend owns its weights and KV storage and runs the arithmetic (or models its time).
+ * A backend must not allocate KV blocks itself: engine.c has taken them before calling step, and passes
+ * each sequence's block table.
+ */
+#ifndef DB_BACKEND_H
+#define DB_BACKEND_H
+
+#include "engine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The block table of one work item's sequence after the blocks for this step were taken. */
+typedef struct db_backend_seq_view {
+    const int32_t *blocks; /* physical block ids, in position order */
+    int n_blocks;
+} db_backend_seq_view;
+
+typedef struct db_backend_ops {
+    const char *name;
+    /* Create backend state for these options; total_blocks of kv_block_size tokens each. */
+    db_status (*open)(const db_engine_opts *o, int64_t total_blocks, void **state, db_error *err);
+    void (*close)(void *state);
+    /* seqs[i] is the block table of work[i]'s sequence. res->next_tokens is set for want_next items. */
+    db_status (*step)(void *state, const db_work *work, const db_backend_seq_view *seqs, int n,
+                      db_step_result *res, db_error *err);
+    /* Optional: a one-line device description. */
+    const char *(*device_name)(void *state);
+} db_backend_ops;
+
+/* Bytes of KV cache one token occupies on this shape and dtype (all layers, K and V). */
+double db_kv_bytes_per_token(const db_model_config *m, db_kv_dtype kv);
+
+extern const db_backend_ops db_backend_cpu;
+extern const db_backend_ops db_backend_sim;
+/* Present only when built with CUDA (DECODEBENCH_HAVE_CUDA). */
+extern const db_backend_ops db_backend_cuda;
+/* 1 if a CUDA device answers (0 when built without CUDA). */
+int db_cuda_device_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,10 @@
+/* commands.h — the subcommands of the decodebench binary, one cmd_*.c each.
+ * Each takes argv with argv[0] = the subcommand name and returns the process exit code
+ * (0 ok, 1 failure/regression, 2 usage error, 3 inconclusive gate).
+ */
+#ifndef DB_COMMANDS_H
+#define DB_COMMANDS_H
+
+int db_cmd_generate(int argc, char **argv);
+
+#endif
