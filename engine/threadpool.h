@@ -1,0 +1,51 @@
+/* threadpool.h — a small persistent pthread pool: a low-latency parallel-for for the CPU backend.
+ *
+ * What it is for: n threads (the caller plus n - 1 workers) run one function together,
+ * fn(arg, thread_idx, n_threads) once for each thread_idx in [0, n); the caller runs index 0 and
+ * db_threadpool_run returns when every index has returned. Between jobs the workers spin briefly
+ * (a decode step issues many small jobs back to back) and then sleep on a condition variable.
+ * It also keeps per-thread scratch buffers that a job may use.
+ * What it must not do: be called re-entrantly (from inside fn) or from two threads at once; call
+ * OpenBLAS (that policy lives in linear.h); print or exit.
+ */
+#ifndef DB_THREADPOOL_H
+#define DB_THREADPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct db_threadpool db_threadpool;
+
+/* One job: called once per thread index. */
+typedef void (*db_parallel_fn)(void *arg, int thread_idx, int n_threads);
+
+/* n_threads <= 0: one per online CPU. The caller's thread counts as one of them. */
+db_status db_threadpool_create(int n_threads, db_threadpool **out, db_error *err);
+void db_threadpool_destroy(db_threadpool *pool);
+
+/* Number of threads (>= 1); 1 for a NULL pool. */
+int db_threadpool_size(const db_threadpool *pool);
+
+/* Runs fn(arg, i, n) for every i in [0, n) and waits for all of them. A NULL pool runs fn(arg, 0, 1). */
+void db_threadpool_run(db_threadpool *pool, db_parallel_fn fn, void *arg);
+
+/* The share [*begin, *end) of thread_idx when [0, total) is split into n_threads contiguous ranges
+ * whose boundaries are multiples of align (align >= 1); the last range takes the remainder. */
+void db_threadpool_split(int64_t total, int64_t align, int thread_idx, int n_threads, int64_t *begin,
+                         int64_t *end);
+
+/* Scratch slot `slot` (0 .. size, where slot size is shared by the caller outside a job) grown to at
+ * least `bytes`, 64-byte aligned; NULL if allocation fails. Contents are not kept across calls of
+ * library functions that use the pool (db_linear_forward uses every slot). */
+void *db_threadpool_scratch(db_threadpool *pool, int slot, size_t bytes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
