@@ -4,7 +4,8 @@
  *
  * Time: every time is an int64 count of nanoseconds on the run's clock (0 = the run's start; the
  * virtual clock under the sim backend). Request ids are the caller's (e.g. the schedule index): unique,
- * >= 0 and dense (memory grows with the largest id).
+ * >= 0 and dense (memory grows with the largest id). Arrivals are recorded in non-decreasing arrival
+ * time (the order the load generator issues them); "the first N requests" means the first N recorded.
  *
  * Definitions (README "Metrics"): latencies start at the request's INTENDED arrival. queue = first
  * scheduled - arrival; TTFT = first token - arrival; E2E = last token - arrival; TPOT = (E2E - TTFT) /
@@ -156,6 +157,7 @@ typedef struct db_metrics_summary {
     double peak_output_throughput; /* max output tokens in a full 1 s bucket of the span; -1 if none */
     int64_t peak_buckets;          /* full 1 s buckets in the span */
     double mean_concurrency; /* Little's law: sum of E2E of completed counted requests / duration */
+    int64_t out_of_range;    /* latency values above 1 h that no histogram could hold (still in mean) */
     db_latency_stats latency[DB_LAT_COUNT];
     /* goodput (has_slo: the config gave per-request objectives) */
     bool has_slo;
