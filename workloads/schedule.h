@@ -30,6 +30,13 @@ typedef struct db_schedule {
     char description[256]; /* e.g. "trace:AzureLLMInferenceTrace_conv.csv lengths, poisson:5" */
 } db_schedule;
 
+/* Frees s->items and zeroes s (safe on a zeroed schedule). */
 void db_schedule_free(db_schedule *s);
+
+/* Writes s as the native trace CSV: the header "arrival_s,prompt_tokens,output_tokens", then one
+ * line per item, "%.9f,%d,%d" (closed-loop items have arrival 0). The file is written under a
+ * temporary name and renamed, so it is complete or absent. Reading it back as a `native` trace with
+ * `trace` arrivals gives the same items. Returns 0, or -1 with err filled. */
+int db_schedule_dump(const db_schedule *s, const char *path, char *err, size_t errlen);
 
 #endif
