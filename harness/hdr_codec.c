@@ -127,7 +127,8 @@ int db_hdr_encode_compressed(const db_hdr *h, unsigned char **buf, size_t *len) 
         free(raw);
         return DB_HDR_ENOMEM;
     }
-    int zrc = compress2(out + COMPRESSED_HEADER_LEN, &zlen, raw, (uLong)raw_len, Z_DEFAULT_COMPRESSION);
+    /* best compression, as Java HdrHistogram writes (its blobs start with the zlib header 78 DA) */
+    int zrc = compress2(out + COMPRESSED_HEADER_LEN, &zlen, raw, (uLong)raw_len, Z_BEST_COMPRESSION);
     free(raw);
     if (zrc != Z_OK) {
         free(out);
