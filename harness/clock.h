@@ -30,9 +30,9 @@ void db_clock_init(db_clock *c, db_clock_kind kind);
 /* Seconds since db_clock_init. Never decreases. */
 double db_clock_now(const db_clock *c);
 
-/* Waits until now() >= t_s (no-op when t_s is already past). Real: returns false when a signal
- * interrupted the sleep before the deadline (the caller checks its stop flag and may sleep again);
- * true once the deadline was reached. Virtual: jumps to t_s and returns true. */
+/* Waits until now() >= t_s (no-op when t_s is already past, NaN or infinite). Real: returns false
+ * when a signal interrupted the sleep before the deadline (the caller checks its stop flag and may
+ * sleep again); true once the deadline was reached. Virtual: jumps to t_s and returns true. */
 bool db_clock_sleep_until(db_clock *c, double t_s);
 
 /* Virtual: moves time forward by dt_s (>= 0; negative or NaN is ignored). Real: no-op. */
