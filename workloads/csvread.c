@@ -22,6 +22,7 @@ typedef struct reader {
     char **fields;    /* (n_fields) pointers into buf, built when the record ends */
     size_t n_fields, cap_fields;
     int status;       /* 0 going on, 1 stopped by fn, -1 error */
+    int ended_nl;     /* the last byte fed was a newline */
 } reader;
 
 static void on_field(void *data, size_t len, void *r_) {
@@ -89,6 +90,7 @@ static int feed(reader *r, struct csv_parser *p, const char *chunk, size_t len) 
             return -1;
         }
         if (nl) r->line++;
+        r->ended_nl = nl != NULL;
         chunk += seg;
         len -= seg;
     }
@@ -115,7 +117,7 @@ static int read_all(reader *r, struct csv_parser *p, FILE *f) {
     if (ferror(f)) return db_errf(r->err, r->errlen, "%s: read error: %s", r->path, strerror(errno));
     if (csv_fini(p, on_field, on_record, r) != 0 && !r->status)
         return db_errf(r->err, r->errlen, "%s:%zu: malformed CSV at end of file (%s)", r->path,
-                       r->line, csv_strerror(csv_error(p)));
+                       r->line - (r->ended_nl && r->line > 1), csv_strerror(csv_error(p)));
     return r->status < 0 ? -1 : 0;
 }
 

@@ -79,11 +79,10 @@ static int on_header(csv_ctx *c, size_t line, char **f, size_t n, char *err, siz
         if (c->forced != DB_TRACE_AUTO) {
             join(got, sizeof got, f, n);
             if (l->time_col)
-                return db_errf(err, errlen,
-                               "%s:%zu: expected a %s header with columns %s, %s and %s, got '%s'",
+                return db_errf(err, errlen, "%s:%zu: expected the %s header (columns %s, %s, %s), got '%s'",
                                c->b->path, line, l->label, l->time_col, l->prompt_col, l->output_col,
                                got);
-            return db_errf(err, errlen, "%s:%zu: expected a %s header with columns %s and %s, got '%s'",
+            return db_errf(err, errlen, "%s:%zu: expected the %s header (columns %s, %s), got '%s'",
                            c->b->path, line, l->label, l->prompt_col, l->output_col, got);
         }
     }
