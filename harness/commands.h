@@ -6,5 +6,6 @@
 #define DB_COMMANDS_H
 
 int db_cmd_generate(int argc, char **argv);
+int db_cmd_run(int argc, char **argv);
 
 #endif

@@ -37,6 +37,7 @@ db_status db_loadgen_init(db_loadgen *lg, const db_schedule *s, db_error *err) {
         return db_error_set(err, DB_ERR_INVALID, "unknown arrival mode %d", (int)s->mode);
     }
     lg->sched = s;
+    lg->stop_s = INFINITY;
     return DB_OK;
 }
 
@@ -45,12 +46,24 @@ void db_loadgen_free(db_loadgen *lg) {
     memset(lg, 0, sizeof *lg);
 }
 
-bool db_loadgen_exhausted(const db_loadgen *lg) { return lg->next >= lg->sched->n; }
+void db_loadgen_stop_at(db_loadgen *lg, double t_s) { lg->stop_s = t_s; }
 
-double db_loadgen_next_time(const db_loadgen *lg) {
-    if (db_loadgen_exhausted(lg)) return INFINITY;
+/* Intended time of the next item, ignoring the stop time; INFINITY when unknown or none left. */
+static double candidate_time(const db_loadgen *lg) {
+    if (lg->next >= lg->sched->n) return INFINITY;
     if (lg->sched->mode == DB_ARRIVAL_OPEN) return lg->sched->items[lg->next].arrival_s;
     return lg->ready_len > 0 ? lg->slot_ready[lg->ready_head] : INFINITY;
+}
+
+bool db_loadgen_exhausted(const db_loadgen *lg) {
+    if (lg->next >= lg->sched->n) return true;
+    double t = candidate_time(lg);
+    return !isinf(t) && t > lg->stop_s;
+}
+
+double db_loadgen_next_time(const db_loadgen *lg) {
+    double t = candidate_time(lg);
+    return t > lg->stop_s ? INFINITY : t;
 }
 
 bool db_loadgen_pop(db_loadgen *lg, double now_s, size_t *index, double *arrival_s) {

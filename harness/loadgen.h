@@ -23,6 +23,7 @@ typedef struct db_loadgen {
     /* closed loop: intended issue times of free slots, a FIFO ring (times never decrease) */
     double *slot_ready; /* (concurrency) */
     size_t ready_head, ready_len, slots;
+    double stop_s; /* no item is issued with an intended arrival after this time (INFINITY: none) */
 } db_loadgen;
 
 /* Checks the schedule (n >= 1; open: arrival times finite, >= 0 and non-decreasing; closed:
@@ -41,7 +42,10 @@ bool db_loadgen_pop(db_loadgen *lg, double now_s, size_t *index, double *arrival
  * t_s + think_s. Open loop: no effect. */
 void db_loadgen_done(db_loadgen *lg, double t_s);
 
-/* Every item has been issued. */
+/* From now on, issue no item whose intended arrival is after t_s. */
+void db_loadgen_stop_at(db_loadgen *lg, double t_s);
+
+/* Every item has been issued, or the next one would arrive after the stop time. */
 bool db_loadgen_exhausted(const db_loadgen *lg);
 
 #endif

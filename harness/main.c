@@ -14,6 +14,7 @@ typedef struct {
 
 static const db_command commands[] = {
     {"generate", db_cmd_generate, "run the decode engine on synthetic prompts and print the tokens"},
+    {"run", db_cmd_run, "replay a workload with continuous batching and report latency and throughput"},
 };
 
 static void usage(FILE *f) {

@@ -159,6 +159,7 @@ static db_status run_alloc(run_state *st, db_error *err) {
         return db_error_set(err, DB_ERR_NOMEM, "out of memory for a run of %zu requests", st->s->n);
     db_status rc = db_loadgen_init(&st->lg, st->s, err);
     if (rc != DB_OK) return rc;
+    if (st->o->issue_until_s > 0) db_loadgen_stop_at(&st->lg, st->o->issue_until_s);
     return db_sched_create(st->e, &st->o->sched, st->s->n, &st->sched, err);
 }
 

@@ -42,6 +42,8 @@ typedef struct db_run_opts {
     db_clock_kind clock;              /* DB_CLOCK_VIRTUAL for the sim backend, else real */
     volatile sig_atomic_t *stop;      /* set (e.g. by a signal handler) to stop at the next step
                                          boundary; NULL: never */
+    double issue_until_s;             /* > 0: no request is issued with an intended arrival after
+                                         this run-clock time; those in flight still finish */
     db_run_progress_fn progress;      /* optional, called after every step */
     void *progress_ctx;
 } db_run_opts;

@@ -1,0 +1,215 @@
+/* cmd_run.c — `decodebench run`: one benchmark run. Parses and checks the flags, builds the schedule,
+ * opens the engine, runs (harness/run.h) with a live progress line on a terminal, writes the outputs
+ * through reports/ and prints the summary. SIGINT/SIGTERM stop the run at the next step boundary; what
+ * was measured is still written, marked complete=false, and the exit code is 128 + the signal number
+ * (130, 143). A second signal ends the process at once (the handler is reset after the first). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmd_run_args.h"
+#include "commands.h"
+#include "metrics.h"
+#include "progress.h"
+#include "run.h"
+#include "run_report.h"
+#include "slo.h"
+#include "workload.h"
+
+static volatile sig_atomic_t run_stop;
+static volatile sig_atomic_t run_signal;
+
+static void on_stop_signal(int sig) {
+    run_stop = 1;
+    run_signal = sig;
+}
+
+/* SIGINT/SIGTERM set the stop flag; no SA_RESTART, so a sleep waiting for the next arrival ends at
+ * once; SA_RESETHAND, so a second signal terminates the process. */
+static void install_signals(struct sigaction old[2]) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+}
+
+static void restore_signals(const struct sigaction old[2]) {
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
+
+/* mkdir -p for the output directory. 0, or -1 with errno set. */
+static int make_dirs(const char *path) {
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+    struct stat st;
+    if (stat(buf, &st) || !S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+/* The output directory: --out, or runs/<YYYYmmdd-HHMMSS>[-N] (a fresh one). */
+static int choose_out_dir(const run_args *a, char *dir, size_t len) {
+    if (a->out) {
+        snprintf(dir, len, "%s", a->out);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+        snprintf(dir, len, "runs/%s", stamp);
+        struct stat st;
+        for (int k = 2; stat(dir, &st) == 0 && k < 1000; k++)
+            snprintf(dir, len, "runs/%s-%d", stamp, k);
+    }
+    if (make_dirs(dir)) {
+        return db_cli_usage_error("run", "--out %s: cannot create the directory: %s", dir,
+                                  strerror(errno));
+    }
+    return 0;
+}
+
+static int build_schedule(const run_args *a, const db_model_config *model, db_schedule *s,
+                          db_workload_info *info) {
+    db_workload_spec w;
+    run_args_workload_spec(a, model, &w);
+    char err[512];
+    if (db_workload_build_info(&w, s, info, err, sizeof err))
+        return db_cli_usage_error("run", "%s", err);
+    if (a->dump_schedule && db_schedule_dump(s, a->dump_schedule, err, sizeof err)) {
+        fprintf(stderr, "decodebench run: --dump-schedule %s: %s\n", a->dump_schedule, err);
+        return DB_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static int open_engine(const run_args *a, const db_model_config *model, db_engine **e) {
+    db_engine_opts eo;
+    run_args_engine_opts(a, model, &eo);
+    db_error err;
+    db_status st = db_engine_open(&eo, e, &err);
+    if (st == DB_OK) return 0;
+    fprintf(stderr, "decodebench run: cannot open the %s engine: %s\n", db_backend_name(eo.backend),
+            err.msg);
+    /* bad user input (a device JSON, a checkpoint) is a usage error; a missing device is a failure */
+    return st == DB_ERR_INVALID || st == DB_ERR_IO ? DB_EXIT_USAGE : DB_EXIT_FAIL;
+}
+
+static int create_metrics(const run_args *a, db_engine *e, const db_slo_set *slo, db_metrics **m) {
+    db_metrics_config mc;
+    run_args_metrics_config(a, e, slo, &mc);
+    char err[512];
+    if (db_metrics_create(&mc, m, err, sizeof err)) {
+        fprintf(stderr, "decodebench run: %s\n", err);
+        return DB_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* Runs with signals and progress in place. Returns the db_run status. */
+static db_status run_with_ui(const run_args *a, db_engine *e, const db_schedule *s, db_metrics *m,
+                             db_run_stats *stats, db_error *err) {
+    db_run_opts ro;
+    run_args_run_opts(a, e, &ro);
+    ro.stop = &run_stop;
+    db_progress pg;
+    db_progress_init(&pg, stderr, !a->quiet && isatty(STDERR_FILENO));
+    ro.progress = db_progress_update;
+    ro.progress_ctx = &pg;
+    struct sigaction old[2];
+    run_stop = 0;
+    run_signal = 0;
+    install_signals(old);
+    db_status st = db_run(e, s, &ro, m, stats, err);
+    restore_signals(old);
+    db_progress_free(&pg);
+    return st;
+}
+
+/* Writes the outputs and prints the summary. Returns 0 or DB_EXIT_FAIL. */
+static int write_outputs(const run_args *a, int argc, char **argv, const char *dir, db_engine *e,
+                         const db_schedule *s, const db_workload_info *wi, const db_metrics *m,
+                         const db_run_stats *stats, bool complete, double start_epoch_s) {
+    db_kv_list facts = {0};
+    run_args_facts(a, e, s, wi, stats, &facts);
+    char *cmdline = db_run_command_line(argc, argv);
+    db_run_info info = {.command_line = cmdline,
+                        .complete = complete,
+                        .start_epoch_s = start_epoch_s,
+                        .environment = &facts};
+    char err[512];
+    int rc = 0;
+    if (db_report_write_run(dir, m, &info, err, sizeof err)) {
+        fprintf(stderr, "decodebench run: writing the outputs failed: %s\n", err);
+        rc = DB_EXIT_FAIL;
+    }
+    if (!a->quiet) {
+        db_report_print_summary(stdout, m, &info);
+        printf("%-40s %lld steps, %lld preemptions, %s clock: %.3f s run time in %.3f s wall\n",
+               "Engine:", (long long)stats->steps, (long long)stats->preemptions,
+               db_clock_kind_name(stats->clock), stats->end_s, stats->wall_s);
+    }
+    if (rc == 0) printf("Outputs: %s/\n", dir);
+    fflush(stdout);
+    free(cmdline);
+    db_kv_free(&facts);
+    return rc;
+}
+
+int db_cmd_run(int argc, char **argv) {
+    run_args a;
+    db_slo_set slo;
+    db_model_config model;
+    int rc = 0;
+    if (!run_args_parse(argc, argv, &a, &slo, &model, &rc)) return rc; /* --help, usage error */
+    db_schedule sched = {0};
+    db_workload_info winfo;
+    db_engine *e = NULL;
+    db_metrics *m = NULL;
+    char dir[4096];
+    if ((rc = build_schedule(&a, &model, &sched, &winfo)) || (rc = choose_out_dir(&a, dir, sizeof dir)) ||
+        (rc = open_engine(&a, &model, &e)) || (rc = create_metrics(&a, e, &slo, &m)))
+        goto done;
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    double start_epoch_s = (double)wall.tv_sec + (double)wall.tv_nsec * 1e-9;
+    db_run_stats stats;
+    db_error err;
+    db_status st = run_with_ui(&a, e, &sched, m, &stats, &err);
+    if (st != DB_OK) fprintf(stderr, "decodebench run: the run failed: %s\n", err.msg);
+    bool complete = st == DB_OK && !stats.interrupted;
+    rc = write_outputs(&a, argc, argv, dir, e, &sched, &winfo, m, &stats, complete, start_epoch_s);
+    if (st != DB_OK) rc = DB_EXIT_FAIL;
+    else if (stats.interrupted && rc == 0) {
+        fprintf(stderr, "decodebench run: stopped by signal %d; outputs marked complete=false\n",
+                (int)run_signal);
+        rc = 128 + (int)run_signal;
+    }
+done:
+    if (m) db_metrics_free(m);
+    if (e) db_engine_close(e);
+    db_schedule_free(&sched);
+    return rc;
+}

@@ -1,0 +1,386 @@
+/* cmd_run_args.c — flags of `decodebench run` (see cmd_run_args.h). */
+#include "cmd_run_args.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "cli.h"
+#include "env.h"
+#include "model.h"
+
+#define CMD "run"
+
+void run_args_print_help(FILE *f) {
+    fprintf(f,
+"Usage: decodebench run [flags]\n"
+"\n"
+"Replays a workload against the embedded decode engine with continuous batching and writes\n"
+"summary.json, requests.csv, steps.csv, latency.hlog and *.hgrm into the output directory.\n"
+"With no flags: llama2c-15m on the best backend present (cuda if a GPU answers, else cpu),\n"
+"64 requests with prompts uniform:32:128 and outputs uniform:16:64 tokens, 8 in flight (closed loop).\n"
+"\n"
+"Engine:\n"
+"  --backend auto|cpu|cuda|sim   backend; auto = cuda if a GPU answers, else cpu   (default auto)\n"
+"  --model NAME|FILE.json|FILE.bin  preset (tiny, llama2c-15m, llama2c-110m, llama2-7b, llama3-8b,\n"
+"                                llama2-13b, llama3-70b, mistral-7b), a custom shape, or a llama2.c\n"
+"                                checkpoint (its weights are loaded)        (default " DB_RUN_DEFAULT_MODEL ")\n"
+"  --layers N                    run only the first N layers               (default: all)\n"
+"  --precision P                 fp32|tf32|fp16|bf16|fp8|int8|int4   (default fp32 on cpu, else bf16)\n"
+"  --kv-dtype D                  fp32|fp16|bf16|fp8   (default fp32 with fp32/tf32 precision, else bf16)\n"
+"  --device PRESET|FILE.json     sim only: h100-sxm, h200, a100-80g, l40s, or a ceilings JSON\n"
+"                                written by `decodebench roofline`          (default " DB_RUN_DEFAULT_SIM_DEVICE ")\n"
+"  --threads N                   cpu worker threads; 0 = all cores          (default 0)\n"
+"  --kv-tokens N                 KV-cache capacity in tokens                (default: backend's)\n"
+"  --kv-mem SIZE                 KV-cache capacity in bytes, e.g. 2GiB      (default: backend's)\n"
+"\n"
+"Workload:\n"
+"  --workload FILE|trace:FILE    lengths (and with --arrival trace, times) from a trace: Azure,\n"
+"                                BurstGPT, Mooncake, ShareGPT stats or native CSV (alias --trace)\n"
+"                                (default: synthetic lengths from --prompt-len/--output-len)\n"
+"  --trace-format F              auto|azure|burstgpt|mooncake|sharegpt|native   (default auto)\n"
+"  --prompt-len SPEC             fixed:N, uniform:LO:HI, normal:M:SD[:LO:HI], lognormal:M:SD[:LO:HI],\n"
+"                                zipf:S:MAX, empirical:FILE[:COL], mix:W*SPEC,...\n"
+"                                (default " DB_RUN_DEFAULT_PROMPT_LEN " without a trace, else the trace's)\n"
+"  --output-len SPEC             as --prompt-len     (default " DB_RUN_DEFAULT_OUTPUT_LEN " without a trace)\n"
+"  --arrival SPEC                poisson:RATE, gamma:RATE:CV, constant:RATE, concurrency:N[:THINK],\n"
+"                                offline, trace[:SCALE], ramp:R0:R1\n"
+"                                (default " DB_RUN_DEFAULT_ARRIVAL " without a trace, trace with one)\n"
+"  --requests N                  number of requests (default %d without a trace or --duration)\n"
+"  --duration TIME               generated arrivals stop at TIME (30s, 2m); closed loop: no request\n"
+"                                is issued after TIME, those in flight finish  (default: none)\n"
+"  --seed N                      seed of lengths, arrivals, prompts and weights  (default 1)\n"
+"  --clamp-context               shorten requests to the model's context: prompt <= max_seq_len - 1,\n"
+"                                output <= max_seq_len - prompt  (default: off; longer requests fail)\n"
+"\n"
+"Measurement:\n"
+"  --warmup TIME|Nreq            exclude requests arriving before TIME (30s) or the first N (20req)\n"
+"                                (default: none)\n"
+"  --cooldown TIME               exclude requests arriving in the last TIME before the last arrival\n"
+"                                (default: none)\n"
+"  --slo LIST                    objectives: ttft:200ms,tpot:50ms,e2e:10s,p99_ttft:300ms (goodput)\n"
+"\n"
+"Scheduling:\n"
+"  --batching continuous|static  iteration-level or request-level batching  (default continuous)\n"
+"  --max-batch N                 sequences per step                         (default %d)\n"
+"  --max-batch-tokens N          tokens per step, prefill + decode, >= --max-batch  (default %d)\n"
+"  --prefill-chunk N             most tokens of one prompt per step         (default %d)\n"
+"\n"
+"Output:\n"
+"  --out DIR                     output directory            (default runs/<YYYYmmdd-HHMMSS>)\n"
+"  --dump-schedule FILE          also write the schedule as a native trace CSV\n"
+"  --quiet                       no progress line and no summary; print only the output directory\n"
+"  --help                        this text\n"
+"\n"
+"Exit codes: 0 success; 1 the run failed (reason printed); 2 usage error (bad flag, value or input\n"
+"file); 130/143 stopped by SIGINT/SIGTERM (outputs written, complete=false).\n",
+            DB_RUN_DEFAULT_REQUESTS, 64, 2048, 512);
+}
+
+/* ---- flag groups: each returns 0 (taken), -1 (bad value, message printed) or 1 (not this group) -- */
+
+static int str_flag(const char *flag, const char *want, const char *v, const char **out) {
+    if (strcmp(flag, want)) return 1;
+    *out = v;
+    return 0;
+}
+
+static int int_flag(const char *flag, const char *want, const char *v, long long lo, long long hi,
+                    long long *out) {
+    if (strcmp(flag, want)) return 1;
+    return db_cli_int(CMD, flag, v, lo, hi, out);
+}
+
+static int bad_choice(const char *flag, const char *v, const char *choices) {
+    db_cli_usage_error(CMD, "%s expects one of %s, got '%s'", flag, choices, v);
+    return -1;
+}
+
+static int engine_flag(run_args *a, const char *f, const char *v) {
+    int r;
+    if (!strcmp(f, "--backend"))
+        return db_backend_parse(v, &a->backend) ? bad_choice(f, v, "auto, cpu, cuda, sim") : 0;
+    if (!strcmp(f, "--precision"))
+        return db_precision_parse(v, &a->precision)
+                   ? bad_choice(f, v, "fp32, tf32, fp16, bf16, fp8, int8, int4")
+                   : 0;
+    if (!strcmp(f, "--kv-dtype"))
+        return db_kv_dtype_parse(v, &a->kv_dtype) ? bad_choice(f, v, "fp32, fp16, bf16, fp8") : 0;
+    if (!strcmp(f, "--kv-mem")) return db_cli_bytes(CMD, f, v, &a->kv_mem);
+    if ((r = str_flag(f, "--model", v, &a->model)) <= 0) return r;
+    if ((r = str_flag(f, "--device", v, &a->device)) <= 0) return r;
+    if ((r = int_flag(f, "--layers", v, 1, DB_MODEL_MAX_LAYERS, &a->layers)) <= 0) return r;
+    if ((r = int_flag(f, "--threads", v, 0, 1024, &a->threads)) <= 0) return r;
+    if ((r = int_flag(f, "--kv-tokens", v, 1, INT64_C(1) << 40, &a->kv_tokens)) <= 0) return r;
+    return 1;
+}
+
+static int workload_flag(run_args *a, const char *f, const char *v) {
+    int r;
+    long long seed;
+    if (!strcmp(f, "--trace-format")) {
+        char err[256];
+        if (db_trace_format_parse(v, &a->trace_format, err, sizeof err) == 0) return 0;
+        db_cli_usage_error(CMD, "--trace-format: %s", err);
+        return -1;
+    }
+    if (!strcmp(f, "--duration")) {
+        if (db_cli_duration(CMD, f, v, &a->duration_s)) return -1;
+        if (a->duration_s > 0) return 0;
+        db_cli_usage_error(CMD, "--duration expects a positive duration, got '%s'", v);
+        return -1;
+    }
+    if (!strcmp(f, "--seed")) {
+        if (db_cli_int(CMD, f, v, 0, INT64_MAX, &seed)) return -1;
+        a->seed = (uint64_t)seed;
+        return 0;
+    }
+    if ((r = str_flag(f, "--workload", v, &a->workload)) <= 0) return r;
+    if ((r = str_flag(f, "--trace", v, &a->workload)) <= 0) return r;
+    if ((r = str_flag(f, "--prompt-len", v, &a->prompt_len)) <= 0) return r;
+    if ((r = str_flag(f, "--output-len", v, &a->output_len)) <= 0) return r;
+    if ((r = str_flag(f, "--arrival", v, &a->arrival)) <= 0) return r;
+    if ((r = int_flag(f, "--requests", v, 1, DB_WORKLOAD_MAX_REQUESTS, &a->requests)) <= 0) return r;
+    return 1;
+}
+
+/* --warmup 30s (time) or --warmup 20req (requests). */
+static int parse_warmup(run_args *a, const char *v) {
+    size_t n = strlen(v);
+    if (n > 3 && !strcmp(v + n - 3, "req")) {
+        char num[32];
+        if (n - 3 < sizeof num) {
+            memcpy(num, v, n - 3);
+            num[n - 3] = '\0';
+            char *end;
+            long long k = strtoll(num, &end, 10);
+            if (*num >= '0' && *num <= '9' && !*end && k >= 0 && k < INT64_MAX / 2) {
+                a->warmup_requests = k;
+                return 0;
+            }
+        }
+        db_cli_usage_error(CMD, "--warmup expects a time (30s) or a request count (20req), got '%s'",
+                           v);
+        return -1;
+    }
+    return db_cli_duration(CMD, "--warmup", v, &a->warmup_s);
+}
+
+static int measure_sched_flag(run_args *a, const char *f, const char *v) {
+    int r;
+    long long k;
+    if (!strcmp(f, "--warmup")) return parse_warmup(a, v);
+    if (!strcmp(f, "--cooldown")) return db_cli_duration(CMD, f, v, &a->cooldown_s);
+    if (!strcmp(f, "--batching"))
+        return db_batching_parse(v, &a->sched.batching) ? bad_choice(f, v, "continuous, static") : 0;
+    if ((r = str_flag(f, "--slo", v, &a->slo_text)) <= 0) return r;
+    if ((r = str_flag(f, "--out", v, &a->out)) <= 0) return r;
+    if ((r = str_flag(f, "--dump-schedule", v, &a->dump_schedule)) <= 0) return r;
+    const char *const names[3] = {"--max-batch", "--max-batch-tokens", "--prefill-chunk"};
+    int *const dst[3] = {&a->sched.max_batch, &a->sched.max_batch_tokens, &a->sched.prefill_chunk};
+    for (int i = 0; i < 3; i++) {
+        if ((r = int_flag(f, names[i], v, 1, 1 << 24, &k)) > 0) continue;
+        if (r == 0) *dst[i] = (int)k;
+        return r;
+    }
+    return 1;
+}
+
+/* ---- parsing ------------------------------------------------------------------------------------ */
+
+static void set_defaults(run_args *a) {
+    memset(a, 0, sizeof *a);
+    a->backend = DB_BACKEND_AUTO;
+    a->model = DB_RUN_DEFAULT_MODEL;
+    a->precision = DB_PREC_COUNT; /* unset: chosen by backend */
+    a->kv_dtype = DB_KV_COUNT;    /* unset: chosen by precision */
+    a->trace_format = DB_TRACE_AUTO;
+    a->seed = 1;
+    db_sched_opts_default(&a->sched);
+}
+
+static bool is_bool_flag(const char *f) {
+    return !strcmp(f, "--quiet") || !strcmp(f, "--clamp-context") || !strcmp(f, "--help") ||
+           !strcmp(f, "-h");
+}
+
+/* One flag: "--name value" or "--name=value". Returns 0, DB_EXIT_USAGE, or -2 for --help. */
+static int parse_one(run_args *a, int argc, char **argv, int *i) {
+    char name[64];
+    const char *arg = argv[*i], *eq = strchr(arg, '=');
+    if (strncmp(arg, "-", 1) || (eq && (size_t)(eq - arg) >= sizeof name))
+        return db_cli_usage_error(CMD, "unexpected argument '%s'", arg);
+    snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+    if (is_bool_flag(name)) {
+        if (eq) return db_cli_usage_error(CMD, "%s takes no value", name);
+        if (!strcmp(name, "--help") || !strcmp(name, "-h")) return -2;
+        if (!strcmp(name, "--quiet")) a->quiet = true;
+        else a->clamp_context = true;
+        return 0;
+    }
+    const char *v = eq ? eq + 1 : NULL;
+    if (!v) {
+        if (*i + 1 >= argc) return db_cli_usage_error(CMD, "%s expects a value", name);
+        v = argv[++*i];
+    }
+    int r = engine_flag(a, name, v);
+    if (r > 0) r = workload_flag(a, name, v);
+    if (r > 0) r = measure_sched_flag(a, name, v);
+    if (r > 0) return db_cli_usage_error(CMD, "unknown flag '%s'", name);
+    return r < 0 ? DB_EXIT_USAGE : 0;
+}
+
+/* Flags that depend on each other, the model and the backend. */
+static int resolve(run_args *a, db_slo_set *slo, db_model_config *model) {
+    if (a->kv_tokens && a->kv_mem)
+        return db_cli_usage_error(CMD, "--kv-tokens and --kv-mem are alternatives; give one");
+    if (a->sched.max_batch_tokens < a->sched.max_batch)
+        return db_cli_usage_error(CMD, "--max-batch-tokens (%d) must be >= --max-batch (%d)",
+                                  a->sched.max_batch_tokens, a->sched.max_batch);
+    a->resolved = a->backend;
+    if (a->backend == DB_BACKEND_AUTO)
+        a->resolved = db_cuda_device_count() > 0 ? DB_BACKEND_CUDA : DB_BACKEND_CPU;
+    if (a->device && a->resolved != DB_BACKEND_SIM)
+        return db_cli_usage_error(CMD, "--device applies to --backend sim only");
+    if (a->resolved == DB_BACKEND_SIM && !a->device) a->device = DB_RUN_DEFAULT_SIM_DEVICE;
+    if (a->precision == DB_PREC_COUNT)
+        a->precision = a->resolved == DB_BACKEND_CPU ? DB_PREC_FP32 : DB_PREC_BF16;
+    if (a->kv_dtype == DB_KV_COUNT)
+        a->kv_dtype = a->precision == DB_PREC_FP32 || a->precision == DB_PREC_TF32 ? DB_KV_FP32
+                                                                                    : DB_KV_BF16;
+    db_error err;
+    if (db_model_resolve(a->model, model, &err) != DB_OK)
+        return db_cli_usage_error(CMD, "--model %s: %s", a->model, err.msg);
+    if (a->layers && db_model_truncate(model, (int)a->layers, &err) != DB_OK)
+        return db_cli_usage_error(CMD, "--layers %lld: %s", a->layers, err.msg);
+    db_slo_init(slo);
+    char msg[512];
+    if (a->slo_text && db_slo_parse(a->slo_text, slo, msg, sizeof msg))
+        return db_cli_usage_error(CMD, "--slo %s: %s", a->slo_text, msg);
+    a->sched.seed = a->seed;
+    return 0;
+}
+
+bool run_args_parse(int argc, char **argv, run_args *a, db_slo_set *slo, db_model_config *model,
+                    int *exit_code) {
+    set_defaults(a);
+    for (int i = 1; i < argc; i++) {
+        int r = parse_one(a, argc, argv, &i);
+        if (r == -2) {
+            run_args_print_help(stdout);
+            *exit_code = DB_EXIT_OK;
+            return false;
+        }
+        if (r) {
+            *exit_code = r;
+            return false;
+        }
+    }
+    if ((*exit_code = resolve(a, slo, model)) != 0) return false;
+    return true;
+}
+
+/* ---- translation -------------------------------------------------------------------------------- */
+
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+void run_args_workload_spec(const run_args *a, const db_model_config *model, db_workload_spec *w) {
+    memset(w, 0, sizeof *w);
+    bool trace = a->workload != NULL;
+    w->trace = a->workload;
+    w->trace_format = a->trace_format;
+    w->prompt_len = a->prompt_len ? a->prompt_len : trace ? NULL : DB_RUN_DEFAULT_PROMPT_LEN;
+    w->output_len = a->output_len ? a->output_len : trace ? NULL : DB_RUN_DEFAULT_OUTPUT_LEN;
+    w->arrival = a->arrival ? a->arrival : trace ? NULL : DB_RUN_DEFAULT_ARRIVAL;
+    w->requests = a->requests;
+    if (!trace && !a->requests && !a->duration_s) w->requests = DB_RUN_DEFAULT_REQUESTS;
+    w->duration_s = a->duration_s;
+    w->seed = a->seed;
+    w->max_total_tokens = a->clamp_context ? model->max_seq_len : 0;
+}
+
+void run_args_engine_opts(const run_args *a, const db_model_config *model, db_engine_opts *o) {
+    db_engine_opts_default(o);
+    o->backend = a->resolved;
+    o->model = *model;
+    o->checkpoint_path = ends_with(a->model, ".bin") ? a->model : NULL;
+    o->precision = a->precision;
+    o->kv_dtype = a->kv_dtype;
+    o->kv_tokens = a->kv_tokens;
+    o->kv_bytes = a->kv_mem;
+    o->seed = a->seed;
+    o->threads = (int)a->threads;
+    o->sim_device = a->device;
+    o->sim_step_overhead_s = -1.0;
+}
+
+void run_args_run_opts(const run_args *a, const db_engine *e, db_run_opts *ro) {
+    db_run_opts_default(ro);
+    ro->sched = a->sched;
+    ro->clock = db_engine_backend(e) == DB_BACKEND_SIM ? DB_CLOCK_VIRTUAL : DB_CLOCK_REAL;
+    ro->issue_until_s = a->duration_s;
+}
+
+void run_args_metrics_config(const run_args *a, const db_engine *e, const db_slo_set *slo,
+                             db_metrics_config *mc) {
+    memset(mc, 0, sizeof *mc);
+    mc->warmup_ns = db_run_ns(a->warmup_s);
+    mc->warmup_requests = a->warmup_requests;
+    mc->cooldown_ns = db_run_ns(a->cooldown_s);
+    mc->slo = slo;
+    (void)e;
+}
+
+/* The arrival process as the workload builder used it. */
+static const char *arrival_text(const run_args *a) {
+    if (a->arrival) return a->arrival;
+    return a->workload ? "trace (the trace's default)" : DB_RUN_DEFAULT_ARRIVAL;
+}
+
+void run_args_facts(const run_args *a, const db_engine *e, const db_schedule *s,
+                    const db_workload_info *wi, const db_run_stats *st, db_kv_list *kv) {
+    const db_engine_opts *o = db_engine_get_opts(e);
+    char err[256];
+    db_env_collect(kv, err, sizeof err); /* a fact it cannot read is "unknown"; only OOM fails */
+    db_env_run_facts rf = {.backend = db_backend_name(db_engine_backend(e)),
+                           .device = db_engine_device_name(e),
+                           .model = a->model,
+                           .precision = db_precision_name(o->precision),
+                           .kv_dtype = db_kv_dtype_name(o->kv_dtype),
+                           .workload = s->description,
+                           .arrival = arrival_text(a),
+                           .seed = a->seed,
+                           .has_seed = true};
+    db_env_add_run_facts(kv, &rf, err, sizeof err);
+    db_kv_set(kv, "model_name", o->model.name);
+    db_kv_set_int(kv, "model_layers", o->model.n_layers);
+    db_kv_set_int(kv, "model_params", db_model_param_count(&o->model));
+    db_kv_set_int(kv, "kv_block_size", db_engine_kv_block_size(e));
+    db_kv_set_int(kv, "kv_blocks", db_engine_kv_total_blocks(e));
+    if (db_engine_backend(e) == DB_BACKEND_CPU) db_kv_set_int(kv, "threads", a->threads);
+    db_kv_set(kv, "batching", db_batching_name(a->sched.batching));
+    db_kv_set_int(kv, "max_batch", a->sched.max_batch);
+    db_kv_set_int(kv, "max_batch_tokens", a->sched.max_batch_tokens);
+    db_kv_set_int(kv, "prefill_chunk", a->sched.prefill_chunk);
+    db_kv_setf(kv, "kv_watermark", "%g", a->sched.kv_watermark);
+    db_kv_set(kv, "arrival_mode", s->mode == DB_ARRIVAL_CLOSED ? "closed" : "open");
+    db_kv_set_int(kv, "scheduled_requests", (int64_t)s->n);
+    if (wi->has_trace) {
+        db_kv_set(kv, "trace_format", db_trace_format_name(wi->trace_format));
+        db_kv_set_int(kv, "trace_failed_rows_skipped", (int64_t)wi->trace_failed);
+        db_kv_set_int(kv, "trace_zero_length_rows_skipped", (int64_t)wi->trace_zero_length);
+    }
+    db_kv_set_int(kv, "requests_clamped_to_context", (int64_t)wi->clamped);
+    db_kv_set(kv, "clock", db_clock_kind_name(st->clock));
+    db_kv_set_int(kv, "steps", st->steps);
+    db_kv_set_int(kv, "preemptions", st->preemptions);
+    db_kv_set_int(kv, "prefill_tokens_processed", st->prefill_tokens);
+    db_kv_set_int(kv, "decode_tokens_processed", st->decode_tokens);
+    db_kv_setf(kv, "run_clock_s", "%.6f", st->end_s);
+    db_kv_setf(kv, "wall_s", "%.6f", st->wall_s);
+    db_kv_setf(kv, "host_overhead_s", "%.6f", st->host_overhead_s);
+    db_kv_setf(kv, "device_s", "%.6f", st->device_s);
+}
