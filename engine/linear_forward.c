@@ -1,0 +1,160 @@
+/* linear_forward.c — db_linear_forward: activation preparation, the choice between the GEMV kernels and
+ * the tile-dequantise + cblas_sgemm path, and the split of W's rows over the thread pool.
+ *
+ * Paths (thresholds measured by tests/bench/bench_engine_linear.c on a 2-core Zen 3):
+ *   B < DB_LIN_GEMM_MIN_BATCH: GEMV kernels; each thread streams its rows of W once for all B rows.
+ *   otherwise: fp32/tf32 call cblas_sgemm on the thread's rows of W directly; other schemes dequantise
+ *   tiles of rows into a per-thread fp32 buffer (about 256 KiB, L2-resident) and call cblas_sgemm on
+ *   each tile, then apply the per-row / per-token output scales.
+ */
+#include <cblas.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linear_kernels.h"
+
+#define DB_LIN_GEMM_MIN_BATCH 8
+#define DB_LIN_TILE_FLOATS (64 * 1024) /* per-thread dequantised tile: 256 KiB */
+#define DB_LIN_ROW_ALIGN 8              /* thread row ranges start at multiples of 8 rows */
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_single_threaded(void) { openblas_set_num_threads(1); }
+
+/* Permutes each block of 32 activations into nibble order (see linear_kernels_avx2.c). */
+static void permute_q4(float *xa, int n) {
+    float tmp[32];
+    for (int k0 = 0; k0 < n; k0 += 32) {
+        for (int i = 0; i < 8; i++) {
+            tmp[i] = xa[k0 + 2 * i];
+            tmp[8 + i] = xa[k0 + 16 + 2 * i];
+            tmp[16 + i] = xa[k0 + 2 * i + 1];
+            tmp[24 + i] = xa[k0 + 16 + 2 * i + 1];
+        }
+        memcpy(xa + k0, tmp, sizeof tmp);
+    }
+}
+
+void db_lin_prepare_row(db_precision p, const float *x, int K, float *xa, int ldx, float *xscale,
+                        int q4_permuted) {
+    if (p == DB_PREC_FP8) {
+        float amax = 0.0f;
+        for (int k = 0; k < K; k++) amax = fmaxf(amax, fabsf(x[k]));
+        float sx = db_e4m3_scale(amax);
+        *xscale = sx;
+        for (int k = 0; k < K; k++) xa[k] = db_e4m3_to_f32(db_e4m3_quantize(x[k], sx));
+    } else {
+        memcpy(xa, x, (size_t)K * sizeof(float));
+        db_round_buffer_to_precision(xa, (size_t)K, p);
+    }
+    memset(xa + K, 0, (size_t)(ldx - K) * sizeof(float));
+    if (q4_permuted) permute_q4(xa, ldx);
+}
+
+typedef struct forward_job {
+    db_lin_args a;
+    int use_gemm;
+    int tile_rows;
+    float **tiles; /* (n_threads): per-thread tile buffers (tile_rows, row_stride); NULL for fp32 */
+} forward_job;
+
+/* Rows [n0, n1) through cblas_sgemm, dequantising tiles unless the storage is already fp32. */
+static void gemm_rows(const forward_job *j, float *tile, int n0, int n1) {
+    const db_lin_args *a = &j->a;
+    const db_linear *W = a->W;
+    int K = W->n_cols, ld = W->row_stride;
+    int direct = W->precision == DB_PREC_FP32 || W->precision == DB_PREC_TF32;
+    int step = direct ? n1 - n0 : j->tile_rows;
+    for (int r0 = n0; r0 < n1; r0 += step) {
+        int rows = n1 - r0 < step ? n1 - r0 : step;
+        const float *w = (const float *)W->data + (size_t)r0 * (size_t)ld;
+        if (!direct) {
+            if (db_lin_have_avx2())
+                db_lin_dequant_tile_avx2(W, r0, rows, tile, ld);
+            else
+                db_lin_dequant_tile_scalar(W, r0, rows, tile, ld);
+            w = tile;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, a->B, rows, K, 1.0f, a->xa, a->ldx, w,
+                    ld, 0.0f, a->y + r0, a->ldy);
+        if (W->precision == DB_PREC_FP8 || W->precision == DB_PREC_INT8)
+            for (int b = 0; b < a->B; b++)
+                for (int n = r0; n < r0 + rows; n++)
+                    a->y[(size_t)b * (size_t)a->ldy + (size_t)n] *= db_lin_out_scale(a, n, b);
+    }
+}
+
+static void forward_thread(void *arg, int t, int nt) {
+    const forward_job *j = arg;
+    int64_t n0, n1;
+    db_threadpool_split(j->a.W->n_rows, DB_LIN_ROW_ALIGN, t, nt, &n0, &n1);
+    if (n0 >= n1) return;
+    if (j->use_gemm)
+        gemm_rows(j, j->tiles ? j->tiles[t] : NULL, (int)n0, (int)n1);
+    else if (db_lin_have_avx2())
+        db_lin_gemv_avx2(&j->a, (int)n0, (int)n1);
+    else
+        db_lin_gemv_scalar(&j->a, (int)n0, (int)n1);
+}
+
+/* Scratch: slot nt (shared) holds the prepared activations (xa_floats), the B activation scales and
+ * the tile pointers; slots 0..nt-1 hold the tiles. Without a pool one malloc'd block holds it all and
+ * is returned in *owned for the caller to free. */
+static db_status get_scratch(db_threadpool *pool, forward_job *j, size_t xa_floats, size_t tile_floats,
+                             void **owned, db_error *err) {
+    int nt = db_threadpool_size(pool);
+    size_t head = (xa_floats + (size_t)j->a.B + 15) / 16 * 16 * sizeof(float);
+    size_t shared = head + (size_t)nt * sizeof(float *);
+    char *base = NULL;
+    *owned = NULL;
+    if (pool)
+        base = db_threadpool_scratch(pool, nt, shared);
+    else
+        base = *owned = malloc(shared + tile_floats * sizeof(float) + 64);
+    if (!base) return db_error_set(err, DB_ERR_NOMEM, "linear layer: out of memory for scratch");
+    float **tiles = (float **)(void *)(base + head);
+    for (int t = 0; tile_floats && t < nt; t++) {
+        tiles[t] = pool ? db_threadpool_scratch(pool, t, tile_floats * sizeof(float))
+                        : (float *)(void *)(base + (shared + 63) / 64 * 64);
+        if (!tiles[t])
+            return db_error_set(err, DB_ERR_NOMEM, "linear layer: out of memory for scratch");
+    }
+    j->a.xa = (const float *)(void *)base;
+    j->a.xscale = (const float *)(void *)base + xa_floats;
+    j->tiles = tile_floats ? tiles : NULL;
+    return DB_OK;
+}
+
+db_status db_linear_forward(const db_linear *W, const float *x, float *y, int B,
+                            db_threadpool *pool, db_error *err) {
+    if (!W || !W->data || !x || !y)
+        return db_error_set(err, DB_ERR_INVALID, "linear forward: missing weights or buffers");
+    if (B < 1) return db_error_set(err, DB_ERR_INVALID, "linear forward: batch %d, expected >= 1", B);
+    pthread_once(&blas_once, blas_single_threaded);
+    db_precision p = W->precision;
+    int K = W->n_cols;
+    forward_job j = {.a = {.W = W, .xa = x, .ldx = K, .y = y, .ldy = W->n_rows, .B = B}};
+    j.use_gemm = B >= DB_LIN_GEMM_MIN_BATCH;
+    int direct = p == DB_PREC_FP32 || p == DB_PREC_TF32;
+    j.tile_rows = DB_LIN_TILE_FLOATS / W->row_stride;
+    if (j.tile_rows < DB_LIN_ROW_ALIGN) j.tile_rows = DB_LIN_ROW_ALIGN;
+    void *owned = NULL;
+    if (p != DB_PREC_FP32) {
+        int permuted = p == DB_PREC_INT4 && !j.use_gemm && db_lin_have_avx2();
+        size_t tile_floats = j.use_gemm && !direct ? (size_t)j.tile_rows * (size_t)W->row_stride : 0;
+        db_status st =
+            get_scratch(pool, &j, (size_t)B * (size_t)W->row_stride, tile_floats, &owned, err);
+        if (st) {
+            free(owned);
+            return st;
+        }
+        j.a.ldx = W->row_stride;
+        float *xa = (float *)j.a.xa;
+        for (int b = 0; b < B; b++)
+            db_lin_prepare_row(p, x + (size_t)b * (size_t)K, K, xa + (size_t)b * (size_t)j.a.ldx,
+                               j.a.ldx, (float *)j.a.xscale + b, permuted);
+    }
+    db_threadpool_run(pool, forward_thread, &j);
+    free(owned);
+    return DB_OK;
+}
