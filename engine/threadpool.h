@@ -36,7 +36,8 @@ int db_threadpool_size(const db_threadpool *pool);
 void db_threadpool_run(db_threadpool *pool, db_parallel_fn fn, void *arg);
 
 /* The share [*begin, *end) of thread_idx when [0, total) is split into n_threads contiguous ranges
- * whose boundaries are multiples of align (align >= 1); the last range takes the remainder. */
+ * whose boundaries are multiples of align (align >= 1) and whose sizes in units of align differ by at
+ * most one (the earlier threads take the extra units; a range may be empty). */
 void db_threadpool_split(int64_t total, int64_t align, int thread_idx, int n_threads, int64_t *begin,
                          int64_t *end);
 
