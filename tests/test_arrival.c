@@ -31,7 +31,8 @@ static db_arrival_spec parse(const char *text) {
 }
 
 static void assert_within(double x, double expected, double band) {
-    if (!(fabs(x - expected) <= band)) fprintf(stderr, "got %f, expected %f +- %f\n", x, expected, band);
+    if (!(fabs(x - expected) <= band))
+        fprintf(stderr, "got %f, expected %f +- %f\n", x, expected, band);
     assert_true(fabs(x - expected) <= band);
 }
 
@@ -101,16 +102,19 @@ static void ramp_counts(const char *text, double T, uint64_t seed, double *first
     while (db_arrival_next(&g, &t) == 0 && t <= 2 * T) {
         assert_true(t >= prev);
         prev = t;
-        if (t < T / 2) *first += 1;
-        else if (t <= T) *second += 1;
-        else *after += 1;
+        if (t < T / 2)
+            *first += 1;
+        else if (t <= T)
+            *second += 1;
+        else
+            *after += 1;
         if (t <= T) frac += t / T;
     }
     *mean_frac = frac / (*first + *second);
 }
 
-/* ramp:10:50 over T = 1000 s: Lambda(T/2) = T (3 R0 + R1) / 8 = 10000 in the first half, T (R0 + 3 R1)
- * / 8 = 20000 in the second, then R1 T = 50000 in (T, 2T]. */
+/* ramp:10:50 over T = 1000 s: Lambda(T/2) = T (3 R0 + R1) / 8 = 10000 in the first half, T (R0 + 3
+ * R1) / 8 = 20000 in the second, then R1 T = 50000 in (T, 2T]. */
 static void ramp_rate_rises_linearly_then_holds(void **state) {
     (void)state;
     double a, b, c, f;
@@ -131,8 +135,8 @@ static void ramp_can_fall(void **state) {
 }
 
 /* ramp:0:20 over T = 1000 s: 10000 arrivals expected; given the count, times have density 2t/T^2 on
- * [0, T], so t/T has mean 2/3 and sd sqrt(1/2 - 4/9) = 0.2357 (sd of the mean 0.2357 / sqrt(10000)).
- * A homogeneous process would give 1/2. */
+ * [0, T], so t/T has mean 2/3 and sd sqrt(1/2 - 4/9) = 0.2357 (sd of the mean 0.2357 /
+ * sqrt(10000)). A homogeneous process would give 1/2. */
 static void ramp_from_zero_has_a_triangular_time_density(void **state) {
     (void)state;
     double a, b, c, f;
@@ -205,23 +209,32 @@ static void malformed_specs_say_what_was_expected(void **state) {
     expect_error("gamma:5", "--arrival gamma:5: expected gamma:RATE:CV");
     expect_error("gamma:5:0", "--arrival gamma:5:0: CV: expected a positive number, got '0'");
     expect_error("poisson", "--arrival poisson: expected poisson:RATE");
-    expect_error("poisson:-2", "--arrival poisson:-2: RATE: expected a positive number (requests/s), got '-2'");
-    expect_error("poisson:fast", "--arrival poisson:fast: RATE: expected a positive number (requests/s), got 'fast'");
+    expect_error("poisson:-2",
+                 "--arrival poisson:-2: RATE: expected a positive number (requests/s), got '-2'");
+    expect_error(
+        "poisson:fast",
+        "--arrival poisson:fast: RATE: expected a positive number (requests/s), got 'fast'");
     expect_error("constant:1:2", "--arrival constant:1:2: expected constant:RATE");
     expect_error("concurrency", "--arrival concurrency: expected concurrency:N[:THINK]");
-    expect_error("concurrency:0", "--arrival concurrency:0: N: expected an integer in 1..1000000, got '0'");
-    expect_error("concurrency:4:soon", "--arrival concurrency:4:soon: THINK: expected a non-negative "
-                                       "time such as 0.5, 500ms or 2s, got 'soon'");
+    expect_error("concurrency:0",
+                 "--arrival concurrency:0: N: expected an integer in 1..1000000, got '0'");
+    expect_error("concurrency:4:soon",
+                 "--arrival concurrency:4:soon: THINK: expected a non-negative "
+                 "time such as 0.5, 500ms or 2s, got 'soon'");
     expect_error("offline:3", "--arrival offline:3: expected offline (no parameters)");
-    expect_error("trace:0", "--arrival trace:0: SCALE: expected a positive number (2 = twice as fast), got '0'");
+    expect_error(
+        "trace:0",
+        "--arrival trace:0: SCALE: expected a positive number (2 = twice as fast), got '0'");
     expect_error("trace:1:2", "--arrival trace:1:2: expected trace[:SCALE]");
     expect_error("ramp:5", "--arrival ramp:5: expected ramp:R0:R1");
     expect_error("ramp:0:0", "--arrival ramp:0:0: expected R0 or R1 to be positive");
     expect_error("ramp:1:2:3:4:5", "--arrival ramp:1:2:3:4:5: expected ramp:R0:R1");
-    expect_error("ramp:-1:5", "--arrival ramp:-1:5: R0: expected a non-negative number (requests/s), got '-1'");
-    expect_error("burst:5", "--arrival burst:5: unknown arrival process 'burst' (expected poisson:RATE, "
-                            "gamma:RATE:CV, constant:RATE, concurrency:N[:THINK], offline, "
-                            "trace[:SCALE] or ramp:R0:R1)");
+    expect_error("ramp:-1:5",
+                 "--arrival ramp:-1:5: R0: expected a non-negative number (requests/s), got '-1'");
+    expect_error("burst:5",
+                 "--arrival burst:5: unknown arrival process 'burst' (expected poisson:RATE, "
+                 "gamma:RATE:CV, constant:RATE, concurrency:N[:THINK], offline, "
+                 "trace[:SCALE] or ramp:R0:R1)");
     expect_error("", "--arrival: expected an arrival process (poisson:RATE, gamma:RATE:CV, "
                      "constant:RATE, concurrency:N[:THINK], offline, trace[:SCALE] or ramp:R0:R1), "
                      "got an empty string");

@@ -1,10 +1,11 @@
 /* Length distributions: sample statistics inside bounds derived for the sample size, clamps,
  * mixture weights, empirical columns, and the message for every malformed spec.
  *
- * Bounds: for n independent draws of a distribution with mean mu and sd sigma, the sample mean has sd
- * sigma / sqrt(n) (central limit theorem); a 5-sigma band fails by chance with probability below
- * 6e-7, while a 10% error in the mean (e.g. lognormal parameters read as those of the log) falls far
- * outside it at the sample sizes used. A proportion p over n draws has sd sqrt(p (1 - p) / n). */
+ * Bounds: for n independent draws of a distribution with mean mu and sd sigma, the sample mean has
+ * sd sigma / sqrt(n) (central limit theorem); a 5-sigma band fails by chance with probability below
+ * 6e-7, while a 10% error in the mean (e.g. lognormal parameters read as those of the log) falls
+ * far outside it at the sample sizes used. A proportion p over n draws has sd sqrt(p (1 - p) / n).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,7 +53,8 @@ static double sample_mean(const char *spec, uint64_t seed, int32_t *lo, int32_t 
 }
 
 static void assert_within(double x, double expected, double band) {
-    if (!(fabs(x - expected) <= band)) fprintf(stderr, "got %f, expected %f +- %f\n", x, expected, band);
+    if (!(fabs(x - expected) <= band))
+        fprintf(stderr, "got %f, expected %f +- %f\n", x, expected, band);
     assert_true(fabs(x - expected) <= band);
 }
 
@@ -170,8 +172,8 @@ static void zipf_matches_its_exact_moments(void **state) {
     }
 }
 
-/* 70% fixed:10, 30% fixed:1000: the share of 10s is a proportion with p = 0.7. Weights are relative:
- * 7 and 3 mean the same. */
+/* 70% fixed:10, 30% fixed:1000: the share of 10s is a proportion with p = 0.7. Weights are
+ * relative: 7 and 3 mean the same. */
 static void mixture_weights_are_respected(void **state) {
     (void)state;
     const char *specs[2] = {"mix:0.7*fixed:10,0.3*fixed:1000", "mix:7*fixed:10,3*fixed:1000"};
@@ -212,7 +214,8 @@ static const char *write_file(const char *name, const char *content) {
 static void empirical_resamples_a_column_by_name(void **state) {
     (void)state;
     char spec[256];
-    snprintf(spec, sizeof spec, "empirical:%s:len", write_file("e1.csv", "id,len\na,10\nb,10\nc,0\nd,20\ne,10\n"));
+    snprintf(spec, sizeof spec, "empirical:%s:len",
+             write_file("e1.csv", "id,len\na,10\nb,10\nc,0\nd,20\ne,10\n"));
     db_length_source *src = make(spec);
     assert_int_equal(db_length_source_skipped(src), 1);
     db_rng r;
@@ -259,7 +262,8 @@ static void same_seed_gives_the_same_lengths(void **state) {
     db_rng a, b;
     db_rng_seed(&a, 40);
     db_rng_seed(&b, 40);
-    for (int i = 0; i < 10000; i++) assert_int_equal(db_length_sample(src, &a), db_length_sample(src, &b));
+    for (int i = 0; i < 10000; i++)
+        assert_int_equal(db_length_sample(src, &a), db_length_sample(src, &b));
     db_length_source_free(src);
 }
 
@@ -276,26 +280,37 @@ static void malformed_specs_say_what_was_expected(void **state) {
     expect_error("", "--prompt-len: expected a length distribution such as fixed:128 or "
                      "lognormal:1000:500, got an empty string");
     expect_error("fixed", "--prompt-len fixed: expected fixed:N");
-    expect_error("fixed:0", "--prompt-len fixed:0: N: expected an integer in 1..2147483647, got '0'");
-    expect_error("fixed:12.5", "--prompt-len fixed:12.5: N: expected an integer in 1..2147483647, got '12.5'");
+    expect_error("fixed:0",
+                 "--prompt-len fixed:0: N: expected an integer in 1..2147483647, got '0'");
+    expect_error("fixed:12.5",
+                 "--prompt-len fixed:12.5: N: expected an integer in 1..2147483647, got '12.5'");
     expect_error("uniform:5", "--prompt-len uniform:5: expected uniform:LO:HI");
-    expect_error("uniform:20:10", "--prompt-len uniform:20:10: expected LO <= HI, got LO 20 and HI 10");
+    expect_error("uniform:20:10",
+                 "--prompt-len uniform:20:10: expected LO <= HI, got LO 20 and HI 10");
     expect_error("normal:100", "--prompt-len normal:100: expected normal:MEAN:SD[:LO:HI]");
-    expect_error("normal:100:10:5", "--prompt-len normal:100:10:5: expected normal:MEAN:SD[:LO:HI]");
-    expect_error("normal:abc:10", "--prompt-len normal:abc:10: MEAN: expected a positive number, got 'abc'");
-    expect_error("lognormal:100:-1", "--prompt-len lognormal:100:-1: SD: expected a non-negative number, got '-1'");
-    expect_error("lognormal:100:10:1:2:3", "--prompt-len lognormal:100:10:1:2:3: expected lognormal:MEAN:SD[:LO:HI]");
+    expect_error("normal:100:10:5",
+                 "--prompt-len normal:100:10:5: expected normal:MEAN:SD[:LO:HI]");
+    expect_error("normal:abc:10",
+                 "--prompt-len normal:abc:10: MEAN: expected a positive number, got 'abc'");
+    expect_error("lognormal:100:-1",
+                 "--prompt-len lognormal:100:-1: SD: expected a non-negative number, got '-1'");
+    expect_error("lognormal:100:10:1:2:3",
+                 "--prompt-len lognormal:100:10:1:2:3: expected lognormal:MEAN:SD[:LO:HI]");
     expect_error("zipf:0:100", "--prompt-len zipf:0:100: S: expected a positive number, got '0'");
     expect_error("zipf:1.1", "--prompt-len zipf:1.1: expected zipf:S:MAX");
-    expect_error("poisson:5", "--prompt-len poisson:5: unknown length distribution 'poisson' (expected "
-                              "fixed:N, uniform:LO:HI, normal:MEAN:SD[:LO:HI], "
-                              "lognormal:MEAN:SD[:LO:HI], zipf:S:MAX, empirical:FILE[:COLUMN] or "
-                              "mix:W1*SPEC1,W2*SPEC2,...)");
+    expect_error("poisson:5",
+                 "--prompt-len poisson:5: unknown length distribution 'poisson' (expected "
+                 "fixed:N, uniform:LO:HI, normal:MEAN:SD[:LO:HI], "
+                 "lognormal:MEAN:SD[:LO:HI], zipf:S:MAX, empirical:FILE[:COLUMN] or "
+                 "mix:W1*SPEC1,W2*SPEC2,...)");
     expect_error("mix:0.5*fixed:1,fixed:2", "--prompt-len mix:0.5*fixed:1,fixed:2: component "
                                             "'fixed:2': expected WEIGHT*SPEC");
-    expect_error("mix:-1*fixed:1", "--prompt-len mix:-1*fixed:1: WEIGHT: expected a positive number, got '-1'");
-    expect_error("mix:1*mix:1*fixed:2", "--prompt-len mix:1*mix:1*fixed:2: a mix component cannot itself be a mix");
-    expect_error("mix:1*fixed:x", "--prompt-len mix:1*fixed:x: N: expected an integer in 1..2147483647, got 'x'");
+    expect_error("mix:-1*fixed:1",
+                 "--prompt-len mix:-1*fixed:1: WEIGHT: expected a positive number, got '-1'");
+    expect_error("mix:1*mix:1*fixed:2",
+                 "--prompt-len mix:1*mix:1*fixed:2: a mix component cannot itself be a mix");
+    expect_error("mix:1*fixed:x",
+                 "--prompt-len mix:1*fixed:x: N: expected an integer in 1..2147483647, got 'x'");
     expect_error("empirical", "--prompt-len empirical: expected empirical:FILE[:COLUMN]");
 }
 
@@ -305,22 +320,27 @@ static void bad_empirical_files_name_file_line_and_column(void **state) {
     const char *p = write_file("bad1.csv", "len\n10\nx\n");
     snprintf(spec, sizeof spec, "empirical:%s:len", p);
     snprintf(expected, sizeof expected,
-             "--prompt-len %s: %s:3: column len: expected a non-negative integer, got 'x'", spec, p);
+             "--prompt-len %s: %s:3: column len: expected a non-negative integer, got 'x'", spec,
+             p);
     expect_error(spec, expected);
     p = write_file("bad2.csv", "a,b\n1,2\n");
     snprintf(spec, sizeof spec, "empirical:%s:len", p);
-    snprintf(expected, sizeof expected, "--prompt-len %s: %s:1: expected a header with a column named 'len'", spec, p);
+    snprintf(expected, sizeof expected,
+             "--prompt-len %s: %s:1: expected a header with a column named 'len'", spec, p);
     expect_error(spec, expected);
     p = write_file("bad3.csv", "");
     snprintf(spec, sizeof spec, "empirical:%s", p);
-    snprintf(expected, sizeof expected, "--prompt-len %s: %s: empty file (expected a CSV column of lengths)", spec, p);
+    snprintf(expected, sizeof expected,
+             "--prompt-len %s: %s: empty file (expected a CSV column of lengths)", spec, p);
     expect_error(spec, expected);
     p = write_file("bad4.csv", "n\n0\n0\n");
     snprintf(spec, sizeof spec, "empirical:%s:1", p);
-    snprintf(expected, sizeof expected, "--prompt-len %s: %s: column n has no positive values (2 zeros)", spec, p);
+    snprintf(expected, sizeof expected,
+             "--prompt-len %s: %s: column n has no positive values (2 zeros)", spec, p);
     expect_error(spec, expected);
     snprintf(spec, sizeof spec, "empirical:%s/none.csv:2", dir);
-    snprintf(expected, sizeof expected, "--prompt-len %s: %s/none.csv: cannot open: No such file or directory", spec, dir);
+    snprintf(expected, sizeof expected,
+             "--prompt-len %s: %s/none.csv: cannot open: No such file or directory", spec, dir);
     expect_error(spec, expected);
 }
 
@@ -332,7 +352,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    const char *names[] = {"e1.csv", "e2.csv", "e3.csv", "bad1.csv", "bad2.csv", "bad3.csv", "bad4.csv"};
+    const char *names[] = {"e1.csv",   "e2.csv",   "e3.csv",  "bad1.csv",
+                           "bad2.csv", "bad3.csv", "bad4.csv"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         unlink(path);

@@ -49,7 +49,7 @@ static void read_fails(const char *name, const char *content, db_trace_format fm
     assert_int_equal(t.n, 0);
 }
 
-/* ---- formats ---------------------------------------------------------------------------------- */
+/* ---- formats --------------------------------------------------------------------------------- */
 
 /* The 2024 week-long traces: 6 fractional digits and a +00:00 offset. 00:00:00.013530 is 3.6 ms
  * after 00:00:00.009930; 00:00:01.000000 is 990.07 ms after it. */
@@ -72,17 +72,19 @@ static void azure_2024_rows_are_read_with_exact_relative_times(void **state) {
     db_trace_free(&t);
 }
 
-/* Mooncake: ms since the trace start, many requests on one timestamp; times are made relative to the
- * first request (3000 ms here); hash_ids are ignored. */
+/* Mooncake: ms since the trace start, many requests on one timestamp; times are made relative to
+ * the first request (3000 ms here); hash_ids are ignored. */
 static void mooncake_jsonl_is_read_relative_to_the_first_request(void **state) {
     (void)state;
     db_trace t;
-    read_ok("mooncake.jsonl",
-            "{\"timestamp\": 3000, \"input_length\": 6955, \"output_length\": 52, \"hash_ids\": [46, 47]}\n"
-            "{\"timestamp\": 3000, \"input_length\": 6472, \"output_length\": 26, \"hash_ids\": [46]}\n"
-            "\n"
-            "{\"timestamp\": 6052, \"input_length\": 100, \"output_length\": 5, \"hash_ids\": []}",
-            DB_TRACE_AUTO, &t);
+    read_ok(
+        "mooncake.jsonl",
+        "{\"timestamp\": 3000, \"input_length\": 6955, \"output_length\": 52, \"hash_ids\": [46, "
+        "47]}\n"
+        "{\"timestamp\": 3000, \"input_length\": 6472, \"output_length\": 26, \"hash_ids\": [46]}\n"
+        "\n"
+        "{\"timestamp\": 6052, \"input_length\": 100, \"output_length\": 5, \"hash_ids\": []}",
+        DB_TRACE_AUTO, &t);
     assert_int_equal(t.format, DB_TRACE_MOONCAKE);
     assert_int_equal(t.n, 3);
     assert_int_equal(t.arrival_ns[0], 0);
@@ -122,12 +124,13 @@ static void sharegpt_stats_have_lengths_and_no_times(void **state) {
     db_trace_free(&t);
 }
 
-/* A header that fits two formats: detection takes the first in the documented order (sharegpt before
- * native); forcing native takes the native columns. */
+/* A header that fits two formats: detection takes the first in the documented order (sharegpt
+ * before native); forcing native takes the native columns. */
 static void a_forced_format_picks_its_own_columns(void **state) {
     (void)state;
-    const char *both = "num_prefill_tokens,num_decode_tokens,arrival_s,prompt_tokens,output_tokens\n"
-                       "1,2,0.5,30,40\n";
+    const char *both =
+        "num_prefill_tokens,num_decode_tokens,arrival_s,prompt_tokens,output_tokens\n"
+        "1,2,0.5,30,40\n";
     db_trace t;
     read_ok("both.csv", both, DB_TRACE_AUTO, &t);
     assert_int_equal(t.format, DB_TRACE_SHAREGPT);
@@ -147,8 +150,8 @@ static void a_forced_format_that_does_not_fit_names_its_columns(void **state) {
                "got 'arrival_s,prompt_tokens,output_tokens'");
 }
 
-/* BurstGPT: quoted fields, CRLF line ends and a byte-order mark are ordinary CSV. A row with 0/0 is a
- * failed request; a row with only one zero is a zero-length row: both skipped, counted apart. */
+/* BurstGPT: quoted fields, CRLF line ends and a byte-order mark are ordinary CSV. A row with 0/0 is
+ * a failed request; a row with only one zero is a zero-length row: both skipped, counted apart. */
 static void burstgpt_counts_failed_and_zero_length_rows_apart(void **state) {
     (void)state;
     db_trace t;
@@ -183,7 +186,7 @@ static void azure_zero_lengths_are_skipped_and_counted(void **state) {
     db_trace_free(&t);
 }
 
-/* ---- bad input: each message names file, line, field and what was expected ------------------ */
+/* ---- bad input: each message names file, line, field and what was expected ------------------- */
 
 static void a_non_integer_length_names_line_and_column(void **state) {
     (void)state;
@@ -191,7 +194,8 @@ static void a_non_integer_length_names_line_and_column(void **state) {
                "TIMESTAMP,ContextTokens,GeneratedTokens\n"
                "2023-11-16 18:15:46.0000000,10,5\n"
                "2023-11-16 18:15:47.0000000,abc,5\n",
-               DB_TRACE_AUTO, ":3: column ContextTokens: expected a non-negative integer, got 'abc'");
+               DB_TRACE_AUTO,
+               ":3: column ContextTokens: expected a non-negative integer, got 'abc'");
 }
 
 static void a_negative_length_is_an_error(void **state) {
@@ -202,8 +206,9 @@ static void a_negative_length_is_an_error(void **state) {
 
 static void a_length_beyond_int32_is_an_error(void **state) {
     (void)state;
-    read_fails("big.csv", "arrival_s,prompt_tokens,output_tokens\n0,2147483648,5\n", DB_TRACE_AUTO,
-               ":2: column prompt_tokens: expected an integer at most 2147483647, got '2147483648'");
+    read_fails(
+        "big.csv", "arrival_s,prompt_tokens,output_tokens\n0,2147483648,5\n", DB_TRACE_AUTO,
+        ":2: column prompt_tokens: expected an integer at most 2147483647, got '2147483648'");
 }
 
 static void a_bad_timestamp_says_what_a_time_looks_like(void **state) {
@@ -238,10 +243,10 @@ static void an_unterminated_quote_is_malformed_csv(void **state) {
     (void)state;
     char err[512];
     db_trace t;
-    assert_int_equal(db_trace_read(write_file("quote.csv",
-                                              "arrival_s,prompt_tokens,output_tokens\n0,\"1,1\n"),
-                                   DB_TRACE_AUTO, &t, err, sizeof err),
-                     -1);
+    assert_int_equal(
+        db_trace_read(write_file("quote.csv", "arrival_s,prompt_tokens,output_tokens\n0,\"1,1\n"),
+                      DB_TRACE_AUTO, &t, err, sizeof err),
+        -1);
     char expected[256];
     snprintf(expected, sizeof expected, "%s:2: malformed CSV at end of file", path);
     assert_memory_equal(err, expected, strlen(expected));
@@ -308,8 +313,9 @@ static void mooncake_missing_and_mistyped_fields_are_errors(void **state) {
     (void)state;
     read_fails("missing.jsonl", "{\"timestamp\": 0, \"input_length\": 1}\n", DB_TRACE_AUTO,
                ":1: field output_length: expected a non-negative integer, got nothing");
-    read_fails("string.jsonl", "{\"timestamp\": 0, \"input_length\": \"12\", \"output_length\": 1}\n",
-               DB_TRACE_AUTO, ":1: field input_length: expected a non-negative integer, got '\"12\"'");
+    read_fails(
+        "string.jsonl", "{\"timestamp\": 0, \"input_length\": \"12\", \"output_length\": 1}\n",
+        DB_TRACE_AUTO, ":1: field input_length: expected a non-negative integer, got '\"12\"'");
     read_fails("time.jsonl", "{\"timestamp\": -3, \"input_length\": 1, \"output_length\": 1}\n",
                DB_TRACE_AUTO, ":1: field timestamp: expected non-negative milliseconds, got '-3'");
     read_fails("array.jsonl", "[1, 2]\n", DB_TRACE_MOONCAKE,
@@ -321,9 +327,9 @@ static void format_names_round_trip_and_unknown_names_are_errors(void **state) {
     db_trace_format f;
     char err[256];
     for (int i = DB_TRACE_AUTO; i <= DB_TRACE_NATIVE; i++) {
-        assert_int_equal(db_trace_format_parse(db_trace_format_name((db_trace_format)i), &f, err,
-                                               sizeof err),
-                         0);
+        assert_int_equal(
+            db_trace_format_parse(db_trace_format_name((db_trace_format)i), &f, err, sizeof err),
+            0);
         assert_int_equal(f, i);
     }
     assert_int_equal(db_trace_format_parse("azure2023", &f, err, sizeof err), -1);
@@ -339,7 +345,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    for (int i = 0; i < file_no; i++) unlink(created[i]);
+    for (int i = 0; i < file_no; i++)
+        unlink(created[i]);
     return rmdir(dir);
 }
 

@@ -25,7 +25,8 @@ static void read_trace(const char *name, db_trace *t) {
 
 /* "rounds to" at the precision a figure is published with: |x - published| <= half a unit. */
 static void assert_rounds_to(double x, double published, double unit) {
-    if (!(fabs(x - published) <= unit / 2)) fprintf(stderr, "got %.6f, published %g\n", x, published);
+    if (!(fabs(x - published) <= unit / 2))
+        fprintf(stderr, "got %.6f, published %g\n", x, published);
     assert_true(fabs(x - published) <= unit / 2);
 }
 
@@ -40,7 +41,8 @@ static void azure_conv_has_19366_requests_in_the_azure_format(void **state) {
 }
 
 /* Rows 1 and 2 are 18:15:46.6805900 and 18:15:50.9951690: 4.3145790 s apart, to the 100 ns the file
- * records; the last row, 19:14:08.4025270 (no trailing newline), is 3501.7219370 s after the first. */
+ * records; the last row, 19:14:08.4025270 (no trailing newline), is 3501.7219370 s after the first.
+ */
 static void azure_conv_times_are_exact_and_relative_to_the_first_request(void **state) {
     (void)state;
     db_trace t;
@@ -87,7 +89,8 @@ static void azure_conv_lengths_match_the_published_figures(void **state) {
 }
 
 /* README: 400 rows, 17 failed (0 request and 0 response tokens). Means of the 383 kept rows
- * (208189 / 383 and 110612 / 383) and the span (5 s to 37274 s) counted with Python's csv module. */
+ * (208189 / 383 and 110612 / 383) and the span (5 s to 37274 s) counted with Python's csv module.
+ */
 static void burstgpt_slice_skips_and_counts_17_failed_rows(void **state) {
     (void)state;
     db_trace t;
@@ -139,7 +142,8 @@ static void sharegpt_stats_match_the_published_figures(void **state) {
     assert_int_equal(s.prompt_p99, 7434);
     assert_rounds_to(s.output_mean, 439, 1);
     assert_int_equal(s.output_max, 1024);
-    for (size_t i = 0; i < t.n; i++) assert_true(t.prompt_tokens[i] + t.output_tokens[i] <= 8192);
+    for (size_t i = 0; i < t.n; i++)
+        assert_true(t.prompt_tokens[i] + t.output_tokens[i] <= 8192);
     db_trace_free(&t);
 }
 

@@ -1,5 +1,6 @@
 /* The workload entry point: request counts, trace reuse, time scaling and cut-offs, closed loop,
- * the context clamp, seeding, the native dump and its replay, and the errors for bad combinations. */
+ * the context clamp, seeding, the native dump and its replay, and the errors for bad combinations.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,15 +64,19 @@ static void build_fails(const db_workload_spec *spec, const char *expected) {
 }
 
 static const char *native3(void) {
-    return write_file("three.csv", "arrival_s,prompt_tokens,output_tokens\n0,11,21\n1,12,22\n3,13,23\n");
+    return write_file("three.csv",
+                      "arrival_s,prompt_tokens,output_tokens\n0,11,21\n1,12,22\n3,13,23\n");
 }
 
-/* ---- the native dump -------------------------------------------------------------------------- */
+/* ---- the native dump ------------------------------------------------------------------------- */
 
 static void dump_writes_the_native_csv(void **state) {
     (void)state;
-    db_workload_spec spec = {.prompt_len = "fixed:10", .output_len = "fixed:5",
-                             .arrival = "constant:2", .requests = 3, .seed = 1};
+    db_workload_spec spec = {.prompt_len = "fixed:10",
+                             .output_len = "fixed:5",
+                             .arrival = "constant:2",
+                             .requests = 3,
+                             .seed = 1};
     db_schedule s;
     build_ok(&spec, &s, NULL);
     char err[256];
@@ -87,8 +92,10 @@ static void dump_writes_the_native_csv(void **state) {
 static void same_seed_and_flags_give_the_same_bytes_and_another_seed_does_not(void **state) {
     (void)state;
     db_workload_spec spec = {.prompt_len = "mix:0.7*lognormal:1000:600:1:8000,0.3*fixed:64",
-                             .output_len = "zipf:1.1:1024", .arrival = "gamma:8:2",
-                             .requests = 2000, .seed = 42};
+                             .output_len = "zipf:1.1:1024",
+                             .arrival = "gamma:8:2",
+                             .requests = 2000,
+                             .seed = 42};
     const char *paths[3] = {tmp_path("a.csv"), tmp_path("b.csv"), tmp_path("c.csv")};
     char err[256];
     for (int i = 0; i < 3; i++) {
@@ -110,8 +117,11 @@ static void same_seed_and_flags_give_the_same_bytes_and_another_seed_does_not(vo
  * same bytes. */
 static void a_dump_replays_to_the_same_schedule(void **state) {
     (void)state;
-    db_workload_spec spec = {.prompt_len = "lognormal:800:400", .output_len = "uniform:1:300",
-                             .arrival = "poisson:7.3", .requests = 5000, .seed = 9};
+    db_workload_spec spec = {.prompt_len = "lognormal:800:400",
+                             .output_len = "uniform:1:300",
+                             .arrival = "poisson:7.3",
+                             .requests = 5000,
+                             .seed = 9};
     db_schedule s, r;
     build_ok(&spec, &s, NULL);
     char err[256];
@@ -138,15 +148,16 @@ static void dump_to_an_unwritable_place_is_an_error(void **state) {
     (void)state;
     db_schedule s = {0};
     char err[256], expected[256];
-    snprintf(expected, sizeof expected, "%s/no/such/dir/x.csv.tmp.%ld: cannot write: No such file or directory",
-             dir, (long)getpid());
+    snprintf(expected, sizeof expected,
+             "%s/no/such/dir/x.csv.tmp.%ld: cannot write: No such file or directory", dir,
+             (long)getpid());
     char p[128];
     snprintf(p, sizeof p, "%s/no/such/dir/x.csv", dir);
     assert_int_equal(db_schedule_dump(&s, p, err, sizeof err), -1);
     assert_string_equal(err, expected);
 }
 
-/* ---- traces --------------------------------------------------------------------------------- */
+/* ---- traces ---------------------------------------------------------------------------------- */
 
 /* 7 requests from a 3-row trace with offline arrivals: rows 0 1 2 0 1 2 0; 4 of them wrapped. */
 static void trace_lengths_are_reused_in_order_and_wrap_around(void **state) {
@@ -230,7 +241,8 @@ static void the_azure_conv_trace_replays_whole(void **state) {
 
 static void a_lengths_only_trace_defaults_to_offline(void **state) {
     (void)state;
-    db_workload_spec spec = {.trace = write_file("sg.csv", "num_prefill_tokens,num_decode_tokens\n5,6\n7,8\n")};
+    db_workload_spec spec = {
+        .trace = write_file("sg.csv", "num_prefill_tokens,num_decode_tokens\n5,6\n7,8\n")};
     db_schedule s;
     build_ok(&spec, &s, NULL);
     assert_int_equal(s.n, 2);
@@ -243,12 +255,16 @@ static void a_lengths_only_trace_defaults_to_offline(void **state) {
 /* poisson:50 for 200 s: the count is Poisson with mean 10000, sd 100; 5-sigma band +-500. */
 static void duration_bounds_generated_arrivals(void **state) {
     (void)state;
-    db_workload_spec spec = {.prompt_len = "fixed:1", .output_len = "fixed:1",
-                             .arrival = "poisson:50", .duration_s = 200, .seed = 3};
+    db_workload_spec spec = {.prompt_len = "fixed:1",
+                             .output_len = "fixed:1",
+                             .arrival = "poisson:50",
+                             .duration_s = 200,
+                             .seed = 3};
     db_schedule s;
     build_ok(&spec, &s, NULL);
     assert_true(fabs((double)s.n - 10000) <= 500);
-    for (size_t i = 1; i < s.n; i++) assert_true(s.items[i].arrival_s >= s.items[i - 1].arrival_s);
+    for (size_t i = 1; i < s.n; i++)
+        assert_true(s.items[i].arrival_s >= s.items[i - 1].arrival_s);
     assert_true(s.items[s.n - 1].arrival_s <= 200);
     db_schedule_free(&s);
     spec.requests = 100; /* whichever comes first */
@@ -262,8 +278,11 @@ static void duration_bounds_generated_arrivals(void **state) {
  * time has sd about 100 / 20 = 5 s: 5-sigma band +-25 s. */
 static void a_ramp_without_duration_spans_the_expected_time_of_n_requests(void **state) {
     (void)state;
-    db_workload_spec spec = {.prompt_len = "fixed:1", .output_len = "fixed:1",
-                             .arrival = "ramp:0:20", .requests = 10000, .seed = 4};
+    db_workload_spec spec = {.prompt_len = "fixed:1",
+                             .output_len = "fixed:1",
+                             .arrival = "ramp:0:20",
+                             .requests = 10000,
+                             .seed = 4};
     db_schedule s;
     build_ok(&spec, &s, NULL);
     assert_int_equal(s.n, 10000);
@@ -273,23 +292,29 @@ static void a_ramp_without_duration_spans_the_expected_time_of_n_requests(void *
 
 static void concurrency_makes_a_closed_loop_schedule(void **state) {
     (void)state;
-    db_workload_spec spec = {.prompt_len = "fixed:100", .output_len = "fixed:10",
-                             .arrival = "concurrency:16:250ms", .requests = 64};
+    db_workload_spec spec = {.prompt_len = "fixed:100",
+                             .output_len = "fixed:10",
+                             .arrival = "concurrency:16:250ms",
+                             .requests = 64};
     db_schedule s;
     build_ok(&spec, &s, NULL);
     assert_int_equal(s.mode, DB_ARRIVAL_CLOSED);
     assert_int_equal(s.concurrency, 16);
     assert_true(s.think_s == 0.25);
     assert_int_equal(s.n, 64);
-    for (size_t i = 0; i < s.n; i++) assert_true(s.items[i].arrival_s == 0.0);
+    for (size_t i = 0; i < s.n; i++)
+        assert_true(s.items[i].arrival_s == 0.0);
     db_schedule_free(&s);
 }
 
 /* Changing the arrival process leaves the lengths as they were (independent streams). */
 static void lengths_do_not_depend_on_the_arrival_process(void **state) {
     (void)state;
-    db_workload_spec a = {.prompt_len = "lognormal:500:200", .output_len = "uniform:1:100",
-                          .arrival = "poisson:5", .requests = 500, .seed = 77};
+    db_workload_spec a = {.prompt_len = "lognormal:500:200",
+                          .output_len = "uniform:1:100",
+                          .arrival = "poisson:5",
+                          .requests = 500,
+                          .seed = 77};
     db_workload_spec b = a;
     b.arrival = "gamma:1:4";
     db_schedule sa, sb;
@@ -308,8 +333,11 @@ static void lengths_do_not_depend_on_the_arrival_process(void **state) {
  * 3000 + 2000 becomes 3000 + 1096. */
 static void the_context_clamp_shortens_prompt_then_output(void **state) {
     (void)state;
-    db_workload_spec spec = {.prompt_len = "fixed:5000", .output_len = "fixed:1000",
-                             .arrival = "offline", .requests = 3, .max_total_tokens = 4096};
+    db_workload_spec spec = {.prompt_len = "fixed:5000",
+                             .output_len = "fixed:1000",
+                             .arrival = "offline",
+                             .requests = 3,
+                             .max_total_tokens = 4096};
     db_schedule s;
     db_workload_info info;
     build_ok(&spec, &s, &info);
@@ -332,8 +360,11 @@ static void the_context_clamp_shortens_prompt_then_output(void **state) {
 
 static void the_description_names_lengths_and_arrivals(void **state) {
     (void)state;
-    db_workload_spec spec = {.prompt_len = "fixed:10", .output_len = "fixed:5",
-                             .arrival = "poisson:5", .requests = 2, .seed = 12};
+    db_workload_spec spec = {.prompt_len = "fixed:10",
+                             .output_len = "fixed:5",
+                             .arrival = "poisson:5",
+                             .requests = 2,
+                             .seed = 12};
     db_schedule s;
     build_ok(&spec, &s, NULL);
     assert_string_equal(s.description, "prompt fixed:10, output fixed:5, poisson:5");
@@ -346,33 +377,40 @@ static void the_description_names_lengths_and_arrivals(void **state) {
 static void missing_or_incompatible_inputs_are_errors(void **state) {
     (void)state;
     db_workload_spec spec = {.output_len = "fixed:5", .arrival = "poisson:5", .requests = 5};
-    build_fails(&spec, "--prompt-len: expected a length distribution (e.g. lognormal:1000:500:1:4096) "
-                       "or a trace (--trace FILE)");
+    build_fails(&spec,
+                "--prompt-len: expected a length distribution (e.g. lognormal:1000:500:1:4096) "
+                "or a trace (--trace FILE)");
     spec.prompt_len = "fixed:5";
     spec.requests = 0;
-    build_fails(&spec, "--arrival poisson:5: expected --requests N or --duration S to bound the schedule");
+    build_fails(&spec,
+                "--arrival poisson:5: expected --requests N or --duration S to bound the schedule");
     spec.arrival = "offline";
-    build_fails(&spec, "--arrival offline: expected --requests N (or a trace to take one request per row)");
+    build_fails(
+        &spec, "--arrival offline: expected --requests N (or a trace to take one request per row)");
     spec.arrival = "trace:2";
     spec.requests = 10;
-    build_fails(&spec, "--arrival trace:2: expected a trace with arrival times (--trace FILE in the "
-                       "azure, burstgpt, mooncake or native format)");
+    build_fails(&spec,
+                "--arrival trace:2: expected a trace with arrival times (--trace FILE in the "
+                "azure, burstgpt, mooncake or native format)");
     spec.trace = write_file("sg2.csv", "num_prefill_tokens,num_decode_tokens\n5,6\n");
-    build_fails(&spec, "--arrival trace:2: expected a trace with arrival times (--trace FILE in the "
-                       "azure, burstgpt, mooncake or native format); this trace has lengths only");
+    build_fails(&spec,
+                "--arrival trace:2: expected a trace with arrival times (--trace FILE in the "
+                "azure, burstgpt, mooncake or native format); this trace has lengths only");
     spec.trace = NULL;
     spec.arrival = "poisson:5";
     spec.requests = -1;
     build_fails(&spec, "--requests: expected an integer in 0..50000000, got -1");
     spec.requests = 5;
     spec.max_total_tokens = 1;
-    build_fails(&spec, "max total tokens: expected 0 (no clamp) or an integer in 2..2147483647, got 1");
+    build_fails(&spec,
+                "max total tokens: expected 0 (no clamp) or an integer in 2..2147483647, got 1");
     spec.max_total_tokens = 0;
     spec.arrival = "poisson:1e12";
     spec.requests = 0;
     spec.duration_s = 3600;
-    build_fails(&spec, "--arrival poisson:1e12 with --duration 3600: expected about 3600000000000000 "
-                       "requests, more than the 50000000 one schedule may hold");
+    build_fails(&spec,
+                "--arrival poisson:1e12 with --duration 3600: expected about 3600000000000000 "
+                "requests, more than the 50000000 one schedule may hold");
     spec.arrival = "constant:1";
     spec.duration_s = 0.5;
     build_fails(&spec, "--arrival constant:1 with --duration 0.5: no request arrives in that time");
@@ -383,7 +421,8 @@ static void trace_errors_come_through_with_file_and_line(void **state) {
     const char *p = write_file("bad.csv", "arrival_s,prompt_tokens,output_tokens\n0,1,x\n");
     db_workload_spec spec = {.trace = p, .arrival = "trace"};
     char expected[300];
-    snprintf(expected, sizeof expected, "%s:2: column output_tokens: expected a non-negative integer, got 'x'", p);
+    snprintf(expected, sizeof expected,
+             "%s:2: column output_tokens: expected a non-negative integer, got 'x'", p);
     build_fails(&spec, expected);
     spec.trace = "trace:";
     build_fails(&spec, "--trace: expected trace:FILE or FILE");
@@ -397,7 +436,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    for (int i = 0; i < n_created; i++) unlink(created[i]);
+    for (int i = 0; i < n_created; i++)
+        unlink(created[i]);
     return rmdir(dir);
 }
 

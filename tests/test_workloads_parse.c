@@ -37,13 +37,14 @@ static void a_tenth_fractional_digit_rounds_half_up(void **state) {
 static void seconds_reject_signs_exponents_and_junk(void **state) {
     (void)state;
     int64_t ns;
-    const char *bad[] = {"", ".", "-1", "+1", "1e3", "1.5s", " 1", "1 ", "abc", "1..2",
-                         "99999999999999999999"};
+    const char *bad[] = {
+        "", ".", "-1", "+1", "1e3", "1.5s", " 1", "1 ", "abc", "1..2", "99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(db_parse_seconds_ns(bad[i], &ns), -1);
 }
 
-/* 2023-11-16 18:15:46 UTC is 1700158546 s after the epoch (date -u -d '2023-11-16 18:15:46' +%s). */
+/* 2023-11-16 18:15:46 UTC is 1700158546 s after the epoch (date -u -d '2023-11-16 18:15:46' +%s).
+ */
 static void azure_2023_timestamps_parse_to_exact_nanoseconds(void **state) {
     (void)state;
     int64_t ns;
@@ -78,9 +79,9 @@ static void leap_days_and_year_ends_are_counted(void **state) {
 static void malformed_timestamps_are_rejected(void **state) {
     (void)state;
     int64_t ns;
-    const char *bad[] = {"2023-11-16",           "2023-11-16 18:15",       "2023-13-01 00:00:00",
-                         "2023-02-29 00:00:00",  "2023-11-16 24:00:00",    "2023-11-16 18:60:00",
-                         "2023-11-16 18:15:46.", "2023-11-16 18:15:46+5",  "2023/11/16 18:15:46",
+    const char *bad[] = {"2023-11-16",           "2023-11-16 18:15",         "2023-13-01 00:00:00",
+                         "2023-02-29 00:00:00",  "2023-11-16 24:00:00",      "2023-11-16 18:60:00",
+                         "2023-11-16 18:15:46.", "2023-11-16 18:15:46+5",    "2023/11/16 18:15:46",
                          "2023-11-16 18:15:46 ", "2023-11-16 18:15:46+25:00"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(db_parse_timestamp_ns(bad[i], &ns), -1);

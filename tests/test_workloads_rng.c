@@ -18,7 +18,8 @@ static void splitmix64_matches_the_published_sequence(void **state) {
                                   9817491932198370423ULL, 4593380528125082431ULL,
                                   16408922859458223821ULL};
     uint64_t s = 1234567;
-    for (int i = 0; i < 5; i++) assert_int_equal(db_splitmix64(&s), expected[i]);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(db_splitmix64(&s), expected[i]);
 }
 
 /* xoshiro256** seeded with four splitmix64(42) outputs; expected values from an independent Python
@@ -29,7 +30,8 @@ static void xoshiro256starstar_matches_the_reference(void **state) {
                                   0xae17533239e499a1ULL, 0xecb8ad4703b360a1ULL};
     db_rng r;
     db_rng_seed(&r, 42);
-    for (int i = 0; i < 4; i++) assert_int_equal(db_rng_next(&r), expected[i]);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(db_rng_next(&r), expected[i]);
 }
 
 static void same_seed_gives_the_same_sequence_and_another_seed_does_not(void **state) {
@@ -77,11 +79,12 @@ static void below_is_uniform_over_its_range(void **state) {
         assert_true(k < 6);
         count[k]++;
     }
-    for (int k = 0; k < 6; k++) assert_true(abs(count[k] - 10000) <= 456);
+    for (int k = 0; k < 6; k++)
+        assert_true(abs(count[k] - 10000) <= 456);
 }
 
-/* Normal: n = 200000 draws; the sample mean has sd 1/sqrt(n) = 0.00224 (5 sigma: 0.0112); the sample
- * variance has sd sqrt(2/n) = 0.00316 (5 sigma: 0.0158). */
+/* Normal: n = 200000 draws; the sample mean has sd 1/sqrt(n) = 0.00224 (5 sigma: 0.0112); the
+ * sample variance has sd sqrt(2/n) = 0.00316 (5 sigma: 0.0158). */
 static void normal_has_mean_0_and_variance_1(void **state) {
     (void)state;
     db_rng r;

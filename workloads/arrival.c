@@ -34,7 +34,8 @@ static int non_negative(const pctx *c, const char *name, const char *s, double *
 }
 
 static int shape(const pctx *c, int n, int lo, int hi, const char *form) {
-    if (n < lo || n > hi) return db_errf(c->err, c->errlen, "%s %s: expected %s", c->flag, c->spec, form);
+    if (n < lo || n > hi)
+        return db_errf(c->err, c->errlen, "%s %s: expected %s", c->flag, c->spec, form);
     return 0;
 }
 
@@ -42,13 +43,14 @@ static int parse_concurrency(const pctx *c, char **f, int n, db_arrival_spec *ou
     int64_t k;
     if (shape(c, n, 2, 3, "concurrency:N[:THINK]")) return -1;
     if (db_parse_int64(f[1], &k) || k < 1 || k > MAX_CONCURRENCY)
-        return db_errf(c->err, c->errlen, "%s %s: N: expected an integer in 1..%d, got '%s'", c->flag,
-                       c->spec, MAX_CONCURRENCY, f[1]);
+        return db_errf(c->err, c->errlen, "%s %s: N: expected an integer in 1..%d, got '%s'",
+                       c->flag, c->spec, MAX_CONCURRENCY, f[1]);
     out->concurrency = (int)k;
     if (n == 3 && db_parse_duration_s(f[2], &out->think_s))
-        return db_errf(c->err, c->errlen,
-                       "%s %s: THINK: expected a non-negative time such as 0.5, 500ms or 2s, got '%s'",
-                       c->flag, c->spec, f[2]);
+        return db_errf(
+            c->err, c->errlen,
+            "%s %s: THINK: expected a non-negative time such as 0.5, 500ms or 2s, got '%s'",
+            c->flag, c->spec, f[2]);
     return 0;
 }
 
@@ -96,7 +98,8 @@ static int parse_fields(const pctx *c, char **f, int n, db_arrival_spec *out) {
 int db_arrival_parse(const char *spec, const char *flag, db_arrival_spec *out, char *err,
                      size_t errlen) {
     memset(out, 0, sizeof *out);
-    pctx c = {.flag = flag ? flag : "arrival", .spec = spec ? spec : "", .err = err, .errlen = errlen};
+    pctx c = {
+        .flag = flag ? flag : "arrival", .spec = spec ? spec : "", .err = err, .errlen = errlen};
     if (!spec || !*spec)
         return db_errf(err, errlen, "%s: expected an arrival process (%s), got an empty string",
                        c.flag, expected_all);
@@ -111,7 +114,8 @@ int db_arrival_parse(const char *spec, const char *flag, db_arrival_spec *out, c
         if (n < 4) f[n] = p + 1;
         n++;
     }
-    for (int i = 1; i < 4 && i < n; i++) f[i][-1] = 0;
+    for (int i = 1; i < 4 && i < n; i++)
+        f[i][-1] = 0;
     return parse_fields(&c, f, n, out) ? -1 : 0;
 }
 

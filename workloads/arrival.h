@@ -1,7 +1,7 @@
 /* arrival.h — when requests arrive: parses an arrival spec and generates the open-loop processes.
  *   poisson:RATE          exponential inter-arrival gaps, mean 1/RATE (RATE in requests/s)
- *   gamma:RATE:CV         gamma gaps with mean 1/RATE and coefficient of variation CV (CV > 1 is
- *                         burstier than Poisson, CV = 1 has Poisson's rate and CV, CV < 1 is smoother)
+ *   gamma:RATE:CV         gamma gaps with mean 1/RATE and coefficient of variation CV (CV > 1
+ *                         is burstier than Poisson, CV = 1 has Poisson's, CV < 1 is smoother)
  *   constant:RATE         a request every 1/RATE s
  *   concurrency:N[:THINK] closed loop: N requests in flight, a slot reissues THINK after a request
  *                         finishes (THINK in seconds, or with a unit: 500ms, 2s; default 0)

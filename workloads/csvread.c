@@ -14,23 +14,24 @@ typedef struct reader {
     void *ctx;
     char *err;
     size_t errlen;
-    size_t line;      /* 1-based line being fed */
-    size_t records;   /* records handed to fn */
-    char *buf;        /* the current record's fields, each NUL-terminated */
+    size_t line;    /* 1-based line being fed */
+    size_t records; /* records handed to fn */
+    char *buf;      /* the current record's fields, each NUL-terminated */
     size_t buf_len, buf_cap;
-    size_t *offsets;  /* (n_fields) start of each field in buf */
-    char **fields;    /* (n_fields) pointers into buf, built when the record ends */
+    size_t *offsets; /* (n_fields) start of each field in buf */
+    char **fields;   /* (n_fields) pointers into buf, built when the record ends */
     size_t n_fields, cap_fields;
-    int status;       /* 0 going on, 1 stopped by fn, -1 error */
-    int ended_nl;     /* the last byte fed was a newline */
+    int status;   /* 0 going on, 1 stopped by fn, -1 error */
+    int ended_nl; /* the last byte fed was a newline */
 } reader;
 
 static void on_field(void *data, size_t len, void *r_) {
     reader *r = r_;
     if (r->status) return;
     if (len > DB_CSV_MAX_FIELD) {
-        r->status = db_errf(r->err, r->errlen, "%s:%zu: field %zu is %zu bytes long (expected at most %d)",
-                            r->path, r->line, r->n_fields + 1, len, DB_CSV_MAX_FIELD);
+        r->status =
+            db_errf(r->err, r->errlen, "%s:%zu: field %zu is %zu bytes long (expected at most %d)",
+                    r->path, r->line, r->n_fields + 1, len, DB_CSV_MAX_FIELD);
         return;
     }
     if (r->n_fields == DB_CSV_MAX_FIELDS) {
@@ -52,7 +53,8 @@ static void on_field(void *data, size_t len, void *r_) {
     }
     if (r->buf_len + len + 1 > r->buf_cap) {
         size_t cap = r->buf_cap ? r->buf_cap : 256;
-        while (cap < r->buf_len + len + 1) cap *= 2;
+        while (cap < r->buf_len + len + 1)
+            cap *= 2;
         char *b = realloc(r->buf, cap);
         if (!b) {
             r->status = db_errf(r->err, r->errlen, "%s:%zu: out of memory", r->path, r->line);
@@ -71,7 +73,8 @@ static void on_record(int c, void *r_) {
     reader *r = r_;
     (void)c;
     if (r->status) return;
-    for (size_t i = 0; i < r->n_fields; i++) r->fields[i] = r->buf + r->offsets[i];
+    for (size_t i = 0; i < r->n_fields; i++)
+        r->fields[i] = r->buf + r->offsets[i];
     r->records++;
     int rc = r->fn(r->ctx, r->line, r->fields, r->n_fields, r->err, r->errlen);
     if (rc) r->status = rc < 0 ? -1 : 1;
@@ -114,7 +117,8 @@ static int read_all(reader *r, struct csv_parser *p, FILE *f) {
     }
     free(chunk);
     if (r->status) return r->status < 0 ? -1 : 0;
-    if (ferror(f)) return db_errf(r->err, r->errlen, "%s: read error: %s", r->path, strerror(errno));
+    if (ferror(f))
+        return db_errf(r->err, r->errlen, "%s: read error: %s", r->path, strerror(errno));
     if (csv_fini(p, on_field, on_record, r) != 0 && !r->status)
         return db_errf(r->err, r->errlen, "%s:%zu: malformed CSV at end of file (%s)", r->path,
                        r->line - (r->ended_nl && r->line > 1), csv_strerror(csv_error(p)));

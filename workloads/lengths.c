@@ -13,7 +13,15 @@
 #define LEN_MAX 2147483647LL
 #define MIX_MAX_PARTS 16
 
-typedef enum { LEN_FIXED, LEN_UNIFORM, LEN_NORMAL, LEN_LOGNORMAL, LEN_ZIPF, LEN_EMPIRICAL, LEN_MIX } len_kind;
+typedef enum {
+    LEN_FIXED,
+    LEN_UNIFORM,
+    LEN_NORMAL,
+    LEN_LOGNORMAL,
+    LEN_ZIPF,
+    LEN_EMPIRICAL,
+    LEN_MIX
+} len_kind;
 
 /* Rejection-inversion sampler for the Zipf distribution on 1..n (W. Hormann and G. Derflinger,
  * "Rejection-inversion to generate variates from monotone discrete distributions", 1996; the form
@@ -44,13 +52,14 @@ typedef struct pctx {
     size_t errlen;
 } pctx;
 
-/* ---- zipf ------------------------------------------------------------------------------------- */
+/* ---- zipf ------------------------------------------------------------------------------------ */
 
 static double helper1(double x) { /* log1p(x) / x */
     return fabs(x) > 1e-8 ? log1p(x) / x : 1.0 - x * (0.5 - x * (1.0 / 3.0 - 0.25 * x));
 }
 static double helper2(double x) { /* expm1(x) / x */
-    return fabs(x) > 1e-8 ? expm1(x) / x : 1.0 + x * 0.5 * (1.0 + x * (1.0 / 3.0) * (1.0 + 0.25 * x));
+    return fabs(x) > 1e-8 ? expm1(x) / x
+                          : 1.0 + x * 0.5 * (1.0 + x * (1.0 / 3.0) * (1.0 + 0.25 * x));
 }
 static double zipf_h(const zipf *z, double x) {
     return exp(-z->s * log(x));
@@ -85,12 +94,12 @@ static int64_t zipf_sample(const zipf *z, db_rng *rng) {
     }
 }
 
-/* ---- field parsing ------------------------------------------------------------------------------ */
+/* ---- field parsing --------------------------------------------------------------------------- */
 
 static int positive(const pctx *c, const char *name, const char *s, double *v) {
     if (db_parse_double(s, v) || !(*v > 0))
-        return db_errf(c->err, c->errlen, "%s %s: %s: expected a positive number, got '%s'", c->flag,
-                       c->spec, name, s);
+        return db_errf(c->err, c->errlen, "%s %s: %s: expected a positive number, got '%s'",
+                       c->flag, c->spec, name, s);
     return 0;
 }
 static int non_negative(const pctx *c, const char *name, const char *s, double *v) {
@@ -112,7 +121,8 @@ static int ordered(const pctx *c, int64_t lo, int64_t hi) {
     return 0;
 }
 
-/* Splits s in place at ':' into at most max fields; returns the count, or max + 1 if there are more. */
+/* Splits s in place at ':' into at most max fields; returns the count, or max + 1 if there are
+ * more. */
 static int split(char *s, char **f, int max) {
     int n = 0;
     for (char *p = s;;) {
@@ -125,7 +135,7 @@ static int split(char *s, char **f, int max) {
     }
 }
 
-/* ---- parametric kinds ------------------------------------------------------------------------- */
+/* ---- parametric kinds ------------------------------------------------------------------------ */
 
 static int parse_clamps(const pctx *c, char **f, int n, db_length_source *src) {
     src->lo = 1;
@@ -156,8 +166,8 @@ static int parse_parametric(const pctx *c, char *body, db_length_source *src) {
         int logn = kind[0] == 'l';
         src->kind = logn ? LEN_LOGNORMAL : LEN_NORMAL;
         if (n != 3 && n != 5)
-            return db_errf(c->err, c->errlen, "%s %s: expected %s:MEAN:SD[:LO:HI]", c->flag, c->spec,
-                           kind);
+            return db_errf(c->err, c->errlen, "%s %s: expected %s:MEAN:SD[:LO:HI]", c->flag,
+                           c->spec, kind);
         double mean, sd;
         if (positive(c, "MEAN", f[1], &mean) || non_negative(c, "SD", f[2], &sd) ||
             parse_clamps(c, f, n, src))
@@ -172,7 +182,8 @@ static int parse_parametric(const pctx *c, char *body, db_length_source *src) {
         }
     } else if (strcmp(kind, "zipf") == 0) {
         src->kind = LEN_ZIPF;
-        if (n != 3) return db_errf(c->err, c->errlen, "%s %s: expected zipf:S:MAX", c->flag, c->spec);
+        if (n != 3)
+            return db_errf(c->err, c->errlen, "%s %s: expected zipf:S:MAX", c->flag, c->spec);
         double s;
         int64_t max;
         if (positive(c, "S", f[1], &s) || length(c, "MAX", f[2], &max)) return -1;
@@ -187,7 +198,7 @@ static int parse_parametric(const pctx *c, char *body, db_length_source *src) {
     return 0;
 }
 
-/* ---- empirical ---------------------------------------------------------------------------------- */
+/* ---- empirical ------------------------------------------------------------------------------- */
 
 typedef struct column_reader {
     const char *path;
@@ -239,8 +250,8 @@ static int column_row(void *ctx, size_t line, char **f, size_t nf, char *err, si
     int64_t v;
     const char *s = f[cr->index];
     if (db_parse_int64(s, &v) || v < 0)
-        return db_errf(err, errlen, "%s:%zu: %s: expected a non-negative integer, got '%s'", cr->path,
-                       line, cr->label, s);
+        return db_errf(err, errlen, "%s:%zu: %s: expected a non-negative integer, got '%s'",
+                       cr->path, line, cr->label, s);
     if (v > LEN_MAX)
         return db_errf(err, errlen, "%s:%zu: %s: expected an integer at most %lld, got '%s'",
                        cr->path, line, cr->label, LEN_MAX, s);
@@ -259,11 +270,13 @@ static int column_row(void *ctx, size_t line, char **f, size_t nf, char *err, si
     return 0;
 }
 
-/* body is "FILE[:COLUMN]"; FILE may itself contain ':' when the whole body names a readable file. */
+/* body is "FILE[:COLUMN]"; FILE may itself contain ':' when the whole body names a readable file.
+ */
 static int parse_empirical(const pctx *c, char *body, db_length_source *src) {
     src->kind = LEN_EMPIRICAL;
     if (!*body)
-        return db_errf(c->err, c->errlen, "%s %s: expected empirical:FILE[:COLUMN]", c->flag, c->spec);
+        return db_errf(c->err, c->errlen, "%s %s: expected empirical:FILE[:COLUMN]", c->flag,
+                       c->spec);
     column_reader cr = {.path = body};
     char *colon = strrchr(body, ':');
     if (colon && access(body, R_OK) != 0) {
@@ -275,9 +288,10 @@ static int parse_empirical(const pctx *c, char *body, db_length_source *src) {
                            c->spec);
         if (db_parse_int64(col, &idx) == 0) {
             if (idx < 1 || idx > DB_CSV_MAX_FIELDS)
-                return db_errf(c->err, c->errlen,
-                               "%s %s: COLUMN: expected a column name or an index in 1..%d, got '%s'",
-                               c->flag, c->spec, DB_CSV_MAX_FIELDS, col);
+                return db_errf(
+                    c->err, c->errlen,
+                    "%s %s: COLUMN: expected a column name or an index in 1..%d, got '%s'", c->flag,
+                    c->spec, DB_CSV_MAX_FIELDS, col);
             cr.index = (size_t)idx - 1;
         } else {
             cr.name = col;
@@ -291,13 +305,14 @@ static int parse_empirical(const pctx *c, char *body, db_length_source *src) {
     }
     if (records == 0) {
         free(cr.values);
-        return db_errf(c->err, c->errlen, "%s %s: %s: empty file (expected a CSV column of lengths)",
-                       c->flag, c->spec, body);
+        return db_errf(c->err, c->errlen,
+                       "%s %s: %s: empty file (expected a CSV column of lengths)", c->flag, c->spec,
+                       body);
     }
     if (cr.n == 0) {
         free(cr.values);
-        return db_errf(c->err, c->errlen, "%s %s: %s: %s has no positive values (%zu zeros)", c->flag,
-                       c->spec, body, cr.label[0] ? cr.label : "the column", cr.skipped);
+        return db_errf(c->err, c->errlen, "%s %s: %s: %s has no positive values (%zu zeros)",
+                       c->flag, c->spec, body, cr.label[0] ? cr.label : "the column", cr.skipped);
     }
     src->values = cr.values;
     src->n_values = cr.n;
@@ -305,7 +320,7 @@ static int parse_empirical(const pctx *c, char *body, db_length_source *src) {
     return 0;
 }
 
-/* ---- mixtures, entry points ------------------------------------------------------------------- */
+/* ---- mixtures, entry points ------------------------------------------------------------------ */
 
 static int parse_one(const pctx *c, char *body, db_length_source *src) {
     if (strncmp(body, "empirical:", 10) == 0) return parse_empirical(c, body + 10, src);
@@ -317,15 +332,16 @@ static int parse_mix(const pctx *c, char *body, db_length_source *src) {
     src->kind = LEN_MIX;
     src->parts = calloc(MIX_MAX_PARTS, sizeof *src->parts);
     src->cum = calloc(MIX_MAX_PARTS, sizeof *src->cum);
-    if (!src->parts || !src->cum) return db_errf(c->err, c->errlen, "%s %s: out of memory", c->flag, c->spec);
+    if (!src->parts || !src->cum)
+        return db_errf(c->err, c->errlen, "%s %s: out of memory", c->flag, c->spec);
     double total = 0;
     for (char *p = body, *next; p; p = next) {
         next = strchr(p, ',');
         if (next) *next++ = 0;
         char *star = strchr(p, '*');
         if (!star)
-            return db_errf(c->err, c->errlen, "%s %s: component '%s': expected WEIGHT*SPEC", c->flag,
-                           c->spec, p);
+            return db_errf(c->err, c->errlen, "%s %s: component '%s': expected WEIGHT*SPEC",
+                           c->flag, c->spec, p);
         *star = 0;
         double w;
         if (src->n_parts == MIX_MAX_PARTS)
@@ -348,10 +364,13 @@ static int parse_mix(const pctx *c, char *body, db_length_source *src) {
 int db_length_source_parse(const char *spec, const char *flag, db_length_source **out, char *err,
                            size_t errlen) {
     *out = NULL;
-    pctx c = {.flag = flag ? flag : "length", .spec = spec ? spec : "", .err = err, .errlen = errlen};
+    pctx c = {
+        .flag = flag ? flag : "length", .spec = spec ? spec : "", .err = err, .errlen = errlen};
     if (!spec || !*spec)
-        return db_errf(err, errlen, "%s: expected a length distribution such as fixed:128 or "
-                                    "lognormal:1000:500, got an empty string", c.flag);
+        return db_errf(err, errlen,
+                       "%s: expected a length distribution such as fixed:128 or "
+                       "lognormal:1000:500, got an empty string",
+                       c.flag);
     char *body = strdup(spec);
     db_length_source *src = calloc(1, sizeof *src);
     if (!body || !src) {
@@ -359,7 +378,8 @@ int db_length_source_parse(const char *spec, const char *flag, db_length_source 
         free(src);
         return db_errf(err, errlen, "%s %s: out of memory", c.flag, spec);
     }
-    int rc = strncmp(body, "mix:", 4) == 0 ? parse_mix(&c, body + 4, src) : parse_one(&c, body, src);
+    int rc =
+        strncmp(body, "mix:", 4) == 0 ? parse_mix(&c, body + 4, src) : parse_one(&c, body, src);
     free(body);
     if (rc) {
         db_length_source_free(src);
@@ -393,7 +413,8 @@ int32_t db_length_sample(const db_length_source *src, db_rng *rng) {
     case LEN_MIX: {
         double u = db_rng_uniform(rng) * src->cum[src->n_parts - 1];
         size_t i = 0;
-        while (i + 1 < src->n_parts && u >= src->cum[i]) i++;
+        while (i + 1 < src->n_parts && u >= src->cum[i])
+            i++;
         return db_length_sample(src->parts[i], rng);
     }
     }
@@ -402,13 +423,15 @@ int32_t db_length_sample(const db_length_source *src, db_rng *rng) {
 
 size_t db_length_source_skipped(const db_length_source *src) {
     size_t n = src ? src->skipped : 0;
-    for (size_t i = 0; src && i < src->n_parts; i++) n += db_length_source_skipped(src->parts[i]);
+    for (size_t i = 0; src && i < src->n_parts; i++)
+        n += db_length_source_skipped(src->parts[i]);
     return n;
 }
 
 void db_length_source_free(db_length_source *src) {
     if (!src) return;
-    for (size_t i = 0; i < src->n_parts; i++) db_length_source_free(src->parts[i]);
+    for (size_t i = 0; i < src->n_parts; i++)
+        db_length_source_free(src->parts[i]);
     free(src->parts);
     free(src->cum);
     free(src->values);

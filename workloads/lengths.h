@@ -2,12 +2,12 @@
  *   fixed:N                      always N
  *   uniform:LO:HI                integers LO..HI inclusive, equally likely
  *   normal:MEAN:SD[:LO:HI]       normal with that mean and sd, rounded, clamped to [LO, HI]
- *   lognormal:MEAN:SD[:LO:HI]    log-normal whose *lengths* have that mean and sd (not the log's:
- *                                sigma^2 = ln(1 + SD^2/MEAN^2), mu = ln(MEAN) - sigma^2/2), rounded,
- *                                clamped to [LO, HI]
+ *   lognormal:MEAN:SD[:LO:HI]    log-normal whose *lengths* have that mean and sd (not the
+ *                                log's: sigma^2 = ln(1 + SD^2/MEAN^2), mu = ln(MEAN) -
+ *                                sigma^2/2), rounded, clamped to [LO, HI]
  *   zipf:S:MAX                   k in 1..MAX with probability proportional to k^-S (S > 0)
- *   empirical:FILE[:COLUMN]      resamples (with replacement, uniformly) the values of one CSV column,
- *                                by header name or 1-based index (default 1)
+ *   empirical:FILE[:COLUMN]      resamples (with replacement, uniformly) the values of one CSV
+ *                                column, by header name or 1-based index (default 1)
  *   mix:W1*SPEC1,W2*SPEC2,...    picks component i with probability Wi / sum(W) (no nesting)
  * Every sample is >= 1 (default clamps are [1, 2147483647]).
  * Must not: know requests, arrivals or traces' timestamps; print.

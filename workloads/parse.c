@@ -54,19 +54,22 @@ static int digits(const char **p, int n, int *v) {
     return 0;
 }
 
-/* Reads the digits of a fraction (just past its '.') as nanoseconds: nine digits are kept, the tenth
- * rounds half up, later ones are ignored. Returns the number of digits read (0 = none). */
+/* Reads the digits of a fraction (just past its '.') as nanoseconds: nine digits are kept, the
+ * tenth rounds half up, later ones are ignored. Returns the number of digits read (0 = none). */
 static int fraction_ns(const char **p, int64_t *ns) {
     const char *q = *p;
     int64_t v = 0;
     int n = 0, round = 0;
     while (isdigit((unsigned char)*q)) {
-        if (n < 9) v = v * 10 + (*q - '0');
-        else if (n == 9) round = *q >= '5';
+        if (n < 9)
+            v = v * 10 + (*q - '0');
+        else if (n == 9)
+            round = *q >= '5';
         n++;
         q++;
     }
-    for (int i = n; i < 9; i++) v *= 10;
+    for (int i = n; i < 9; i++)
+        v *= 10;
     *p = q;
     *ns = v + round;
     return n;
@@ -128,13 +131,11 @@ int db_parse_timestamp_ns(const char *s, int64_t *ns) {
     if (!s) return -1;
     const char *p = s;
     int y, mo, d, h, mi, se;
-    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-        digits(&p, 2, &d))
+    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
         return -1;
     if (*p != ' ' && *p != 'T') return -1;
     p++;
-    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
-        digits(&p, 2, &se))
+    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &se))
         return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59)
         return -1;
@@ -154,8 +155,8 @@ int db_parse_duration_s(const char *s, double *seconds) {
     static const struct {
         const char *unit;
         double scale;
-    } units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1.0}, {"m", 60.0}, {"h", 3600.0},
-                 {"", 1.0}};
+    } units[] = {{"ns", 1e-9}, {"us", 1e-6},  {"ms", 1e-3}, {"s", 1.0},
+                 {"m", 60.0},  {"h", 3600.0}, {"", 1.0}};
     if (!s || !*s || isspace((unsigned char)*s)) return -1;
     char *end = NULL;
     errno = 0;

@@ -1,6 +1,6 @@
 /* parse.h — strict text-to-number conversions shared by the spec parsers and trace readers: whole
- * strings only (no trailing junk, no silent saturation), exact decimal seconds and calendar timestamps
- * as integer nanoseconds (no floating-point drift), and the error-message helper.
+ * strings only (no trailing junk, no silent saturation), exact decimal seconds and calendar
+ * timestamps as integer nanoseconds (no floating-point drift), and the error-message helper.
  * Must not: allocate, print, or accept a partially numeric string.
  */
 #ifndef DB_PARSE_H
@@ -17,8 +17,8 @@ int db_parse_double(const char *s, double *out);
 int db_parse_int64(const char *s, int64_t *out);
 
 /* Non-negative decimal seconds ("12", "12.5", "19440110.0", "0.000000001") to integer nanoseconds,
- * exactly: a tenth fractional digit rounds half up, later ones are ignored. 0 or -1 (sign, exponent,
- * junk, or more than ~292 years). */
+ * exactly: a tenth fractional digit rounds half up, later ones are ignored. 0 or -1 (sign,
+ * exponent, junk, or more than ~292 years). */
 int db_parse_seconds_ns(const char *s, int64_t *ns);
 
 /* A calendar timestamp "YYYY-MM-DD HH:MM:SS[.fff...]" (a 'T' may replace the space; the fraction is
@@ -30,7 +30,8 @@ int db_parse_timestamp_ns(const char *s, int64_t *ns);
 /* Seconds with an optional unit (ns, us, ms, s, m, h; a bare number is seconds), >= 0. 0 or -1. */
 int db_parse_duration_s(const char *s, double *seconds);
 
-/* snprintf into err (when err and errlen are non-zero); returns -1 so callers can `return db_errf(..)`. */
+/* snprintf into err (when err and errlen are non-zero); returns -1 so callers can `return
+ * db_errf(..)`. */
 int db_errf(char *err, size_t errlen, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

@@ -11,7 +11,8 @@ uint64_t db_splitmix64(uint64_t *state) {
 
 void db_rng_seed(db_rng *r, uint64_t seed) {
     uint64_t sm = seed;
-    for (int i = 0; i < 4; i++) r->s[i] = db_splitmix64(&sm);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = db_splitmix64(&sm);
     /* splitmix64 is a bijection of its counter, so four zero outputs in a row cannot happen;
      * guard anyway, xoshiro must never start from the all-zero state. */
     if ((r->s[0] | r->s[1] | r->s[2] | r->s[3]) == 0) r->s[0] = 1;

@@ -20,8 +20,8 @@ uint64_t db_splitmix64(uint64_t *state);
  * recommend). */
 void db_rng_seed(db_rng *r, uint64_t seed);
 
-/* A seed for an independent stream `stream` derived from `seed` (so that, e.g., arrival times do not
- * change when the length model changes). */
+/* A seed for an independent stream `stream` derived from `seed` (so that, e.g., arrival times do
+ * not change when the length model changes). */
 uint64_t db_rng_stream_seed(uint64_t seed, uint64_t stream);
 
 /* Next raw 64-bit output of xoshiro256**. */

@@ -12,8 +12,8 @@
 
 #define TRACE_LEN_MAX 2147483647LL
 
-static const char *const format_names[] = {"auto", "azure", "burstgpt", "mooncake", "sharegpt",
-                                           "native"};
+static const char *const format_names[] = {"auto",     "azure",    "burstgpt",
+                                           "mooncake", "sharegpt", "native"};
 
 const char *db_trace_format_name(db_trace_format f) {
     return (unsigned)f < sizeof format_names / sizeof format_names[0] ? format_names[f] : "unknown";
@@ -26,9 +26,10 @@ int db_trace_format_parse(const char *name, db_trace_format *out, char *err, siz
             return 0;
         }
     }
-    return db_errf(err, errlen,
-                   "trace format '%s': expected auto, azure, burstgpt, mooncake, sharegpt or native",
-                   name ? name : "");
+    return db_errf(
+        err, errlen,
+        "trace format '%s': expected auto, azure, burstgpt, mooncake, sharegpt or native",
+        name ? name : "");
 }
 
 int db_trace_length_field(const char *path, size_t line, const char *column, const char *s,
@@ -74,11 +75,14 @@ int db_trace_push(db_trace_builder *b, size_t line, const char *time_column, int
     }
     t->rows++;
     if (prompt == 0 || output == 0) {
-        if (prompt == 0 && output == 0 && t->format == DB_TRACE_BURSTGPT) t->failed++;
-        else t->zero_length++;
+        if (prompt == 0 && output == 0 && t->format == DB_TRACE_BURSTGPT)
+            t->failed++;
+        else
+            t->zero_length++;
         return 0;
     }
-    if (t->n == b->cap && grow(b)) return db_errf(err, errlen, "%s:%zu: out of memory", b->path, line);
+    if (t->n == b->cap && grow(b))
+        return db_errf(err, errlen, "%s:%zu: out of memory", b->path, line);
     if (b->has_times) {
         if (t->n == 0) b->first_ns = b->relative ? t_ns : 0;
         t->arrival_ns[t->n] = t_ns - b->first_ns;
@@ -114,7 +118,8 @@ static int first_byte(const char *path, int *c, char *err, size_t errlen) {
     return 0;
 }
 
-int db_trace_read(const char *path, db_trace_format format, db_trace *out, char *err, size_t errlen) {
+int db_trace_read(const char *path, db_trace_format format, db_trace *out, char *err,
+                  size_t errlen) {
     memset(out, 0, sizeof *out);
     int c = EOF;
     if (first_byte(path, &c, err, errlen)) return -1;
@@ -128,12 +133,14 @@ int db_trace_read(const char *path, db_trace_format format, db_trace *out, char 
     int rc = format == DB_TRACE_MOONCAKE ? db_trace_read_jsonl(path, &b, err, errlen)
                                          : db_trace_read_csv(path, format, &b, err, errlen);
     if (rc == 0 && out->n == 0) {
-        if (out->rows == 0) rc = db_errf(err, errlen, "%s: no requests (expected data rows)", path);
+        if (out->rows == 0)
+            rc = db_errf(err, errlen, "%s: no requests (expected data rows)", path);
         else
-            rc = db_errf(err, errlen,
-                         "%s: no usable requests: all %zu rows were skipped (%zu failed, %zu with a "
-                         "zero length)",
-                         path, out->rows, out->failed, out->zero_length);
+            rc =
+                db_errf(err, errlen,
+                        "%s: no usable requests: all %zu rows were skipped (%zu failed, %zu with a "
+                        "zero length)",
+                        path, out->rows, out->failed, out->zero_length);
     }
     if (rc) db_trace_free(out);
     return rc;
@@ -157,7 +164,8 @@ static int length_stats(const int32_t *v, size_t n, double *mean, int32_t *p50, 
     memcpy(s, v, n * sizeof *s);
     qsort(s, n, sizeof *s, cmp_i32);
     double sum = 0;
-    for (size_t i = 0; i < n; i++) sum += s[i];
+    for (size_t i = 0; i < n; i++)
+        sum += s[i];
     *mean = sum / (double)n;
     *p50 = nearest_rank(s, n, 0.50);
     *p99 = nearest_rank(s, n, 0.99);

@@ -1,5 +1,5 @@
-/* trace_build.h — private to the trace readers (trace*.c): the row-by-row builder of a db_trace that
- * applies the common rules (zero lengths skipped and counted, times exact and non-decreasing,
+/* trace_build.h — private to the trace readers (trace*.c): the row-by-row builder of a db_trace
+ * that applies the common rules (zero lengths skipped and counted, times exact and non-decreasing,
  * relative to the first kept request) and the shared field messages.
  * Must not: be included outside workloads/trace*.c.
  */
@@ -16,10 +16,10 @@ typedef struct db_trace_builder {
     const char *path;
     size_t cap;
     int has_times;
-    int relative;        /* make times relative to the first kept request */
-    int64_t first_ns;    /* first kept request's time */
-    int64_t prev_ns;     /* previous row's time (kept or not) */
-    size_t prev_line;    /* its line, 0 before the first row */
+    int relative;     /* make times relative to the first kept request */
+    int64_t first_ns; /* first kept request's time */
+    int64_t prev_ns;  /* previous row's time (kept or not) */
+    size_t prev_line; /* its line, 0 before the first row */
 } db_trace_builder;
 
 /* One data row. t_ns is ignored when the format has no times. Returns 0 or -1 (err filled). */

@@ -11,8 +11,8 @@ typedef enum { TIME_NONE, TIME_CALENDAR, TIME_SECONDS } time_kind;
 
 typedef struct csv_layout {
     db_trace_format format;
-    const char *label;     /* for messages */
-    const char *time_col;  /* NULL when the format has no times */
+    const char *label;    /* for messages */
+    const char *time_col; /* NULL when the format has no times */
     const char *prompt_col;
     const char *output_col;
     time_kind time;
@@ -24,8 +24,8 @@ static const csv_layout layouts[] = {
      "a time like 2023-11-16 18:15:46.6805900 or 2024-05-10 00:00:00.009930+00:00"},
     {DB_TRACE_BURSTGPT, "BurstGPT", "Timestamp", "Request tokens", "Response tokens", TIME_SECONDS,
      "non-negative seconds"},
-    {DB_TRACE_SHAREGPT, "ShareGPT stats", NULL, "num_prefill_tokens", "num_decode_tokens", TIME_NONE,
-     NULL},
+    {DB_TRACE_SHAREGPT, "ShareGPT stats", NULL, "num_prefill_tokens", "num_decode_tokens",
+     TIME_NONE, NULL},
     {DB_TRACE_NATIVE, "native", "arrival_s", "prompt_tokens", "output_tokens", TIME_SECONDS,
      "non-negative seconds"},
 };
@@ -79,9 +79,9 @@ static int on_header(csv_ctx *c, size_t line, char **f, size_t n, char *err, siz
         if (c->forced != DB_TRACE_AUTO) {
             join(got, sizeof got, f, n);
             if (l->time_col)
-                return db_errf(err, errlen, "%s:%zu: expected the %s header (columns %s, %s, %s), got '%s'",
-                               c->b->path, line, l->label, l->time_col, l->prompt_col, l->output_col,
-                               got);
+                return db_errf(
+                    err, errlen, "%s:%zu: expected the %s header (columns %s, %s, %s), got '%s'",
+                    c->b->path, line, l->label, l->time_col, l->prompt_col, l->output_col, got);
             return db_errf(err, errlen, "%s:%zu: expected the %s header (columns %s, %s), got '%s'",
                            c->b->path, line, l->label, l->prompt_col, l->output_col, got);
         }
@@ -123,7 +123,6 @@ int db_trace_read_csv(const char *path, db_trace_format format, db_trace_builder
     csv_ctx c = {.b = b, .forced = format};
     size_t records = 0;
     if (db_csv_read(path, on_row, &c, &records, err, errlen)) return -1;
-    if (!c.layout)
-        return db_errf(err, errlen, "%s: empty file (expected a header line)", path);
+    if (!c.layout) return db_errf(err, errlen, "%s: empty file (expected a header line)", path);
     return 0;
 }

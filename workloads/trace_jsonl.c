@@ -23,8 +23,7 @@ static void show(const json_t *v, char *dst, size_t cap) {
 static int length_member(const char *path, size_t line, json_t *obj, const char *key, int64_t *v,
                          char *err, size_t errlen) {
     json_t *x = json_object_get(obj, key);
-    if (json_is_integer(x) && json_integer_value(x) >= 0 &&
-        json_integer_value(x) <= 2147483647LL) {
+    if (json_is_integer(x) && json_integer_value(x) >= 0 && json_integer_value(x) <= 2147483647LL) {
         *v = (int64_t)json_integer_value(x);
         return 0;
     }
@@ -39,7 +38,8 @@ static int time_member(const char *path, size_t line, json_t *obj, int64_t *ns, 
                        size_t errlen) {
     json_t *x = json_object_get(obj, "timestamp");
     const double max_ms = 9.2e12; /* ~292 years in ns fits int64 */
-    if (json_is_integer(x) && json_integer_value(x) >= 0 && json_integer_value(x) <= (json_int_t)max_ms) {
+    if (json_is_integer(x) && json_integer_value(x) >= 0 &&
+        json_integer_value(x) <= (json_int_t)max_ms) {
         *ns = (int64_t)json_integer_value(x) * 1000000LL;
         return 0;
     }
@@ -102,7 +102,8 @@ int db_trace_read_jsonl(const char *path, db_trace_builder *b, char *err, size_t
         if (blank(s, (size_t)len)) continue;
         rc = parse_line(b, line, s, (size_t)len, err, errlen);
     }
-    if (rc == 0 && ferror(f)) rc = db_errf(err, errlen, "%s: read error: %s", path, strerror(errno));
+    if (rc == 0 && ferror(f))
+        rc = db_errf(err, errlen, "%s: read error: %s", path, strerror(errno));
     free(text);
     fclose(f);
     return rc;

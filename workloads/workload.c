@@ -33,12 +33,14 @@ static int check_numbers(const db_workload_spec *s, char *err, size_t errlen) {
         return db_errf(err, errlen, "--requests: expected an integer in 0..%lld, got %lld",
                        DB_WORKLOAD_MAX_REQUESTS, (long long)s->requests);
     if (!(s->duration_s >= 0) || !isfinite(s->duration_s))
-        return db_errf(err, errlen, "--duration: expected a non-negative time, got %g", s->duration_s);
+        return db_errf(err, errlen, "--duration: expected a non-negative time, got %g",
+                       s->duration_s);
     if (s->max_total_tokens < 0 || s->max_total_tokens == 1 || s->max_total_tokens > 2147483647LL)
-        return db_errf(err, errlen,
-                       "max total tokens: expected 0 (no clamp) or an integer in 2..2147483647, got "
-                       "%lld",
-                       (long long)s->max_total_tokens);
+        return db_errf(
+            err, errlen,
+            "max total tokens: expected 0 (no clamp) or an integer in 2..2147483647, got "
+            "%lld",
+            (long long)s->max_total_tokens);
     return 0;
 }
 
@@ -46,7 +48,8 @@ static int load_inputs(build *b) {
     const db_workload_spec *s = b->spec;
     if (s->trace) {
         b->trace_path = strncmp(s->trace, "trace:", 6) == 0 ? s->trace + 6 : s->trace;
-        if (!*b->trace_path) return db_errf(b->err, b->errlen, "--trace: expected trace:FILE or FILE");
+        if (!*b->trace_path)
+            return db_errf(b->err, b->errlen, "--trace: expected trace:FILE or FILE");
         if (db_trace_read(b->trace_path, s->trace_format, &b->trace, b->err, b->errlen)) return -1;
         b->info.has_trace = 1;
         b->info.trace_format = b->trace.format;
@@ -138,8 +141,10 @@ static int fixed_times(build *b) {
     int64_t n = b->spec->requests;
     if (n == 0 && b->trace_path) n = (int64_t)b->trace.n;
     if (n == 0)
-        return db_errf(b->err, b->errlen, "--arrival %s: expected --requests N (or a trace to take "
-                                          "one request per row)", b->arrival_text);
+        return db_errf(b->err, b->errlen,
+                       "--arrival %s: expected --requests N (or a trace to take "
+                       "one request per row)",
+                       b->arrival_text);
     for (int64_t i = 0; i < n; i++)
         if (push(b, 0.0)) return -1;
     return 0;
@@ -176,8 +181,9 @@ static void describe(build *b) {
     if (b->trace_path && !b->prompt && !b->output)
         snprintf(d, cap, "trace:%s lengths, %s", base_name(b->trace_path), b->arrival_text);
     else if (b->trace_path)
-        snprintf(d, cap, "prompt %s, output %s (trace:%s), %s", s->prompt_len ? s->prompt_len : "trace",
-                 s->output_len ? s->output_len : "trace", base_name(b->trace_path), b->arrival_text);
+        snprintf(d, cap, "prompt %s, output %s (trace:%s), %s",
+                 s->prompt_len ? s->prompt_len : "trace", s->output_len ? s->output_len : "trace",
+                 base_name(b->trace_path), b->arrival_text);
     else
         snprintf(d, cap, "prompt %s, output %s, %s", s->prompt_len, s->output_len, b->arrival_text);
 }
@@ -199,8 +205,9 @@ int db_workload_build_info(const db_workload_spec *spec, db_schedule *out, db_wo
     int rc = load_inputs(&b);
     if (rc == 0) rc = make_times(&b);
     if (rc == 0 && out->n == 0)
-        rc = db_errf(err, errlen, "--arrival %s with --duration %g: no request arrives in that time",
-                     b.arrival_text, spec->duration_s);
+        rc =
+            db_errf(err, errlen, "--arrival %s with --duration %g: no request arrives in that time",
+                    b.arrival_text, spec->duration_s);
     if (rc == 0) {
         fill_lengths(&b);
         out->mode = b.arrival.kind == DB_ARRIVAL_CONCURRENCY ? DB_ARRIVAL_CLOSED : DB_ARRIVAL_OPEN;

@@ -45,13 +45,13 @@ typedef struct db_workload_spec {
 /* What building the schedule did, for the run summary. */
 typedef struct db_workload_info {
     int has_trace;
-    db_trace_format trace_format;   /* detected or forced */
-    size_t trace_requests;          /* rows kept from the trace */
-    size_t trace_failed;            /* BurstGPT failed rows skipped */
-    size_t trace_zero_length;       /* other zero-length rows skipped */
-    size_t empirical_zero_skipped;  /* zero values dropped from empirical columns */
-    size_t wrapped;                 /* requests whose trace lengths came from a second or later pass */
-    size_t clamped;                 /* requests shortened to fit max_total_tokens */
+    db_trace_format trace_format;  /* detected or forced */
+    size_t trace_requests;         /* rows kept from the trace */
+    size_t trace_failed;           /* BurstGPT failed rows skipped */
+    size_t trace_zero_length;      /* other zero-length rows skipped */
+    size_t empirical_zero_skipped; /* zero values dropped from empirical columns */
+    size_t wrapped; /* requests whose trace lengths came from a second or later pass */
+    size_t clamped; /* requests shortened to fit max_total_tokens */
 } db_workload_info;
 
 /* The most requests one schedule may hold. */

@@ -1,6 +1,9 @@
-/* Reading and replaying a whole trace: prints the median wall time of reading it (db_trace_read) and
- * of building its replay schedule (db_workload_build with `trace` arrivals), and rows per second.
- * Usage: bench_trace_read [TRACE] [REPEATS]   (default: $DB_SHARED_DIR/traces/AzureLLMInferenceTrace_conv.csv, 20)
+/* Reading and replaying a whole trace: prints the median wall time of reading it (db_trace_read)
+ * and of building its replay schedule (db_workload_build with `trace` arrivals), and rows per
+ * second.
+ *
+ * Usage: bench_trace_read [TRACE] [REPEATS]
+ *   TRACE defaults to $DB_SHARED_DIR/traces/AzureLLMInferenceTrace_conv.csv, REPEATS to 20.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +26,8 @@ static int cmp_double(const void *a, const void *b) {
 int main(int argc, char **argv) {
     char def[4096];
     const char *shared = getenv("DB_SHARED_DIR");
-    snprintf(def, sizeof def, "%s/traces/AzureLLMInferenceTrace_conv.csv", shared ? shared : "../shared");
+    snprintf(def, sizeof def, "%s/traces/AzureLLMInferenceTrace_conv.csv",
+             shared ? shared : "../shared");
     const char *path = argc > 1 ? argv[1] : def;
     int repeats = argc > 2 ? atoi(argv[2]) : 20;
     if (repeats < 1) repeats = 1;
