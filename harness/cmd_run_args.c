@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "cli.h"
+#include "devices.h"
 #include "env.h"
 #include "model.h"
 
@@ -331,7 +332,13 @@ void run_args_metrics_config(const run_args *a, const db_engine *e, const db_slo
     mc->warmup_requests = a->warmup_requests;
     mc->cooldown_ns = db_run_ns(a->cooldown_s);
     mc->slo = slo;
-    (void)e;
+    /* MFU / MBU need the device's peaks: known for the sim's device ceilings; unknown (not
+     * reported) for cpu and cuda. */
+    db_device_ceilings dc;
+    if (db_engine_backend(e) == DB_BACKEND_SIM && db_device_resolve(a->device, &dc, NULL) == DB_OK) {
+        mc->peak_flops = dc.peak_flops[db_device_gemm_peak(db_engine_get_opts(e)->precision)];
+        mc->peak_bytes_per_s = dc.memory_bandwidth;
+    }
 }
 
 /* The arrival process as the workload builder used it. */
