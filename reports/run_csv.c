@@ -2,6 +2,7 @@
 #include "run_csv.h"
 
 #include <csv.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -142,8 +143,10 @@ static int write_atomic(const char *path, const db_metrics *m, int (*fn)(FILE *,
                         char *err, size_t errlen) {
     db_atomic_file af;
     if (db_atomic_open(&af, path, err, errlen) != 0) return -1;
+    errno = 0;
     if (fn(af.f, m) != 0) {
-        snprintf(err, errlen, "cannot write '%s': a write failed", path);
+        int e = errno;
+        snprintf(err, errlen, "cannot write '%s': %s", path, e ? strerror(e) : "write failed");
         db_atomic_abort(&af);
         return -1;
     }

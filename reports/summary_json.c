@@ -4,6 +4,7 @@
  */
 #include "summary_json.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -224,11 +225,13 @@ int db_summary_json_write(const char *path, const db_metrics *m, const db_run_in
         json_decref(o);
         return -1;
     }
+    errno = 0;
     int bad = json_dumpf(o, af.f, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) != 0;
     bad |= fputc('\n', af.f) == EOF;
+    int e = errno;
     json_decref(o);
     if (bad) {
-        snprintf(err, errlen, "cannot write '%s': a write failed", path);
+        snprintf(err, errlen, "cannot write '%s': %s", path, e ? strerror(e) : "write failed");
         db_atomic_abort(&af);
         return -1;
     }

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -376,6 +378,28 @@ static void a_stream_error_fails_the_commit_naming_the_path(void **state) {
     assert_string_equal(files, ""); /* neither broken.txt nor its temporary */
 }
 
+static void a_write_past_the_file_size_limit_fails_naming_the_file_and_leaves_no_temporary(
+    void **state) {
+    fixture *f = *state;
+    char err[512] = "", files[1024];
+    /* RLIMIT_FSIZE makes write() fail with EFBIG past 1000 bytes, as a full disk fails with ENOSPC;
+     * summary.json (about 3.5 KB) is the first file written and cannot fit */
+    struct rlimit old, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 1000;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    int rc = db_report_write_run(f->out, f->m, &f->info, err, sizeof err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, -1);
+    if (!strstr(err, "/run/summary.json") || !strstr(err, "File too large"))
+        fail_msg("message '%s' does not name summary.json and the reason", err);
+    list_dir(f->out, files, sizeof files);
+    assert_string_equal(files, "");
+}
+
 static void an_output_directory_under_a_regular_file_is_an_error_naming_the_path(void **state) {
     fixture *f = *state;
     char file[256], bad[300], err[512] = "";
@@ -458,6 +482,7 @@ int main(void) {
         T(a_run_directory_holds_exactly_the_output_files_and_no_temporaries),
         T(an_aborted_atomic_write_leaves_the_old_file_and_no_temporary),
         T(a_stream_error_fails_the_commit_naming_the_path),
+        T(a_write_past_the_file_size_limit_fails_naming_the_file_and_leaves_no_temporary),
         T(an_output_directory_under_a_regular_file_is_an_error_naming_the_path),
         T(an_output_directory_in_proc_is_an_error_naming_the_path),
         T(terminal_summary_is_a_vllm_style_block),
