@@ -386,7 +386,8 @@ static void missing_or_incompatible_inputs_are_errors(void **state) {
                 "--arrival poisson:5: expected --requests N or --duration S to bound the schedule");
     spec.arrival = "offline";
     build_fails(
-        &spec, "--arrival offline: expected --requests N (or a trace to take one request per row)");
+        &spec, "--arrival offline: expected --requests N (or a trace to take one request per row); "
+               "--duration does not bound an offline or closed-loop schedule");
     spec.arrival = "trace:2";
     spec.requests = 10;
     build_fails(&spec,

@@ -111,9 +111,9 @@ static int first_byte(const char *path, int *c, char *err, size_t errlen) {
     int ch;
     while ((ch = fgetc(f)) != EOF && isspace(ch)) {
     }
-    int bad = ferror(f);
+    int bad = ferror(f) ? errno : 0;
     fclose(f);
-    if (bad) return db_errf(err, errlen, "%s: read error", path);
+    if (bad) return db_errf(err, errlen, "%s: read error: %s", path, strerror(bad));
     *c = ch;
     return 0;
 }

@@ -11,23 +11,42 @@ typedef enum { TIME_NONE, TIME_CALENDAR, TIME_SECONDS } time_kind;
 
 typedef struct csv_layout {
     db_trace_format format;
+    time_kind time;
     const char *label;    /* for messages */
     const char *time_col; /* NULL when the format has no times */
     const char *prompt_col;
     const char *output_col;
-    time_kind time;
     const char *time_expect; /* what a time field must look like */
 } csv_layout;
 
 static const csv_layout layouts[] = {
-    {DB_TRACE_AZURE, "Azure", "TIMESTAMP", "ContextTokens", "GeneratedTokens", TIME_CALENDAR,
-     "a time like 2023-11-16 18:15:46.6805900 or 2024-05-10 00:00:00.009930+00:00"},
-    {DB_TRACE_BURSTGPT, "BurstGPT", "Timestamp", "Request tokens", "Response tokens", TIME_SECONDS,
-     "non-negative seconds"},
-    {DB_TRACE_SHAREGPT, "ShareGPT stats", NULL, "num_prefill_tokens", "num_decode_tokens",
-     TIME_NONE, NULL},
-    {DB_TRACE_NATIVE, "native", "arrival_s", "prompt_tokens", "output_tokens", TIME_SECONDS,
-     "non-negative seconds"},
+    {.format = DB_TRACE_AZURE,
+     .label = "Azure",
+     .time_col = "TIMESTAMP",
+     .prompt_col = "ContextTokens",
+     .output_col = "GeneratedTokens",
+     .time = TIME_CALENDAR,
+     .time_expect = "a time like 2023-11-16 18:15:46.6805900 or 2024-05-10 00:00:00.009930+00:00"},
+    {.format = DB_TRACE_BURSTGPT,
+     .label = "BurstGPT",
+     .time_col = "Timestamp",
+     .prompt_col = "Request tokens",
+     .output_col = "Response tokens",
+     .time = TIME_SECONDS,
+     .time_expect = "non-negative seconds"},
+    {.format = DB_TRACE_SHAREGPT,
+     .label = "ShareGPT stats",
+     .time_col = NULL,
+     .prompt_col = "num_prefill_tokens",
+     .output_col = "num_decode_tokens",
+     .time = TIME_NONE},
+    {.format = DB_TRACE_NATIVE,
+     .label = "native",
+     .time_col = "arrival_s",
+     .prompt_col = "prompt_tokens",
+     .output_col = "output_tokens",
+     .time = TIME_SECONDS,
+     .time_expect = "non-negative seconds"},
 };
 #define N_LAYOUTS (sizeof layouts / sizeof layouts[0])
 

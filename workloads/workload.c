@@ -142,8 +142,8 @@ static int fixed_times(build *b) {
     if (n == 0 && b->trace_path) n = (int64_t)b->trace.n;
     if (n == 0)
         return db_errf(b->err, b->errlen,
-                       "--arrival %s: expected --requests N (or a trace to take "
-                       "one request per row)",
+                       "--arrival %s: expected --requests N (or a trace to take one request per "
+                       "row); --duration does not bound an offline or closed-loop schedule",
                        b->arrival_text);
     for (int64_t i = 0; i < n; i++)
         if (push(b, 0.0)) return -1;
@@ -155,10 +155,11 @@ static void fill_lengths(build *b) {
     size_t rows = b->trace.n;
     for (size_t i = 0; i < b->out->n; i++) {
         db_schedule_item *it = &b->out->items[i];
-        it->prompt_tokens = b->prompt ? db_length_sample(b->prompt, &b->prompt_rng)
-                                      : b->trace.prompt_tokens[i % rows];
-        it->output_tokens = b->output ? db_length_sample(b->output, &b->output_rng)
-                                      : b->trace.output_tokens[i % rows];
+        size_t row = rows ? i % rows : 0; /* rows is 0 only when both sides have a spec */
+        it->prompt_tokens =
+            b->prompt ? db_length_sample(b->prompt, &b->prompt_rng) : b->trace.prompt_tokens[row];
+        it->output_tokens =
+            b->output ? db_length_sample(b->output, &b->output_rng) : b->trace.output_tokens[row];
         if ((!b->prompt || !b->output) && i >= rows) b->info.wrapped++;
         if (max > 0 && (int64_t)it->prompt_tokens + it->output_tokens > max) {
             if (it->prompt_tokens > max - 1) it->prompt_tokens = (int32_t)(max - 1);
