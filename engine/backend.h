@@ -30,6 +30,10 @@ typedef struct db_backend_ops {
                       db_step_result *res, db_error *err);
     /* Optional: a one-line device description. */
     const char *(*device_name)(void *state);
+    /* Optional: the KV capacity in bytes this backend offers when the options give neither kv_tokens
+     * nor kv_bytes (e.g. device memory left after the weights). Called before open. *bytes = 0 (or a
+     * NULL hook) means "no opinion": the engine's default applies (engine.c). */
+    db_status (*default_kv_bytes)(const db_engine_opts *o, int64_t *bytes, db_error *err);
 } db_backend_ops;
 
 /* Bytes of KV cache one token occupies on this shape and dtype (all layers, K and V). */

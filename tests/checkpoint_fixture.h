@@ -16,14 +16,14 @@
 
 #include "engine.h"
 
-static int fixture_write_fill(FILE *f, int64_t count, float value) {
+static inline int fixture_write_fill(FILE *f, int64_t count, float value) {
     for (int64_t i = 0; i < count; i++)
         if (fwrite(&value, sizeof value, 1, f) != 1) return -1;
     return 0;
 }
 
 /* Returns 0 on success. */
-static int fixture_write_checkpoint(const char *path, const db_model_config *m, long size_delta) {
+static inline int fixture_write_checkpoint(const char *path, const db_model_config *m, long size_delta) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
     int64_t d = m->dim, h = m->hidden_dim, L = m->n_layers, V = m->vocab_size;
@@ -52,7 +52,7 @@ static int fixture_write_checkpoint(const char *path, const db_model_config *m, 
 }
 
 /* A fresh temporary directory (mkdtemp) for a test's files; NULL on failure. */
-static char *fixture_tempdir(void) {
+static inline char *fixture_tempdir(void) {
     char tmpl[] = "/tmp/decodebench-test-XXXXXX";
     char *dir = mkdtemp(tmpl);
     if (!dir) return NULL;
@@ -61,13 +61,13 @@ static char *fixture_tempdir(void) {
     return copy;
 }
 
-static int fixture_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+static inline int fixture_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
     (void)st, (void)type, (void)ftw;
     return remove(path);
 }
 
 /* Removes the directory and everything in it, then frees the name. */
-static void fixture_remove_dir(char *dir) {
+static inline void fixture_remove_dir(char *dir) {
     if (dir) nftw(dir, fixture_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     free(dir);
 }
