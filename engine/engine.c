@@ -1,0 +1,330 @@
+/* engine.c — the engine API (engine.h): options, backend choice, KV capacity, sequences and steps.
+ *
+ * KV capacity, in this order: kv_tokens (rounded up to whole blocks); kv_bytes (whole blocks that fit);
+ * the backend's default_kv_bytes (sim: 90% of device memory minus the weights); otherwise
+ * DB_ENGINE_DEFAULT_KV_SEQS sequences of max_seq_len tokens, at most DB_ENGINE_DEFAULT_KV_MAX_BYTES of
+ * KV. A default never exceeds DB_ENGINE_DEFAULT_KV_MAX_SEQS full-length sequences.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "checkpoint.h"
+#include "kv_cache.h"
+#include "model.h"
+
+enum {
+    DB_ENGINE_DEFAULT_BLOCK_SIZE = 16,
+    DB_ENGINE_DEFAULT_KV_SEQS = 8,
+    DB_ENGINE_DEFAULT_KV_MAX_SEQS = 1024,
+};
+#define DB_ENGINE_DEFAULT_KV_MAX_BYTES (4.0 * 1024 * 1024 * 1024)
+
+struct db_engine {
+    db_engine_opts opts; /* as opened: backend resolved, defaults filled, strings owned below */
+    char *checkpoint_path;
+    char *sim_device;
+    const db_backend_ops *ops;
+    void *state;
+    db_kv_cache *kv;
+    int scratch_cap; /* step scratch, grown to the largest batch seen */
+    int *seq_ids;
+    int *n_new;
+    db_backend_seq_view *views;
+};
+
+void db_engine_opts_default(db_engine_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->backend = DB_BACKEND_AUTO;
+    o->precision = DB_PREC_FP32;
+    o->kv_dtype = DB_KV_FP32;
+    o->kv_block_size = DB_ENGINE_DEFAULT_BLOCK_SIZE;
+    o->seed = 1;
+    o->cuda_graphs = 1;
+    o->sim_step_overhead_s = -1.0;
+}
+
+/* ---- options -------------------------------------------------------------------------------------- */
+
+/* The checkpoint's header must describe the model (which may keep only its first layers). */
+static db_status check_checkpoint(const db_engine_opts *o, db_error *err) {
+    db_model_config f;
+    db_status st = db_checkpoint_read_config(o->checkpoint_path, &f, err);
+    if (st != DB_OK) return st;
+    const db_model_config *m = &o->model;
+    if (m->dim != f.dim || m->hidden_dim != f.hidden_dim || m->n_heads != f.n_heads ||
+        m->n_kv_heads != f.n_kv_heads || m->vocab_size != f.vocab_size ||
+        m->max_seq_len != f.max_seq_len || m->n_layers > f.n_layers ||
+        !m->shared_classifier != !f.shared_classifier)
+        return db_error_set(err, DB_ERR_INVALID,
+                            "checkpoint %s (dim %d, hidden_dim %d, %d layers, %d/%d heads, vocab %d, "
+                            "seq_len %d) does not match model '%s' (dim %d, hidden_dim %d, %d layers, "
+                            "%d/%d heads, vocab %d, max_seq_len %d)",
+                            o->checkpoint_path, f.dim, f.hidden_dim, f.n_layers, f.n_heads,
+                            f.n_kv_heads, f.vocab_size, f.max_seq_len, m->name, m->dim,
+                            m->hidden_dim, m->n_layers, m->n_heads, m->n_kv_heads, m->vocab_size,
+                            m->max_seq_len);
+    return DB_OK;
+}
+
+static db_status check_opts(const db_engine_opts *o, db_error *err) {
+    if ((unsigned)o->backend > DB_BACKEND_SIM)
+        return db_error_set(err, DB_ERR_INVALID, "backend: unknown value %d", (int)o->backend);
+    db_status st = db_model_validate(&o->model, err);
+    if (st != DB_OK) return st;
+    if ((unsigned)o->precision >= DB_PREC_COUNT)
+        return db_error_set(err, DB_ERR_INVALID, "precision: unknown value %d", (int)o->precision);
+    if ((unsigned)o->kv_dtype >= DB_KV_COUNT)
+        return db_error_set(err, DB_ERR_INVALID, "kv_dtype: unknown value %d", (int)o->kv_dtype);
+    if (o->kv_tokens < 0 || o->kv_bytes < 0)
+        return db_error_set(err, DB_ERR_INVALID, "kv_tokens and kv_bytes must be >= 0, got %lld and "
+                            "%lld", (long long)o->kv_tokens, (long long)o->kv_bytes);
+    if (o->kv_tokens > 0 && o->kv_bytes > 0)
+        return db_error_set(err, DB_ERR_INVALID,
+                            "kv_tokens (%lld) and kv_bytes (%lld) are both set: give one",
+                            (long long)o->kv_tokens, (long long)o->kv_bytes);
+    if (o->kv_block_size < 0 || o->kv_block_size > DB_KV_MAX_BLOCK_SIZE)
+        return db_error_set(err, DB_ERR_INVALID, "kv_block_size must be 1..%d tokens (0: %d), got %d",
+                            DB_KV_MAX_BLOCK_SIZE, DB_ENGINE_DEFAULT_BLOCK_SIZE, o->kv_block_size);
+    if (o->threads < 0 || o->threads > 4096)
+        return db_error_set(err, DB_ERR_INVALID, "threads must be 0..4096 (0: all cores), got %d",
+                            o->threads);
+    if (o->cuda_device < 0)
+        return db_error_set(err, DB_ERR_INVALID, "cuda_device must be >= 0, got %d", o->cuda_device);
+    if (!isfinite(o->sim_step_overhead_s) || o->sim_step_overhead_s > 10.0)
+        return db_error_set(err, DB_ERR_INVALID,
+                            "sim_step_overhead_s must be a number of seconds <= 10 (< 0: the device "
+                            "default), got %g", o->sim_step_overhead_s);
+    if (!isfinite(o->temperature) || o->temperature < 0.0f)
+        return db_error_set(err, DB_ERR_INVALID, "temperature must be >= 0 (0: greedy), got %g",
+                            (double)o->temperature);
+    if (o->top_k < 0 || o->top_k > o->model.vocab_size)
+        return db_error_set(err, DB_ERR_INVALID, "top_k must be 0..%d (the vocabulary), got %d",
+                            o->model.vocab_size, o->top_k);
+    return o->checkpoint_path ? check_checkpoint(o, err) : DB_OK;
+}
+
+static db_status pick_backend(db_backend_kind want, const db_backend_ops **ops,
+                              db_backend_kind *got, db_error *err) {
+    switch (want) {
+    case DB_BACKEND_SIM: *ops = &db_backend_sim, *got = DB_BACKEND_SIM; return DB_OK;
+    case DB_BACKEND_CPU: *ops = &db_backend_cpu, *got = DB_BACKEND_CPU; return DB_OK;
+#ifdef DECODEBENCH_HAVE_CUDA
+    case DB_BACKEND_CUDA: *ops = &db_backend_cuda, *got = DB_BACKEND_CUDA; return DB_OK;
+    case DB_BACKEND_AUTO:
+        if (db_cuda_device_count() > 0) {
+            *ops = &db_backend_cuda, *got = DB_BACKEND_CUDA;
+        } else {
+            *ops = &db_backend_cpu, *got = DB_BACKEND_CPU;
+        }
+        return DB_OK;
+#else
+    case DB_BACKEND_CUDA:
+        return db_error_set(err, DB_ERR_UNSUPPORTED,
+                            "backend cuda: this decodebench was built without CUDA");
+    case DB_BACKEND_AUTO: *ops = &db_backend_cpu, *got = DB_BACKEND_CPU; return DB_OK;
+#endif
+    }
+    return db_error_set(err, DB_ERR_INVALID, "backend: unknown value %d", (int)want);
+}
+
+/* ---- KV capacity ---------------------------------------------------------------------------------- */
+
+static int64_t clamp_blocks(double blocks, double max_blocks) {
+    if (blocks > max_blocks) blocks = max_blocks;
+    if (blocks > DB_KV_MAX_BLOCKS) blocks = DB_KV_MAX_BLOCKS;
+    return blocks < 1 ? 1 : (int64_t)blocks;
+}
+
+static db_status kv_blocks(const db_engine_opts *o, const db_backend_ops *ops, int64_t *blocks,
+                           db_error *err) {
+    int bs = o->kv_block_size;
+    double per_token = db_kv_bytes_per_token(&o->model, o->kv_dtype), per_block = per_token * bs;
+    if (o->kv_tokens > 0) {
+        *blocks = (o->kv_tokens + bs - 1) / bs;
+        if (*blocks > DB_KV_MAX_BLOCKS)
+            return db_error_set(err, DB_ERR_INVALID, "kv_tokens %lld needs %lld blocks of %d; the "
+                                "most is %d", (long long)o->kv_tokens, (long long)*blocks, bs,
+                                DB_KV_MAX_BLOCKS);
+        return DB_OK;
+    }
+    if (o->kv_bytes > 0) {
+        double b = floor((double)o->kv_bytes / per_block);
+        if (b < 1 || b > DB_KV_MAX_BLOCKS)
+            return db_error_set(err, DB_ERR_INVALID, "kv_bytes %lld holds %.0f blocks of %d tokens "
+                                "(%.0f bytes each on %s, KV %s); expected 1..%d",
+                                (long long)o->kv_bytes, b, bs, per_block, o->model.name,
+                                db_kv_dtype_name(o->kv_dtype), DB_KV_MAX_BLOCKS);
+        *blocks = (int64_t)b;
+        return DB_OK;
+    }
+    double max_blocks = ceil((double)DB_ENGINE_DEFAULT_KV_MAX_SEQS * o->model.max_seq_len / bs);
+    int64_t offered = 0;
+    if (ops->default_kv_bytes) {
+        db_status st = ops->default_kv_bytes(o, &offered, err);
+        if (st != DB_OK) return st;
+    }
+    if (offered > 0) {
+        *blocks = clamp_blocks(floor((double)offered / per_block), max_blocks);
+        return DB_OK;
+    }
+    double tokens = (double)DB_ENGINE_DEFAULT_KV_SEQS * o->model.max_seq_len;
+    if (tokens * per_token > DB_ENGINE_DEFAULT_KV_MAX_BYTES)
+        tokens = floor(DB_ENGINE_DEFAULT_KV_MAX_BYTES / per_token);
+    *blocks = clamp_blocks(ceil(tokens / bs), max_blocks);
+    return DB_OK;
+}
+
+/* ---- open / close --------------------------------------------------------------------------------- */
+
+static char *dup_or_null(const char *s, int *failed) {
+    if (!s) return NULL;
+    char *d = strdup(s);
+    if (!d) *failed = 1;
+    return d;
+}
+
+void db_engine_close(db_engine *e) {
+    if (!e) return;
+    if (e->ops && e->state) e->ops->close(e->state);
+    db_kv_cache_destroy(e->kv);
+    free(e->seq_ids);
+    free(e->n_new);
+    free(e->views);
+    free(e->checkpoint_path);
+    free(e->sim_device);
+    free(e);
+}
+
+db_status db_engine_open(const db_engine_opts *opts, db_engine **out, db_error *err) {
+    *out = NULL;
+    db_engine_opts o = *opts;
+    if (o.kv_block_size == 0) o.kv_block_size = DB_ENGINE_DEFAULT_BLOCK_SIZE;
+    db_status st = check_opts(&o, err);
+    const db_backend_ops *ops = NULL;
+    if (st == DB_OK) st = pick_backend(opts->backend, &ops, &o.backend, err);
+    int64_t blocks = 0;
+    if (st == DB_OK) st = kv_blocks(&o, ops, &blocks, err);
+    if (st != DB_OK) return st;
+    o.kv_tokens = blocks * o.kv_block_size; /* what was opened, reproducible from these options */
+    o.kv_bytes = 0;
+    db_engine *e = calloc(1, sizeof *e);
+    int failed = !e;
+    if (e) {
+        e->checkpoint_path = dup_or_null(o.checkpoint_path, &failed);
+        e->sim_device = dup_or_null(o.sim_device, &failed);
+    }
+    if (failed) {
+        db_engine_close(e);
+        return db_error_set(err, DB_ERR_NOMEM, "engine: out of memory");
+    }
+    o.checkpoint_path = e->checkpoint_path;
+    o.sim_device = e->sim_device;
+    e->opts = o;
+    st = db_kv_cache_create(blocks, o.kv_block_size, &e->kv, err);
+    if (st == DB_OK) st = ops->open(&e->opts, blocks, &e->state, err);
+    if (st != DB_OK) {
+        db_engine_close(e);
+        return st;
+    }
+    e->ops = ops;
+    *out = e;
+    return DB_OK;
+}
+
+db_backend_kind db_engine_backend(const db_engine *e) { return e->opts.backend; }
+const db_engine_opts *db_engine_get_opts(const db_engine *e) { return &e->opts; }
+
+const char *db_engine_device_name(const db_engine *e) {
+    const char *name = e->ops->device_name ? e->ops->device_name(e->state) : NULL;
+    return name ? name : e->ops->name;
+}
+
+/* ---- sequences ------------------------------------------------------------------------------------ */
+
+int db_engine_kv_block_size(const db_engine *e) { return db_kv_cache_block_size(e->kv); }
+int64_t db_engine_kv_total_blocks(const db_engine *e) { return db_kv_cache_total_blocks(e->kv); }
+int64_t db_engine_kv_free_blocks(const db_engine *e) { return db_kv_cache_free_blocks(e->kv); }
+
+int64_t db_seq_blocks_needed(const db_engine *e, int seq_id, int n_new) {
+    return db_kv_seq_blocks_needed(e->kv, seq_id, n_new);
+}
+
+db_status db_seq_alloc(db_engine *e, int *seq_id, db_error *err) {
+    return db_kv_seq_new(e->kv, seq_id, err);
+}
+
+db_status db_seq_free(db_engine *e, int seq_id, db_error *err) {
+    return db_kv_seq_release(e->kv, seq_id, err);
+}
+
+int db_seq_len(const db_engine *e, int seq_id) { return db_kv_seq_tokens(e->kv, seq_id); }
+
+/* ---- steps ---------------------------------------------------------------------------------------- */
+
+static db_status check_item(const db_engine *e, const db_work *w, int i, db_error *err) {
+    const db_model_config *m = &e->opts.model;
+    int len = db_kv_seq_tokens(e->kv, w->seq_id);
+    if (len < 0) return db_error_set(err, DB_ERR_INVALID, "work[%d]: unknown sequence %d", i, w->seq_id);
+    if (w->pos != len)
+        return db_error_set(err, DB_ERR_INVALID, "work[%d]: sequence %d holds %d tokens, so pos must "
+                            "be %d, got %d", i, w->seq_id, len, len, w->pos);
+    if (w->n_tokens < 1)
+        return db_error_set(err, DB_ERR_INVALID, "work[%d]: n_tokens must be >= 1, got %d", i,
+                            w->n_tokens);
+    if ((int64_t)w->pos + w->n_tokens > m->max_seq_len)
+        return db_error_set(err, DB_ERR_INVALID, "work[%d]: positions %d..%lld exceed max_seq_len %d "
+                            "of model '%s'", i, w->pos, (long long)w->pos + w->n_tokens - 1,
+                            m->max_seq_len, m->name);
+    if (!w->tokens) return db_error_set(err, DB_ERR_INVALID, "work[%d]: tokens is NULL", i);
+    for (int t = 0; t < w->n_tokens; t++)
+        if (w->tokens[t] < 0 || w->tokens[t] >= m->vocab_size)
+            return db_error_set(err, DB_ERR_INVALID, "work[%d]: token %d (index %d) is outside the "
+                                "vocabulary [0, %d)", i, (int)w->tokens[t], t, m->vocab_size);
+    return DB_OK;
+}
+
+static db_status grow_scratch(db_engine *e, int n, db_error *err) {
+    if (n <= e->scratch_cap) return DB_OK;
+    int *ids = realloc(e->seq_ids, (size_t)n * sizeof *ids);
+    if (ids) e->seq_ids = ids;
+    int *nn = realloc(e->n_new, (size_t)n * sizeof *nn);
+    if (nn) e->n_new = nn;
+    db_backend_seq_view *v = realloc(e->views, (size_t)n * sizeof *v);
+    if (v) e->views = v;
+    if (!ids || !nn || !v) return db_error_set(err, DB_ERR_NOMEM, "engine: out of memory for a "
+                                               "step of %d items", n);
+    e->scratch_cap = n;
+    return DB_OK;
+}
+
+db_status db_engine_step(db_engine *e, const db_work *work, int n, db_step_result *res,
+                         db_error *err) {
+    if (n < 1 || !work)
+        return db_error_set(err, DB_ERR_INVALID, "a step needs at least one work item, got %d", n);
+    if (!res || !res->next_tokens)
+        return db_error_set(err, DB_ERR_INVALID, "a step needs a result with next_tokens (length >= "
+                            "%d)", n);
+    for (int i = 0; i < n; i++) {
+        db_status st = check_item(e, &work[i], i, err);
+        if (st != DB_OK) return st;
+    }
+    db_status st = grow_scratch(e, n, err);
+    if (st != DB_OK) return st;
+    for (int i = 0; i < n; i++) e->seq_ids[i] = work[i].seq_id, e->n_new[i] = work[i].n_tokens;
+    st = db_kv_reserve(e->kv, e->seq_ids, e->n_new, n, err); /* all or nothing */
+    if (st != DB_OK) return st;
+    for (int i = 0; i < n; i++) {
+        e->views[i].blocks = db_kv_seq_blocks(e->kv, work[i].seq_id, &e->views[i].n_blocks);
+        res->next_tokens[i] = -1;
+    }
+    res->step_seconds = res->device_seconds = 0.0;
+    st = e->ops->step(e->state, work, e->views, n, res, err);
+    if (st != DB_OK) db_kv_unreserve(e->kv, e->seq_ids, e->n_new, n);
+    return st;
+}
+
+void db_engine_cost(const db_engine *e, const db_work *work, int n, db_cost *out) {
+    db_cost_model(&e->opts.model, e->opts.precision, e->opts.kv_dtype, work, n, out);
+}
