@@ -156,8 +156,12 @@ static db_req_state *live_request(db_metrics *m, int64_t id, int64_t t_ns, const
                         event, id, t_ns, r->rec.arrival_ns);
         return NULL;
     }
-    if (t_ns > m->max_event_ns) m->max_event_ns = t_ns;
     return r;
+}
+
+/* An accepted event at t_ns: the run's end must not be earlier. */
+static void note_time(db_metrics *m, int64_t t_ns) {
+    if (t_ns > m->max_event_ns) m->max_event_ns = t_ns;
 }
 
 /* Decide pending requests whose arrival now lies at least cooldown before the latest arrival. */
@@ -229,6 +233,7 @@ int db_metrics_request_scheduled(db_metrics *m, int64_t id, int64_t t_ns) {
     db_req_state *r = live_request(m, id, t_ns, "scheduling");
     if (!r) return -1;
     if (r->rec.first_scheduled_ns < 0) r->rec.first_scheduled_ns = t_ns;
+    note_time(m, t_ns);
     return 0;
 }
 
@@ -257,11 +262,13 @@ int db_metrics_tokens_emitted(db_metrics *m, int64_t id, int64_t t_ns, int32_t c
     if (rec->first_token_ns < 0) rec->first_token_ns = t_ns;
     rec->last_token_ns = t_ns;
     rec->output_tokens += count;
+    note_time(m, t_ns);
     return 0;
 }
 
 /* Mark r ended; fold it now if it is known to be in the window. */
 static int end_request(db_metrics *m, db_req_state *r) {
+    note_time(m, r->rec.end_ns);
     if (r->member == DB_MEMBER_IN) return db_metrics_fold(m, r);
     if (r->member != DB_MEMBER_PENDING) return db_metrics_fold_excluded(m, r);
     return 0;
