@@ -18,15 +18,15 @@ int64_t db_checkpoint_expected_bytes(const db_model_config *m) {
     if (db_model_validate(m, NULL) != DB_OK) return -1;
     int64_t d = m->dim, h = m->hidden_dim, L = m->n_layers, V = m->vocab_size;
     int64_t kv = db_model_kv_dim(m), hs = db_model_head_size(m);
-    int64_t floats = V * d                          /* token_embedding */
-                     + L * d                        /* rms_att */
-                     + L * d * d + 2 * L * kv * d   /* wq, wk, wv */
-                     + L * d * d                    /* wo */
-                     + L * d                        /* rms_ffn */
-                     + 3 * L * h * d                /* w1, w2, w3 */
-                     + d                            /* rms_final */
+    int64_t floats = V * d                                  /* token_embedding */
+                     + L * d                                /* rms_att */
+                     + L * d * d + 2 * L * kv * d           /* wq, wk, wv */
+                     + L * d * d                            /* wo */
+                     + L * d                                /* rms_ffn */
+                     + 3 * L * h * d                        /* w1, w2, w3 */
+                     + d                                    /* rms_final */
                      + 2 * (int64_t)m->max_seq_len * hs / 2 /* legacy RoPE tables */
-                     + (m->shared_classifier ? 0 : V * d); /* wcls */
+                     + (m->shared_classifier ? 0 : V * d);  /* wcls */
     return DB_CHECKPOINT_HEADER_BYTES + 4 * floats;
 }
 
@@ -45,29 +45,37 @@ static db_status read_header(int fd, const char *path, db_model_config *cfg, int
                              db_error *err) {
     struct stat st;
     if (fstat(fd, &st) != 0)
-        return db_error_set(err, DB_ERR_IO, "checkpoint %s: cannot stat: %s", path, strerror(errno));
+        return db_error_set(err, DB_ERR_IO, "checkpoint %s: cannot stat: %s", path,
+                            strerror(errno));
     if (!S_ISREG(st.st_mode))
         return db_error_set(err, DB_ERR_INVALID, "checkpoint %s: not a regular file", path);
     int32_t h[7];
     ssize_t got = pread(fd, h, sizeof h, 0);
     if (got != (ssize_t)sizeof h)
-        return db_error_set(err, DB_ERR_INVALID,
-                            "checkpoint %s: file is %lld bytes, shorter than the %d-byte header "
-                            "(7 int32 fields)",
-                            path, (long long)st.st_size, DB_CHECKPOINT_HEADER_BYTES);
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "checkpoint %s: file is %lld bytes, shorter than the %d-byte header (7 int32 fields)",
+            path, (long long)st.st_size, DB_CHECKPOINT_HEADER_BYTES);
     if (h[0] == LLAMA2C_EXPORT_MAGIC)
-        return db_error_set(err, DB_ERR_INVALID,
-                            "checkpoint %s: this is a llama2.c export version %d file (magic 'ak42'); "
-                            "only the legacy version-0 .bin layout is supported (export with "
-                            "--version 0)",
-                            path, h[1]);
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "checkpoint %s: this is a llama2.c export version %d file (magic 'ak42'); only the "
+            "legacy version-0 .bin layout is supported (export with --version 0)",
+            path, h[1]);
     if (h[5] < -DB_MODEL_MAX_VOCAB || h[5] == 0)
-        return db_error_set(err, DB_ERR_INVALID,
-                            "checkpoint %s: header vocab_size must be non-zero and within +-%d, got %d",
-                            path, DB_MODEL_MAX_VOCAB, h[5]);
-    db_model_config m = {.dim = h[0], .hidden_dim = h[1], .n_layers = h[2], .n_heads = h[3],
-                         .n_kv_heads = h[4], .vocab_size = h[5] < 0 ? -h[5] : h[5],
-                         .max_seq_len = h[6], .rope_theta = 10000.0f, .norm_eps = 1e-5f,
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "checkpoint %s: header vocab_size must be non-zero and within +-%d, got %d", path,
+            DB_MODEL_MAX_VOCAB, h[5]);
+    db_model_config m = {.dim = h[0],
+                         .hidden_dim = h[1],
+                         .n_layers = h[2],
+                         .n_heads = h[3],
+                         .n_kv_heads = h[4],
+                         .vocab_size = h[5] < 0 ? -h[5] : h[5],
+                         .max_seq_len = h[6],
+                         .rope_theta = 10000.0f,
+                         .norm_eps = 1e-5f,
                          .shared_classifier = h[5] > 0};
     name_from_path(path, m.name, sizeof m.name);
     db_error verr;
@@ -76,8 +84,8 @@ static db_status read_header(int fd, const char *path, db_model_config *cfg, int
     int64_t want = db_checkpoint_expected_bytes(&m);
     if ((int64_t)st.st_size != want)
         return db_error_set(err, DB_ERR_INVALID,
-                            "checkpoint %s: header (dim %d, hidden_dim %d, n_layers %d, n_heads %d, "
-                            "n_kv_heads %d, vocab_size %d, seq_len %d, %s classifier) implies "
+                            "checkpoint %s: header (dim %d, hidden_dim %d, n_layers %d, n_heads "
+                            "%d, n_kv_heads %d, vocab_size %d, seq_len %d, %s classifier) implies "
                             "%lld bytes, the file has %lld bytes%s",
                             path, m.dim, m.hidden_dim, m.n_layers, m.n_heads, m.n_kv_heads, h[5],
                             m.max_seq_len, m.shared_classifier ? "shared" : "unshared",
@@ -91,7 +99,8 @@ static db_status read_header(int fd, const char *path, db_model_config *cfg, int
 db_status db_checkpoint_read_config(const char *path, db_model_config *cfg, db_error *err) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return db_error_set(err, DB_ERR_IO, "checkpoint %s: cannot open: %s", path, strerror(errno));
+        return db_error_set(err, DB_ERR_IO, "checkpoint %s: cannot open: %s", path,
+                            strerror(errno));
     int64_t bytes;
     db_status s = read_header(fd, path, cfg, &bytes, err);
     close(fd);
@@ -123,7 +132,8 @@ db_status db_checkpoint_open(const char *path, db_checkpoint *ck, db_error *err)
     memset(ck, 0, sizeof *ck);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return db_error_set(err, DB_ERR_IO, "checkpoint %s: cannot open: %s", path, strerror(errno));
+        return db_error_set(err, DB_ERR_IO, "checkpoint %s: cannot open: %s", path,
+                            strerror(errno));
     int64_t bytes = 0;
     db_status s = read_header(fd, path, &ck->config, &bytes, err);
     if (s != DB_OK) {

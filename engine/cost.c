@@ -13,19 +13,24 @@ double db_kv_bytes_per_token(const db_model_config *m, db_kv_dtype kv) {
 double db_cost_act_bytes(db_precision p) {
     switch (p) {
     case DB_PREC_FP32:
-    case DB_PREC_TF32: return 4.0;
-    case DB_PREC_FP8: return 1.0;
-    default: return 2.0;
+    case DB_PREC_TF32:
+        return 4.0;
+    case DB_PREC_FP8:
+        return 1.0;
+    default:
+        return 2.0;
     }
 }
 
 double db_cost_linear_weight_bytes(int64_t n_rows, int64_t n_cols, db_precision p) {
     switch (p) {
     case DB_PREC_FP8:
-    case DB_PREC_INT8: return (double)n_rows * n_cols + 4.0 * n_rows; /* + fp32 row scale */
+    case DB_PREC_INT8:
+        return (double)n_rows * n_cols + 4.0 * n_rows; /* + fp32 row scale */
     case DB_PREC_INT4: /* 64 bytes of nibbles + a 2-byte scale per group of 128; rows padded */
         return (double)n_rows * (double)((n_cols + 127) / 128) * 66.0;
-    default: return (double)n_rows * n_cols * db_precision_weight_bytes(p);
+    default:
+        return (double)n_rows * n_cols * db_precision_weight_bytes(p);
     }
 }
 
@@ -91,7 +96,8 @@ static void add_attention(db_cost *c, const db_model_config *m, db_precision p, 
                           const batch_sums *s) {
     double L = m->n_layers, d = m->dim, kv = db_model_kv_dim(m), a = db_cost_act_bytes(p);
     double kvb = db_kv_dtype_bytes(kvt);
-    double kv_read = L * s->cached_tokens * 2.0 * kv * kvb, kv_write = L * s->tokens * 2.0 * kv * kvb;
+    double kv_read = L * s->cached_tokens * 2.0 * kv * kvb,
+           kv_write = L * s->tokens * 2.0 * kv * kvb;
     double act = L * s->tokens * 2.0 * d * a;
     c->flops[DB_OP_ATTN] += L * 4.0 * d * s->attended_keys; /* 4 * hs * n_heads = 4 * d */
     c->bytes[DB_OP_ATTN] += kv_read + kv_write + act;
@@ -103,8 +109,9 @@ static void add_attention(db_cost *c, const db_model_config *m, db_precision p, 
 static void add_norms(db_cost *c, const db_model_config *m, db_precision p, const batch_sums *s) {
     double L = m->n_layers, d = m->dim, kv = db_model_kv_dim(m), T = s->tokens, S = s->logit_rows;
     double a = db_cost_act_bytes(p), g = DB_COST_NORM_WEIGHT_BYTES;
-    add_bytes(c, DB_OP_NORM, L * 2 * 4 * T * d, L * 2 * d * g, L * 2 * T * 2 * d * a); /* RMSNorms */
-    add_bytes(c, DB_OP_NORM, L * 2 * T * d, 0, L * 2 * T * 3 * d * a);          /* residuals */
+    add_bytes(c, DB_OP_NORM, L * 2 * 4 * T * d, L * 2 * d * g,
+              L * 2 * T * 2 * d * a);                                            /* RMSNorms */
+    add_bytes(c, DB_OP_NORM, L * 2 * T * d, 0, L * 2 * T * 3 * d * a);           /* residuals */
     add_bytes(c, DB_OP_NORM, L * 3 * T * (d + kv), 0, L * T * 2 * (d + kv) * a); /* RoPE */
     if (S > 0) add_bytes(c, DB_OP_NORM, 4 * S * d, d * g, S * 2 * d * a);        /* final norm */
     add_bytes(c, DB_OP_NORM, 0, db_cost_linear_weight_bytes((int64_t)T, m->dim, p),

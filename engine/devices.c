@@ -8,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const peak_names[DB_PEAK_COUNT] = {"fp32", "tf32", "fp16", "bf16", "fp8", "int8"};
+static const char *const peak_names[DB_PEAK_COUNT] = {"fp32", "tf32", "fp16",
+                                                      "bf16", "fp8",  "int8"};
 
 const char *db_peak_type_name(db_peak_type t) {
     return (unsigned)t < DB_PEAK_COUNT ? peak_names[t] : "?";
@@ -30,9 +31,13 @@ static const preset presets[] = {
 };
 enum { N_PRESETS = sizeof presets / sizeof presets[0] };
 
-int db_device_preset_count(void) { return N_PRESETS; }
+int db_device_preset_count(void) {
+    return N_PRESETS;
+}
 
-const char *db_device_preset_name(int i) { return i >= 0 && i < N_PRESETS ? presets[i].key : NULL; }
+const char *db_device_preset_name(int i) {
+    return i >= 0 && i < N_PRESETS ? presets[i].key : NULL;
+}
 
 int db_device_preset(const char *name, db_device_ceilings *out) {
     for (int i = 0; name && i < N_PRESETS; i++) {
@@ -43,7 +48,8 @@ int db_device_preset(const char *name, db_device_ceilings *out) {
         snprintf(out->source, sizeof out->source, "datasheet");
         out->memory_bandwidth = p->tbps * 1e12;
         out->memory_bytes = p->memory_gb * 1e9;
-        for (int k = 0; k < DB_PEAK_COUNT; k++) out->peak_flops[k] = p->tflops[k] * 1e12;
+        for (int k = 0; k < DB_PEAK_COUNT; k++)
+            out->peak_flops[k] = p->tflops[k] * 1e12;
         out->step_overhead_s = DB_DEVICE_DEFAULT_STEP_OVERHEAD_S;
         return 0;
     }
@@ -52,20 +58,29 @@ int db_device_preset(const char *name, db_device_ceilings *out) {
 
 db_peak_type db_device_gemm_peak(db_precision p) {
     switch (p) {
-    case DB_PREC_FP32: return DB_PEAK_FP32;
-    case DB_PREC_TF32: return DB_PEAK_TF32;
-    case DB_PREC_FP16: return DB_PEAK_FP16;
-    case DB_PREC_FP8: return DB_PEAK_FP8;
-    default: return DB_PEAK_BF16; /* bf16, and int8 / int4 weight-only with bf16 activations */
+    case DB_PREC_FP32:
+        return DB_PEAK_FP32;
+    case DB_PREC_TF32:
+        return DB_PEAK_TF32;
+    case DB_PREC_FP16:
+        return DB_PEAK_FP16;
+    case DB_PREC_FP8:
+        return DB_PEAK_FP8;
+    default:
+        return DB_PEAK_BF16; /* bf16, and int8 / int4 weight-only with bf16 activations */
     }
 }
 
 db_peak_type db_device_attention_peak(db_precision p) {
     switch (p) {
-    case DB_PREC_FP32: return DB_PEAK_FP32;
-    case DB_PREC_TF32: return DB_PEAK_TF32;
-    case DB_PREC_FP16: return DB_PEAK_FP16;
-    default: return DB_PEAK_BF16;
+    case DB_PREC_FP32:
+        return DB_PEAK_FP32;
+    case DB_PREC_TF32:
+        return DB_PEAK_TF32;
+    case DB_PREC_FP16:
+        return DB_PEAK_FP16;
+    default:
+        return DB_PEAK_BF16;
     }
 }
 
@@ -97,7 +112,8 @@ static void problem(problems *p, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(p->text + p->len, sizeof p->text - p->len, fmt, ap);
     va_end(ap);
-    if (n > 0) p->len += (size_t)n < sizeof p->text - p->len ? (size_t)n : sizeof p->text - p->len - 1;
+    if (n > 0)
+        p->len += (size_t)n < sizeof p->text - p->len ? (size_t)n : sizeof p->text - p->len - 1;
 }
 
 /* A number in [lo, 1e9]; returns 1 and sets *out when present and valid, else names the problem. */
@@ -147,9 +163,11 @@ static void parse_peaks(json_t *root, problems *p, db_device_ceilings *c) {
     json_t *val;
     json_object_foreach(peaks, key, val) {
         int known = 0;
-        for (int k = 0; k < DB_PEAK_COUNT; k++) known |= !strcmp(key, peak_names[k]);
+        for (int k = 0; k < DB_PEAK_COUNT; k++)
+            known |= !strcmp(key, peak_names[k]);
         if (!known)
-            problem(p, "unknown field 'peak_tflops.%s' (expected fp32, tf32, fp16, bf16, fp8, int8)",
+            problem(p,
+                    "unknown field 'peak_tflops.%s' (expected fp32, tf32, fp16, bf16, fp8, int8)",
                     key);
     }
     for (int k = 0; k < DB_PEAK_COUNT; k++) {
@@ -208,7 +226,8 @@ static json_t *ceilings_to_json(const db_device_ceilings *c, json_t *fingerprint
     json_object_set_new(root, "device", json_string(c->name));
     json_object_set_new(root, "source", json_string(c->source));
     json_object_set_new(root, "memory_bandwidth_GBps", json_real(c->memory_bandwidth / 1e9));
-    if (c->memory_bytes > 0) json_object_set_new(root, "memory_GB", json_real(c->memory_bytes / 1e9));
+    if (c->memory_bytes > 0)
+        json_object_set_new(root, "memory_GB", json_real(c->memory_bytes / 1e9));
     json_object_set_new(root, "step_overhead_us", json_real(c->step_overhead_s * 1e6));
     json_object_set_new(root, "peak_tflops", peaks);
     if (fingerprint) json_object_set_new(root, "fingerprint", fingerprint);
@@ -247,8 +266,8 @@ db_status db_device_resolve(const char *name_or_path, db_device_ceilings *out, d
     size_t n = name_or_path ? strlen(name_or_path) : 0;
     if (n > 5 && !strcmp(name_or_path + n - 5, ".json"))
         return db_device_load_json(name_or_path, out, err);
-    return db_error_set(err, DB_ERR_INVALID,
-                        "unknown sim device '%s': expected h100-sxm, h200, a100-80g, l40s or a "
-                        "ceilings .json file",
-                        name_or_path ? name_or_path : "");
+    return db_error_set(
+        err, DB_ERR_INVALID,
+        "unknown sim device '%s': expected h100-sxm, h200, a100-80g, l40s or a ceilings .json file",
+        name_or_path ? name_or_path : "");
 }

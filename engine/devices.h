@@ -40,17 +40,17 @@ const char *db_peak_type_name(db_peak_type t); /* the JSON keys: "fp32", "tf32",
 #define DB_DEVICE_DEFAULT_STEP_OVERHEAD_S 30e-6
 
 typedef struct db_device_ceilings {
-    char name[128];                    /* e.g. "H100 SXM 80GB" */
-    char source[16];                   /* "datasheet" or "measured" */
-    double memory_bandwidth;           /* bytes/s */
-    double memory_bytes;               /* device memory; 0 when not known */
-    double peak_flops[DB_PEAK_COUNT];  /* FLOP/s; 0 when not available */
-    double step_overhead_s;            /* fixed per-step overhead the sim adds */
+    char name[128];                   /* e.g. "H100 SXM 80GB" */
+    char source[16];                  /* "datasheet" or "measured" */
+    double memory_bandwidth;          /* bytes/s */
+    double memory_bytes;              /* device memory; 0 when not known */
+    double peak_flops[DB_PEAK_COUNT]; /* FLOP/s; 0 when not available */
+    double step_overhead_s;           /* fixed per-step overhead the sim adds */
 } db_device_ceilings;
 
 /* Datasheet presets (spec/roofline.md): h100-sxm, h200, a100-80g, l40s. */
 int db_device_preset_count(void);
-const char *db_device_preset_name(int i); /* NULL when out of range */
+const char *db_device_preset_name(int i);                        /* NULL when out of range */
 int db_device_preset(const char *name, db_device_ceilings *out); /* 0, or -1 if unknown */
 
 /* Reads a ceilings JSON file; every missing, ill-typed or out-of-range field is named. */

@@ -58,9 +58,9 @@ static db_status check_checkpoint(const db_engine_opts *o, db_error *err) {
         m->max_seq_len != f.max_seq_len || m->n_layers > f.n_layers ||
         !m->shared_classifier != !f.shared_classifier)
         return db_error_set(err, DB_ERR_INVALID,
-                            "checkpoint %s (dim %d, hidden_dim %d, %d layers, %d/%d heads, vocab %d, "
-                            "seq_len %d) does not match model '%s' (dim %d, hidden_dim %d, %d layers, "
-                            "%d/%d heads, vocab %d, max_seq_len %d)",
+                            "checkpoint %s (dim %d, hidden_dim %d, %d layers, %d/%d heads, vocab "
+                            "%d, seq_len %d) does not match model '%s' (dim %d, hidden_dim %d, %d "
+                            "layers, %d/%d heads, vocab %d, max_seq_len %d)",
                             o->checkpoint_path, f.dim, f.hidden_dim, f.n_layers, f.n_heads,
                             f.n_kv_heads, f.vocab_size, f.max_seq_len, m->name, m->dim,
                             m->hidden_dim, m->n_layers, m->n_heads, m->n_kv_heads, m->vocab_size,
@@ -78,24 +78,28 @@ static db_status check_opts(const db_engine_opts *o, db_error *err) {
     if ((unsigned)o->kv_dtype >= DB_KV_COUNT)
         return db_error_set(err, DB_ERR_INVALID, "kv_dtype: unknown value %d", (int)o->kv_dtype);
     if (o->kv_tokens < 0 || o->kv_bytes < 0)
-        return db_error_set(err, DB_ERR_INVALID, "kv_tokens and kv_bytes must be >= 0, got %lld and "
-                            "%lld", (long long)o->kv_tokens, (long long)o->kv_bytes);
+        return db_error_set(err, DB_ERR_INVALID,
+                            "kv_tokens and kv_bytes must be >= 0, got %lld and %lld",
+                            (long long)o->kv_tokens, (long long)o->kv_bytes);
     if (o->kv_tokens > 0 && o->kv_bytes > 0)
         return db_error_set(err, DB_ERR_INVALID,
                             "kv_tokens (%lld) and kv_bytes (%lld) are both set: give one",
                             (long long)o->kv_tokens, (long long)o->kv_bytes);
     if (o->kv_block_size < 0 || o->kv_block_size > DB_KV_MAX_BLOCK_SIZE)
-        return db_error_set(err, DB_ERR_INVALID, "kv_block_size must be 1..%d tokens (0: %d), got %d",
+        return db_error_set(err, DB_ERR_INVALID,
+                            "kv_block_size must be 1..%d tokens (0: %d), got %d",
                             DB_KV_MAX_BLOCK_SIZE, DB_ENGINE_DEFAULT_BLOCK_SIZE, o->kv_block_size);
     if (o->threads < 0 || o->threads > 4096)
         return db_error_set(err, DB_ERR_INVALID, "threads must be 0..4096 (0: all cores), got %d",
                             o->threads);
     if (o->cuda_device < 0)
-        return db_error_set(err, DB_ERR_INVALID, "cuda_device must be >= 0, got %d", o->cuda_device);
+        return db_error_set(err, DB_ERR_INVALID, "cuda_device must be >= 0, got %d",
+                            o->cuda_device);
     if (!isfinite(o->sim_step_overhead_s) || o->sim_step_overhead_s > 10.0)
         return db_error_set(err, DB_ERR_INVALID,
-                            "sim_step_overhead_s must be a number of seconds <= 10 (< 0: the device "
-                            "default), got %g", o->sim_step_overhead_s);
+                            "sim_step_overhead_s must be a number of seconds <= 10 (< 0: the "
+                            "device default), got %g",
+                            o->sim_step_overhead_s);
     if (!isfinite(o->temperature) || o->temperature < 0.0f)
         return db_error_set(err, DB_ERR_INVALID, "temperature must be >= 0 (0: greedy), got %g",
                             (double)o->temperature);
@@ -108,10 +112,16 @@ static db_status check_opts(const db_engine_opts *o, db_error *err) {
 static db_status pick_backend(db_backend_kind want, const db_backend_ops **ops,
                               db_backend_kind *got, db_error *err) {
     switch (want) {
-    case DB_BACKEND_SIM: *ops = &db_backend_sim, *got = DB_BACKEND_SIM; return DB_OK;
-    case DB_BACKEND_CPU: *ops = &db_backend_cpu, *got = DB_BACKEND_CPU; return DB_OK;
+    case DB_BACKEND_SIM:
+        *ops = &db_backend_sim, *got = DB_BACKEND_SIM;
+        return DB_OK;
+    case DB_BACKEND_CPU:
+        *ops = &db_backend_cpu, *got = DB_BACKEND_CPU;
+        return DB_OK;
 #ifdef DECODEBENCH_HAVE_CUDA
-    case DB_BACKEND_CUDA: *ops = &db_backend_cuda, *got = DB_BACKEND_CUDA; return DB_OK;
+    case DB_BACKEND_CUDA:
+        *ops = &db_backend_cuda, *got = DB_BACKEND_CUDA;
+        return DB_OK;
     case DB_BACKEND_AUTO:
         if (db_cuda_device_count() > 0) {
             *ops = &db_backend_cuda, *got = DB_BACKEND_CUDA;
@@ -123,7 +133,9 @@ static db_status pick_backend(db_backend_kind want, const db_backend_ops **ops,
     case DB_BACKEND_CUDA:
         return db_error_set(err, DB_ERR_UNSUPPORTED,
                             "backend cuda: this decodebench was built without CUDA");
-    case DB_BACKEND_AUTO: *ops = &db_backend_cpu, *got = DB_BACKEND_CPU; return DB_OK;
+    case DB_BACKEND_AUTO:
+        *ops = &db_backend_cpu, *got = DB_BACKEND_CPU;
+        return DB_OK;
 #endif
     }
     return db_error_set(err, DB_ERR_INVALID, "backend: unknown value %d", (int)want);
@@ -144,16 +156,17 @@ static db_status kv_blocks(const db_engine_opts *o, const db_backend_ops *ops, i
     if (o->kv_tokens > 0) {
         *blocks = (o->kv_tokens + bs - 1) / bs;
         if (*blocks > DB_KV_MAX_BLOCKS)
-            return db_error_set(err, DB_ERR_INVALID, "kv_tokens %lld needs %lld blocks of %d; the "
-                                "most is %d", (long long)o->kv_tokens, (long long)*blocks, bs,
-                                DB_KV_MAX_BLOCKS);
+            return db_error_set(err, DB_ERR_INVALID,
+                                "kv_tokens %lld needs %lld blocks of %d; the most is %d",
+                                (long long)o->kv_tokens, (long long)*blocks, bs, DB_KV_MAX_BLOCKS);
         return DB_OK;
     }
     if (o->kv_bytes > 0) {
         double b = floor((double)o->kv_bytes / per_block);
         if (b < 1 || b > DB_KV_MAX_BLOCKS)
-            return db_error_set(err, DB_ERR_INVALID, "kv_bytes %lld holds %.0f blocks of %d tokens "
-                                "(%.0f bytes each on %s, KV %s); expected 1..%d",
+            return db_error_set(err, DB_ERR_INVALID,
+                                "kv_bytes %lld holds %.0f blocks of %d tokens (%.0f bytes each on "
+                                "%s, KV %s); expected 1..%d",
                                 (long long)o->kv_bytes, b, bs, per_block, o->model.name,
                                 db_kv_dtype_name(o->kv_dtype), DB_KV_MAX_BLOCKS);
         *blocks = (int64_t)b;
@@ -233,8 +246,12 @@ db_status db_engine_open(const db_engine_opts *opts, db_engine **out, db_error *
     return DB_OK;
 }
 
-db_backend_kind db_engine_backend(const db_engine *e) { return e->opts.backend; }
-const db_engine_opts *db_engine_get_opts(const db_engine *e) { return &e->opts; }
+db_backend_kind db_engine_backend(const db_engine *e) {
+    return e->opts.backend;
+}
+const db_engine_opts *db_engine_get_opts(const db_engine *e) {
+    return &e->opts;
+}
 
 const char *db_engine_device_name(const db_engine *e) {
     const char *name = e->ops->device_name ? e->ops->device_name(e->state) : NULL;
@@ -243,9 +260,15 @@ const char *db_engine_device_name(const db_engine *e) {
 
 /* ---- sequences ------------------------------------------------------------------------------------ */
 
-int db_engine_kv_block_size(const db_engine *e) { return db_kv_cache_block_size(e->kv); }
-int64_t db_engine_kv_total_blocks(const db_engine *e) { return db_kv_cache_total_blocks(e->kv); }
-int64_t db_engine_kv_free_blocks(const db_engine *e) { return db_kv_cache_free_blocks(e->kv); }
+int db_engine_kv_block_size(const db_engine *e) {
+    return db_kv_cache_block_size(e->kv);
+}
+int64_t db_engine_kv_total_blocks(const db_engine *e) {
+    return db_kv_cache_total_blocks(e->kv);
+}
+int64_t db_engine_kv_free_blocks(const db_engine *e) {
+    return db_kv_cache_free_blocks(e->kv);
+}
 
 int64_t db_seq_blocks_needed(const db_engine *e, int seq_id, int n_new) {
     return db_kv_seq_blocks_needed(e->kv, seq_id, n_new);
@@ -259,29 +282,34 @@ db_status db_seq_free(db_engine *e, int seq_id, db_error *err) {
     return db_kv_seq_release(e->kv, seq_id, err);
 }
 
-int db_seq_len(const db_engine *e, int seq_id) { return db_kv_seq_tokens(e->kv, seq_id); }
+int db_seq_len(const db_engine *e, int seq_id) {
+    return db_kv_seq_tokens(e->kv, seq_id);
+}
 
 /* ---- steps ---------------------------------------------------------------------------------------- */
 
 static db_status check_item(const db_engine *e, const db_work *w, int i, db_error *err) {
     const db_model_config *m = &e->opts.model;
     int len = db_kv_seq_tokens(e->kv, w->seq_id);
-    if (len < 0) return db_error_set(err, DB_ERR_INVALID, "work[%d]: unknown sequence %d", i, w->seq_id);
+    if (len < 0)
+        return db_error_set(err, DB_ERR_INVALID, "work[%d]: unknown sequence %d", i, w->seq_id);
     if (w->pos != len)
-        return db_error_set(err, DB_ERR_INVALID, "work[%d]: sequence %d holds %d tokens, so pos must "
-                            "be %d, got %d", i, w->seq_id, len, len, w->pos);
+        return db_error_set(err, DB_ERR_INVALID,
+                            "work[%d]: sequence %d holds %d tokens, so pos must be %d, got %d", i,
+                            w->seq_id, len, len, w->pos);
     if (w->n_tokens < 1)
         return db_error_set(err, DB_ERR_INVALID, "work[%d]: n_tokens must be >= 1, got %d", i,
                             w->n_tokens);
     if ((int64_t)w->pos + w->n_tokens > m->max_seq_len)
-        return db_error_set(err, DB_ERR_INVALID, "work[%d]: positions %d..%lld exceed max_seq_len %d "
-                            "of model '%s'", i, w->pos, (long long)w->pos + w->n_tokens - 1,
-                            m->max_seq_len, m->name);
+        return db_error_set(err, DB_ERR_INVALID,
+                            "work[%d]: positions %d..%lld exceed max_seq_len %d of model '%s'", i,
+                            w->pos, (long long)w->pos + w->n_tokens - 1, m->max_seq_len, m->name);
     if (!w->tokens) return db_error_set(err, DB_ERR_INVALID, "work[%d]: tokens is NULL", i);
     for (int t = 0; t < w->n_tokens; t++)
         if (w->tokens[t] < 0 || w->tokens[t] >= m->vocab_size)
-            return db_error_set(err, DB_ERR_INVALID, "work[%d]: token %d (index %d) is outside the "
-                                "vocabulary [0, %d)", i, (int)w->tokens[t], t, m->vocab_size);
+            return db_error_set(err, DB_ERR_INVALID,
+                                "work[%d]: token %d (index %d) is outside the vocabulary [0, %d)",
+                                i, (int)w->tokens[t], t, m->vocab_size);
     return DB_OK;
 }
 
@@ -293,8 +321,8 @@ static db_status grow_scratch(db_engine *e, int n, db_error *err) {
     if (nn) e->n_new = nn;
     db_backend_seq_view *v = realloc(e->views, (size_t)n * sizeof *v);
     if (v) e->views = v;
-    if (!ids || !nn || !v) return db_error_set(err, DB_ERR_NOMEM, "engine: out of memory for a "
-                                               "step of %d items", n);
+    if (!ids || !nn || !v)
+        return db_error_set(err, DB_ERR_NOMEM, "engine: out of memory for a step of %d items", n);
     e->scratch_cap = n;
     return DB_OK;
 }
@@ -304,15 +332,16 @@ db_status db_engine_step(db_engine *e, const db_work *work, int n, db_step_resul
     if (n < 1 || !work)
         return db_error_set(err, DB_ERR_INVALID, "a step needs at least one work item, got %d", n);
     if (!res || !res->next_tokens)
-        return db_error_set(err, DB_ERR_INVALID, "a step needs a result with next_tokens (length >= "
-                            "%d)", n);
+        return db_error_set(err, DB_ERR_INVALID,
+                            "a step needs a result with next_tokens (length >= %d)", n);
     for (int i = 0; i < n; i++) {
         db_status st = check_item(e, &work[i], i, err);
         if (st != DB_OK) return st;
     }
     db_status st = grow_scratch(e, n, err);
     if (st != DB_OK) return st;
-    for (int i = 0; i < n; i++) e->seq_ids[i] = work[i].seq_id, e->n_new[i] = work[i].n_tokens;
+    for (int i = 0; i < n; i++)
+        e->seq_ids[i] = work[i].seq_id, e->n_new[i] = work[i].n_tokens;
     st = db_kv_reserve(e->kv, e->seq_ids, e->n_new, n, err); /* all or nothing */
     if (st != DB_OK) return st;
     for (int i = 0; i < n; i++) {

@@ -7,10 +7,10 @@
 typedef struct kv_seq {
     int32_t *blocks; /* (n_blocks) physical block ids in position order */
     int n_blocks;
-    int cap;         /* allocated length of blocks */
+    int cap; /* allocated length of blocks */
     int tokens;
     int live;
-    uint64_t mark;   /* reserve epoch that last listed this sequence (repeat detection) */
+    uint64_t mark; /* reserve epoch that last listed this sequence (repeat detection) */
 } kv_seq;
 
 struct db_kv_cache {
@@ -18,10 +18,10 @@ struct db_kv_cache {
     int64_t total_blocks;
     int32_t *free_list; /* (total_blocks) stack of free block ids; the top is free_list[n_free-1] */
     int64_t n_free;
-    kv_seq *seqs;       /* (seq_cap) indexed by seq id */
+    kv_seq *seqs; /* (seq_cap) indexed by seq id */
     int seq_cap;
-    int n_seqs;         /* ids 0 .. n_seqs-1 have been handed out at least once */
-    int *free_ids;      /* (seq_cap) stack of retired ids */
+    int n_seqs;    /* ids 0 .. n_seqs-1 have been handed out at least once */
+    int *free_ids; /* (seq_cap) stack of retired ids */
     int n_free_ids;
     int live_seqs;
     uint64_t epoch;
@@ -46,7 +46,8 @@ db_status db_kv_cache_create(int64_t total_blocks, int block_size, db_kv_cache *
     kv->block_size = block_size;
     kv->total_blocks = total_blocks;
     /* Block 0 on top, so blocks are handed out in ascending order from a fresh pool. */
-    for (int64_t i = 0; i < total_blocks; i++) kv->free_list[i] = (int32_t)(total_blocks - 1 - i);
+    for (int64_t i = 0; i < total_blocks; i++)
+        kv->free_list[i] = (int32_t)(total_blocks - 1 - i);
     kv->n_free = total_blocks;
     *out = kv;
     return DB_OK;
@@ -54,24 +55,35 @@ db_status db_kv_cache_create(int64_t total_blocks, int block_size, db_kv_cache *
 
 void db_kv_cache_destroy(db_kv_cache *kv) {
     if (!kv) return;
-    for (int i = 0; i < kv->n_seqs; i++) free(kv->seqs[i].blocks);
+    for (int i = 0; i < kv->n_seqs; i++)
+        free(kv->seqs[i].blocks);
     free(kv->seqs);
     free(kv->free_ids);
     free(kv->free_list);
     free(kv);
 }
 
-int db_kv_cache_block_size(const db_kv_cache *kv) { return kv->block_size; }
-int64_t db_kv_cache_total_blocks(const db_kv_cache *kv) { return kv->total_blocks; }
-int64_t db_kv_cache_free_blocks(const db_kv_cache *kv) { return kv->n_free; }
-int db_kv_cache_live_seqs(const db_kv_cache *kv) { return kv->live_seqs; }
+int db_kv_cache_block_size(const db_kv_cache *kv) {
+    return kv->block_size;
+}
+int64_t db_kv_cache_total_blocks(const db_kv_cache *kv) {
+    return kv->total_blocks;
+}
+int64_t db_kv_cache_free_blocks(const db_kv_cache *kv) {
+    return kv->n_free;
+}
+int db_kv_cache_live_seqs(const db_kv_cache *kv) {
+    return kv->live_seqs;
+}
 
 static kv_seq *find(const db_kv_cache *kv, int seq_id) {
     if (seq_id < 0 || seq_id >= kv->n_seqs || !kv->seqs[seq_id].live) return NULL;
     return &kv->seqs[seq_id];
 }
 
-int db_kv_seq_exists(const db_kv_cache *kv, int seq_id) { return find(kv, seq_id) != NULL; }
+int db_kv_seq_exists(const db_kv_cache *kv, int seq_id) {
+    return find(kv, seq_id) != NULL;
+}
 
 int db_kv_seq_tokens(const db_kv_cache *kv, int seq_id) {
     const kv_seq *s = find(kv, seq_id);
@@ -116,8 +128,8 @@ db_status db_kv_seq_new(db_kv_cache *kv, int *seq_id, db_error *err) {
         id = kv->free_ids[--kv->n_free_ids];
     } else {
         if (grow_seq_table(kv) != 0)
-            return db_error_set(err, DB_ERR_NOMEM, "KV cache: cannot grow the sequence table past %d",
-                                kv->seq_cap);
+            return db_error_set(err, DB_ERR_NOMEM,
+                                "KV cache: cannot grow the sequence table past %d", kv->seq_cap);
         id = kv->n_seqs++;
     }
     kv_seq *s = &kv->seqs[id];
@@ -133,7 +145,8 @@ db_status db_kv_seq_release(db_kv_cache *kv, int seq_id, db_error *err) {
     kv_seq *s = find(kv, seq_id);
     if (!s) return db_error_set(err, DB_ERR_INVALID, "unknown sequence %d", seq_id);
     /* Pushed in reverse so a following reserve takes them back in the same order. */
-    for (int i = s->n_blocks - 1; i >= 0; i--) kv->free_list[kv->n_free++] = s->blocks[i];
+    for (int i = s->n_blocks - 1; i >= 0; i--)
+        kv->free_list[kv->n_free++] = s->blocks[i];
     s->n_blocks = 0;
     s->tokens = 0;
     s->live = 0;
@@ -177,11 +190,12 @@ db_status db_kv_reserve(db_kv_cache *kv, const int *seq_ids, const int *n_new, i
         int64_t want = blocks_for(kv, (int64_t)s->tokens + n_new[i]);
         if (want <= s->cap) continue;
         int cap = s->cap ? s->cap : 4;
-        while (cap < want) cap *= 2;
+        while (cap < want)
+            cap *= 2;
         int32_t *blocks = realloc(s->blocks, (size_t)cap * sizeof *blocks);
         if (!blocks)
-            return db_error_set(err, DB_ERR_NOMEM, "KV cache: cannot grow the block table of "
-                                                   "sequence %d", seq_ids[i]);
+            return db_error_set(err, DB_ERR_NOMEM,
+                                "KV cache: cannot grow the block table of sequence %d", seq_ids[i]);
         s->blocks = blocks;
         s->cap = cap;
     }
@@ -189,7 +203,8 @@ db_status db_kv_reserve(db_kv_cache *kv, const int *seq_ids, const int *n_new, i
         kv_seq *s = &kv->seqs[seq_ids[i]];
         s->tokens += n_new[i];
         int64_t want = blocks_for(kv, s->tokens);
-        while (s->n_blocks < want) s->blocks[s->n_blocks++] = kv->free_list[--kv->n_free];
+        while (s->n_blocks < want)
+            s->blocks[s->n_blocks++] = kv->free_list[--kv->n_free];
     }
     return DB_OK;
 }
@@ -201,7 +216,8 @@ void db_kv_unreserve(db_kv_cache *kv, const int *seq_ids, const int *n_new, int 
         if (!s) continue;
         s->tokens -= n_new[i] < s->tokens ? n_new[i] : s->tokens;
         int64_t keep = blocks_for(kv, s->tokens);
-        while (s->n_blocks > keep) kv->free_list[kv->n_free++] = s->blocks[--s->n_blocks];
+        while (s->n_blocks > keep)
+            kv->free_list[kv->n_free++] = s->blocks[--s->n_blocks];
     }
 }
 
@@ -215,8 +231,9 @@ static db_status check_seqs(const db_kv_cache *kv, unsigned char *owned, db_erro
         for (int i = 0; i < s->n_blocks; i++) {
             int32_t b = s->blocks[i];
             if (b < 0 || b >= kv->total_blocks || owned[b]++)
-                return db_error_set(err, DB_ERR_INTERNAL, "block %d of sequence %d is out of "
-                                                          "range or owned twice", b, id);
+                return db_error_set(err, DB_ERR_INTERNAL,
+                                    "block %d of sequence %d is out of range or owned twice", b,
+                                    id);
         }
     }
     return DB_OK;

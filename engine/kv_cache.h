@@ -18,14 +18,15 @@ extern "C" {
 #endif
 
 enum {
-    DB_KV_MAX_BLOCK_SIZE = 4096,      /* tokens per block */
-    DB_KV_MAX_BLOCKS = 1 << 26,       /* blocks in the pool (block ids are int32) */
+    DB_KV_MAX_BLOCK_SIZE = 4096, /* tokens per block */
+    DB_KV_MAX_BLOCKS = 1 << 26,  /* blocks in the pool (block ids are int32) */
 };
 
 typedef struct db_kv_cache db_kv_cache;
 
 /* A pool of total_blocks blocks (1..DB_KV_MAX_BLOCKS) of block_size tokens (1..DB_KV_MAX_BLOCK_SIZE). */
-db_status db_kv_cache_create(int64_t total_blocks, int block_size, db_kv_cache **out, db_error *err);
+db_status db_kv_cache_create(int64_t total_blocks, int block_size, db_kv_cache **out,
+                             db_error *err);
 void db_kv_cache_destroy(db_kv_cache *kv);
 
 int db_kv_cache_block_size(const db_kv_cache *kv);

@@ -28,9 +28,13 @@ static const db_model_config presets[] = {
 };
 enum { N_PRESETS = sizeof presets / sizeof presets[0] };
 
-int db_model_preset_count(void) { return N_PRESETS; }
+int db_model_preset_count(void) {
+    return N_PRESETS;
+}
 
-const char *db_model_preset_name(int i) { return i >= 0 && i < N_PRESETS ? presets[i].name : NULL; }
+const char *db_model_preset_name(int i) {
+    return i >= 0 && i < N_PRESETS ? presets[i].name : NULL;
+}
 
 int db_model_preset(const char *name, db_model_config *out) {
     for (int i = 0; name && i < N_PRESETS; i++)
@@ -50,8 +54,8 @@ int64_t db_model_embedding_params(const db_model_config *m) {
 int64_t db_model_layer_params(const db_model_config *m) {
     int64_t d = m->dim, h = m->hidden_dim, kv = db_model_kv_dim(m);
     int64_t attention = d * d + 2 * kv * d + d * d; /* wq, wk, wv, wo */
-    int64_t mlp = 3 * h * d;                         /* w1, w2, w3 */
-    return attention + mlp + 2 * d;                  /* + rms_att, rms_ffn */
+    int64_t mlp = 3 * h * d;                        /* w1, w2, w3 */
+    return attention + mlp + 2 * d;                 /* + rms_att, rms_ffn */
 }
 
 int64_t db_model_classifier_params(const db_model_config *m) {
@@ -85,7 +89,8 @@ static void problem(problems *p, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(p->text + p->len, sizeof p->text - p->len, fmt, ap);
     va_end(ap);
-    if (n > 0) p->len += (size_t)n < sizeof p->text - p->len ? (size_t)n : sizeof p->text - p->len - 1;
+    if (n > 0)
+        p->len += (size_t)n < sizeof p->text - p->len ? (size_t)n : sizeof p->text - p->len - 1;
 }
 
 static void check_range(problems *p, const char *field, long long v, long long lo, long long hi) {
@@ -110,7 +115,8 @@ static void validate_into(const db_model_config *m, problems *p) {
     if (m->dim % m->n_heads)
         problem(p, "dim %d is not divisible by n_heads %d", m->dim, m->n_heads);
     else if ((m->dim / m->n_heads) % 2)
-        problem(p, "head size dim/n_heads = %d must be even (RoPE rotates pairs)", m->dim / m->n_heads);
+        problem(p, "head size dim/n_heads = %d must be even (RoPE rotates pairs)",
+                m->dim / m->n_heads);
     if (m->n_kv_heads > m->n_heads)
         problem(p, "n_kv_heads %d exceeds n_heads %d", m->n_kv_heads, m->n_heads);
     else if (m->n_heads % m->n_kv_heads)
@@ -121,8 +127,8 @@ db_status db_model_validate(const db_model_config *m, db_error *err) {
     problems p = {0};
     validate_into(m, &p);
     if (p.count)
-        return db_error_set(err, DB_ERR_INVALID, "model '%s': %s", m->name[0] ? m->name : "(unnamed)",
-                            p.text);
+        return db_error_set(err, DB_ERR_INVALID, "model '%s': %s",
+                            m->name[0] ? m->name : "(unnamed)", p.text);
     return DB_OK;
 }
 
@@ -213,14 +219,15 @@ static void json_name(json_t *root, const char *path, problems *p, db_model_conf
         const char *base = strrchr(path, '/');
         base = base ? base + 1 : path;
         size_t n = strcspn(base, ".");
-        snprintf(m->name, sizeof m->name, "%.*s", (int)(n < sizeof m->name ? n : sizeof m->name - 1),
-                 base);
+        snprintf(m->name, sizeof m->name, "%.*s",
+                 (int)(n < sizeof m->name ? n : sizeof m->name - 1), base);
         return;
     }
     const char *s = json_string_value(v);
     size_t n = s ? strlen(s) : 0;
     int ok = s && n >= 1 && n < sizeof m->name;
-    for (size_t i = 0; ok && i < n; i++) ok = name_char_ok(s[i]);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = name_char_ok(s[i]);
     if (!ok)
         problem(p, "'name' must be a string of 1..%zu characters from [A-Za-z0-9._+-]",
                 sizeof m->name - 1);
@@ -233,8 +240,9 @@ static void parse_shape(json_t *root, const char *path, problems *p, db_model_co
     json_t *val;
     json_object_foreach(root, key, val) {
         if (!known_field(key))
-            problem(p, "unknown field '%s' (expected dim, hidden_dim, n_layers, n_heads, n_kv_heads, "
-                       "vocab_size, max_seq_len, name, rope_theta, norm_eps, shared_classifier)",
+            problem(p,
+                    "unknown field '%s' (expected dim, hidden_dim, n_layers, n_heads, n_kv_heads, "
+                    "vocab_size, max_seq_len, name, rope_theta, norm_eps, shared_classifier)",
                     key);
     }
     for (int i = 0; i < N_INT_FIELDS; i++)
@@ -270,8 +278,7 @@ db_status db_model_load_json(const char *path, db_model_config *out, db_error *e
         parse_shape(root, path, &p, &m);
     json_decref(root);
     if (!p.count) validate_into(&m, &p);
-    if (p.count)
-        return db_error_set(err, DB_ERR_INVALID, "model file %s: %s", path, p.text);
+    if (p.count) return db_error_set(err, DB_ERR_INVALID, "model file %s: %s", path, p.text);
     *out = m;
     return DB_OK;
 }
@@ -285,8 +292,9 @@ static int ends_with(const char *s, const char *suffix) {
 
 db_status db_model_resolve(const char *name_or_path, db_model_config *out, db_error *err) {
     if (!name_or_path || !*name_or_path)
-        return db_error_set(err, DB_ERR_INVALID, "no model given: expected a preset name, a .json "
-                                                 "shape file or a llama2.c .bin checkpoint");
+        return db_error_set(err, DB_ERR_INVALID,
+                            "no model given: expected a preset name, a .json shape file or a "
+                            "llama2.c .bin checkpoint");
     if (db_model_preset(name_or_path, out) == 0) return DB_OK;
     if (ends_with(name_or_path, ".json")) return db_model_load_json(name_or_path, out, err);
     if (ends_with(name_or_path, ".bin")) return db_checkpoint_read_config(name_or_path, out, err);

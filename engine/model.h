@@ -51,8 +51,8 @@ db_status db_model_resolve(const char *name_or_path, db_model_config *out, db_er
 db_status db_model_truncate(db_model_config *m, int n_layers, db_error *err);
 
 /* Parameter counts by part (db_model_param_count in engine.h is their sum). */
-int64_t db_model_embedding_params(const db_model_config *m);  /* vocab * dim */
-int64_t db_model_layer_params(const db_model_config *m);      /* one layer: attention, MLP, 2 norms */
+int64_t db_model_embedding_params(const db_model_config *m); /* vocab * dim */
+int64_t db_model_layer_params(const db_model_config *m); /* one layer: attention, MLP, 2 norms */
 int64_t db_model_classifier_params(const db_model_config *m); /* vocab * dim; 0 when shared */
 
 #ifdef __cplusplus

@@ -10,15 +10,19 @@
 
 static db_peak_type class_peak(db_op_class c, db_precision p) {
     switch (c) {
-    case DB_OP_ATTN: return db_device_attention_peak(p);
-    case DB_OP_NORM: return DB_PEAK_FP32;
-    default: return db_device_gemm_peak(p);
+    case DB_OP_ATTN:
+        return db_device_attention_peak(p);
+    case DB_OP_NORM:
+        return DB_PEAK_FP32;
+    default:
+        return db_device_gemm_peak(p);
     }
 }
 
 db_status db_sim_check_device(const db_device_ceilings *dev, db_precision p, db_error *err) {
     if (!(dev->memory_bandwidth > 0))
-        return db_error_set(err, DB_ERR_INVALID, "sim device %s has no memory bandwidth", dev->name);
+        return db_error_set(err, DB_ERR_INVALID, "sim device %s has no memory bandwidth",
+                            dev->name);
     for (int c = 0; c < DB_OP_COUNT; c++) {
         db_peak_type t = class_peak((db_op_class)c, p);
         if (!(dev->peak_flops[t] > 0))
@@ -66,12 +70,12 @@ db_status db_sim_kv_bytes_for(const db_device_ceilings *dev, const db_model_conf
     double usable = DB_SIM_MEMORY_UTILIZATION * dev->memory_bytes;
     double weights = db_cost_weight_bytes(m, p);
     if (weights >= usable)
-        return db_error_set(err, DB_ERR_INVALID,
-                            "model %s in %s needs %.1f GB of weights, more than %.0f%% of the %.1f GB "
-                            "of sim device %s: give the KV capacity (kv_tokens or kv_bytes) to "
-                            "model it anyway",
-                            m->name, db_precision_name(p), weights / 1e9,
-                            100 * DB_SIM_MEMORY_UTILIZATION, dev->memory_bytes / 1e9, dev->name);
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "model %s in %s needs %.1f GB of weights, more than %.0f%% of the %.1f GB of sim "
+            "device %s: give the KV capacity (kv_tokens or kv_bytes) to model it anyway",
+            m->name, db_precision_name(p), weights / 1e9, 100 * DB_SIM_MEMORY_UTILIZATION,
+            dev->memory_bytes / 1e9, dev->name);
     *bytes = (int64_t)(usable - weights);
     return DB_OK;
 }
@@ -111,7 +115,9 @@ static db_status sim_open(const db_engine_opts *o, int64_t total_blocks, void **
     return DB_OK;
 }
 
-static void sim_close(void *state) { free(state); }
+static void sim_close(void *state) {
+    free(state);
+}
 
 static db_status sim_step(void *state, const db_work *work, const db_backend_seq_view *seqs, int n,
                           db_step_result *res, db_error *err) {
@@ -124,17 +130,18 @@ static db_status sim_step(void *state, const db_work *work, const db_backend_seq
     db_sim_time t;
     db_sim_step_time(&s->dev, s->precision, &cost, s->overhead_s, &t);
     for (int i = 0; i < n; i++)
-        res->next_tokens[i] =
-            work[i].want_next ? db_sim_next_token(s->seed, work[i].seq_id,
-                                                  work[i].pos + work[i].n_tokens,
-                                                  s->model.vocab_size)
-                              : -1;
+        res->next_tokens[i] = work[i].want_next ? db_sim_next_token(s->seed, work[i].seq_id,
+                                                                    work[i].pos + work[i].n_tokens,
+                                                                    s->model.vocab_size)
+                                                : -1;
     res->device_seconds = t.device_seconds;
     res->step_seconds = t.step_seconds;
     return DB_OK;
 }
 
-static const char *sim_device_name(void *state) { return ((const sim_state *)state)->description; }
+static const char *sim_device_name(void *state) {
+    return ((const sim_state *)state)->description;
+}
 
 static db_status sim_default_kv_bytes(const db_engine_opts *o, int64_t *bytes, db_error *err) {
     db_device_ceilings dev;

@@ -23,7 +23,8 @@ static inline int fixture_write_fill(FILE *f, int64_t count, float value) {
 }
 
 /* Returns 0 on success. */
-static inline int fixture_write_checkpoint(const char *path, const db_model_config *m, long size_delta) {
+static inline int fixture_write_checkpoint(const char *path, const db_model_config *m,
+                                           long size_delta) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
     int64_t d = m->dim, h = m->hidden_dim, L = m->n_layers, V = m->vocab_size;
@@ -33,10 +34,11 @@ static inline int fixture_write_checkpoint(const char *path, const db_model_conf
                          m->n_kv_heads, m->shared_classifier ? m->vocab_size : -m->vocab_size,
                          m->max_seq_len};
     int rc = fwrite(header, sizeof header, 1, f) == 1 ? 0 : -1;
-    const int64_t counts[] = {V * d, L * d,     L * d * d, L * kv * d,
-                              L * kv * d, L * d * d, L * d, L * h * d,
-                              L * d * h, L * h * d, d,     (int64_t)m->max_seq_len * hs};
-    for (int i = 0; rc == 0 && i < 12; i++) rc = fixture_write_fill(f, counts[i], (float)(i + 1));
+    const int64_t counts[] = {V * d,      L * d,     L * d * d, L * kv * d,
+                              L * kv * d, L * d * d, L * d,     L * h * d,
+                              L * d * h,  L * h * d, d,         (int64_t)m->max_seq_len * hs};
+    for (int i = 0; rc == 0 && i < 12; i++)
+        rc = fixture_write_fill(f, counts[i], (float)(i + 1));
     if (rc == 0 && !m->shared_classifier) rc = fixture_write_fill(f, V * d, 13.0f);
     for (long i = 0; rc == 0 && i < size_delta; i++)
         if (fputc(0, f) == EOF) rc = -1;
@@ -61,7 +63,8 @@ static inline char *fixture_tempdir(void) {
     return copy;
 }
 
-static inline int fixture_remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+static inline int fixture_remove_entry(const char *path, const struct stat *st, int type,
+                                       struct FTW *ftw) {
     (void)st, (void)type, (void)ftw;
     return remove(path);
 }

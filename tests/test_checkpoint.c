@@ -217,8 +217,8 @@ static void closing_twice_is_harmless(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(expected_size_is_the_hand_count),
-        cmocka_unit_test_setup_teardown(shared_checkpoint_maps_every_tensor_and_reuses_the_embedding,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            shared_checkpoint_maps_every_tensor_and_reuses_the_embedding, setup, teardown),
         cmocka_unit_test_setup_teardown(
             unshared_checkpoint_has_its_classifier_after_the_rope_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(truncated_file_names_expected_and_actual_bytes, setup,
@@ -228,7 +228,8 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(short_header_is_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(header_with_indivisible_heads_is_rejected, setup, teardown),
-        cmocka_unit_test_setup_teardown(huge_or_negative_header_fields_are_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(huge_or_negative_header_fields_are_rejected, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(newer_llama2c_export_versions_are_named, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_file_and_directory_are_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(closing_twice_is_harmless, setup, teardown),

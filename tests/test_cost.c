@@ -60,7 +60,8 @@ static void llama2_7b_decode_reads_every_weight_once_in_bf16(void **state) {
     db_cost c;
     db_cost_model(&m, DB_PREC_BF16, DB_KV_BF16, &w, 1, &c);
     assert_count(c.weight_bytes, 13215227904.0);
-    assert_count(2.0 * (db_model_param_count(&m) - db_model_embedding_params(&m)) + 532480.0 + 8192.0,
+    assert_count(2.0 * (db_model_param_count(&m) - db_model_embedding_params(&m)) + 532480.0 +
+                     8192.0,
                  13215227904.0);
 }
 
@@ -69,7 +70,8 @@ static void llama2_7b_decode_reads_every_weight_once_in_bf16(void **state) {
 static void weight_bytes_do_not_grow_with_the_batch(void **state) {
     db_model_config m = preset("llama2-7b");
     db_work one = item(10, 1, 1), many[64];
-    for (int i = 0; i < 64; i++) many[i] = item(10, 1, 1);
+    for (int i = 0; i < 64; i++)
+        many[i] = item(10, 1, 1);
     db_cost c1, c64;
     db_cost_model(&m, DB_PREC_BF16, DB_KV_BF16, &one, 1, &c1);
     db_cost_model(&m, DB_PREC_BF16, DB_KV_BF16, many, 64, &c64);
@@ -170,7 +172,8 @@ static void totals_are_the_sums_of_the_parts(void **state) {
     db_cost c;
     db_cost_model(&m, DB_PREC_INT4, DB_KV_FP8, w, 3, &c);
     double flops = 0, bytes = 0;
-    for (int k = 0; k < DB_OP_COUNT; k++) flops += c.flops[k], bytes += c.bytes[k];
+    for (int k = 0; k < DB_OP_COUNT; k++)
+        flops += c.flops[k], bytes += c.bytes[k];
     assert_true(flops == c.total_flops && bytes == c.total_bytes);
     double parts = c.weight_bytes + c.kv_read_bytes + c.kv_write_bytes + c.act_bytes;
     assert_true(parts > 0.999999 * c.total_bytes && parts < 1.000001 * c.total_bytes);

@@ -122,7 +122,8 @@ static void release_returns_every_block(void **state) {
     }
     assert_true(db_kv_cache_free_blocks(kv) < 64);
     db_error err;
-    for (int i = 0; i < 6; i++) assert_int_equal(db_kv_seq_release(kv, ids[i], &err), DB_OK);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(db_kv_seq_release(kv, ids[i], &err), DB_OK);
     assert_int_equal(db_kv_cache_free_blocks(kv), 64);
     assert_int_equal(db_kv_cache_live_seqs(kv), 0);
     assert_consistent(kv);
@@ -196,7 +197,8 @@ static void random_walk_never_over_commits(void **state) {
         assert_consistent(kv);
     }
     assert_true(full > 0); /* the walk did reach a full pool */
-    for (int i = 0; i < n_live; i++) assert_int_equal(db_kv_seq_release(kv, live[i], &err), DB_OK);
+    for (int i = 0; i < n_live; i++)
+        assert_int_equal(db_kv_seq_release(kv, live[i], &err), DB_OK);
     assert_int_equal(db_kv_cache_free_blocks(kv), BLOCKS);
     db_kv_cache_destroy(kv);
 }

@@ -212,9 +212,9 @@ static void json_optional_fields_default_and_name_comes_from_the_file(void **sta
 static void json_names_every_missing_field(void **state) {
     db_model_config m;
     db_error err;
-    assert_int_equal(load_json_text("m.json", "{\"hidden_dim\":128,\"n_layers\":1,\"n_heads\":4}", &m,
-                                    &err),
-                     DB_ERR_INVALID);
+    assert_int_equal(
+        load_json_text("m.json", "{\"hidden_dim\":128,\"n_layers\":1,\"n_heads\":4}", &m, &err),
+        DB_ERR_INVALID);
     assert_non_null(strstr(err.msg, "m.json"));
     assert_non_null(strstr(err.msg, "missing required field 'dim'"));
     assert_non_null(strstr(err.msg, "missing required field 'vocab_size'"));
@@ -224,12 +224,13 @@ static void json_names_every_missing_field(void **state) {
 static void json_names_ill_typed_fields(void **state) {
     db_model_config m;
     db_error err;
-    assert_int_equal(load_json_text("m.json",
-                                    "{\"dim\":\"64\",\"hidden_dim\":128.0,\"n_layers\":1,\"n_heads\":"
-                                    "4,\"vocab_size\":32,\"max_seq_len\":16,\"shared_classifier\":1,"
-                                    "\"rope_theta\":\"big\"}",
-                                    &m, &err),
-                     DB_ERR_INVALID);
+    assert_int_equal(
+        load_json_text("m.json",
+                       "{\"dim\":\"64\",\"hidden_dim\":128.0,\"n_layers\":1,\"n_heads\":"
+                       "4,\"vocab_size\":32,\"max_seq_len\":16,\"shared_classifier\":1,"
+                       "\"rope_theta\":\"big\"}",
+                       &m, &err),
+        DB_ERR_INVALID);
     assert_non_null(strstr(err.msg, "'dim' must be an integer"));
     assert_non_null(strstr(err.msg, "'hidden_dim' must be an integer"));
     assert_non_null(strstr(err.msg, "'shared_classifier' must be true or false"));
@@ -256,11 +257,12 @@ static void json_names_inconsistent_heads(void **state) {
 static void json_rejects_unknown_fields_and_out_of_range_sizes(void **state) {
     db_model_config m;
     db_error err;
-    assert_int_equal(load_json_text("m.json",
-                                    "{\"dim\":64,\"hiden_dim\":128,\"n_layers\":100000,\"n_heads\":4,"
-                                    "\"vocab_size\":32,\"max_seq_len\":16}",
-                                    &m, &err),
-                     DB_ERR_INVALID);
+    assert_int_equal(
+        load_json_text("m.json",
+                       "{\"dim\":64,\"hiden_dim\":128,\"n_layers\":100000,\"n_heads\":4,"
+                       "\"vocab_size\":32,\"max_seq_len\":16}",
+                       &m, &err),
+        DB_ERR_INVALID);
     assert_non_null(strstr(err.msg, "unknown field 'hiden_dim'"));
     assert_non_null(strstr(err.msg, "'n_layers' must be in 1..512, got 100000"));
     assert_non_null(strstr(err.msg, "missing required field 'hidden_dim'"));

@@ -43,7 +43,7 @@ static db_sim_time decode_time(const db_device_ceilings *dev, db_precision p, in
     return t;
 }
 
-#define assert_near(x, want, rel) assert_true(fabs((x) - (want)) <= (rel) * fabs(want))
+#define assert_near(x, want, rel) assert_true(fabs((x) - (want)) <= (rel)*fabs(want))
 
 /* ---- ceilings --------------------------------------------------------------------------------- */
 
@@ -156,7 +156,8 @@ static void batch_1_decode_on_h100_is_memory_bound(void **state) {
     db_device_ceilings c = device("h100-sxm");
     db_cost cost;
     db_sim_time t = decode_time(&c, DB_PREC_BF16, 1, 0, &cost);
-    for (int k = 0; k < DB_OP_COUNT; k++) assert_true(t.memory_bound[k]);
+    for (int k = 0; k < DB_OP_COUNT; k++)
+        assert_true(t.memory_bound[k]);
     assert_near(t.device_seconds, cost.total_bytes / 3.35e12, 1e-12);
     assert_near(t.step_seconds, t.device_seconds + 30e-6, 1e-12);
     assert_near(t.step_seconds, 3.975e-3, 2e-3);
