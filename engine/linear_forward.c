@@ -127,6 +127,11 @@ static db_status get_scratch(db_threadpool *pool, forward_job *j, size_t xa_floa
 
 db_status db_linear_forward(const db_linear *W, const float *x, float *y, int B,
                             db_threadpool *pool, db_error *err) {
+    return db_lin_forward_path(W, x, y, B, pool, DB_LIN_PATH_AUTO, err);
+}
+
+db_status db_lin_forward_path(const db_linear *W, const float *x, float *y, int B,
+                              db_threadpool *pool, db_lin_path path, db_error *err) {
     if (!W || !W->data || !x || !y)
         return db_error_set(err, DB_ERR_INVALID, "linear forward: missing weights or buffers");
     if (B < 1) return db_error_set(err, DB_ERR_INVALID, "linear forward: batch %d, expected >= 1", B);
@@ -134,7 +139,7 @@ db_status db_linear_forward(const db_linear *W, const float *x, float *y, int B,
     db_precision p = W->precision;
     int K = W->n_cols;
     forward_job j = {.a = {.W = W, .xa = x, .ldx = K, .y = y, .ldy = W->n_rows, .B = B}};
-    j.use_gemm = B >= DB_LIN_GEMM_MIN_BATCH;
+    j.use_gemm = path == DB_LIN_PATH_AUTO ? B >= DB_LIN_GEMM_MIN_BATCH : path == DB_LIN_PATH_GEMM;
     int direct = p == DB_PREC_FP32 || p == DB_PREC_TF32;
     j.tile_rows = DB_LIN_TILE_FLOATS / W->row_stride;
     if (j.tile_rows < DB_LIN_ROW_ALIGN) j.tile_rows = DB_LIN_ROW_ALIGN;

@@ -51,6 +51,13 @@ static inline float db_lin_out_scale(const db_lin_args *a, int n, int b) {
     }
 }
 
+/* Which kernels db_lin_forward_path uses: the dispatcher's choice, or one forced (for benchmarks). */
+typedef enum db_lin_path { DB_LIN_PATH_AUTO = 0, DB_LIN_PATH_GEMV, DB_LIN_PATH_GEMM } db_lin_path;
+
+/* db_linear_forward with the path chosen by the caller. */
+db_status db_lin_forward_path(const db_linear *W, const float *x, float *y, int B,
+                              db_threadpool *pool, db_lin_path path, db_error *err);
+
 /* Activation preparation of one row (K elements in, ldx written; columns K .. ldx are zeroed). */
 void db_lin_prepare_row(db_precision p, const float *x, int K, float *xa, int ldx, float *xscale,
                         int q4_permuted);

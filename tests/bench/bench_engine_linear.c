@@ -1,0 +1,244 @@
+/* bench_engine_linear.c — throughput of the CPU linear layers (engine/linear.h) on the llama2c-110m layer
+ * set: 12 layers x (wq, wk, wv, wo: 768x768; w1, w3: 2048x768; w2: 768x2048) + the 32000x768
+ * classifier, 109.5 M weights (438 MB in fp32), far beyond L3. One pass runs every matrix once on a
+ * batch of B activation rows (a decode step's GEMMs without attention).
+ *
+ *   bench_engine_linear [--threads T] [--reps R] [--precisions fp32,int8,...] [--batches 1,4,...]
+ *                       [--path auto|gemv|gemm] [--openblas] [--copy-gbps X] [--layers L]
+ *
+ * Per (precision, B): the median pass time of R passes after one warm-up, tokens/s = B / time,
+ * weight GB/s = storage bytes (scales included) / time, GFLOP/s = 2 x weights x B / time, and the
+ * weight stream as % of the copy bandwidth (measured here with memcpy over 2 x 512 MiB on T threads,
+ * read + write bytes, unless --copy-gbps is given). --openblas adds fp32 rows that call OpenBLAS
+ * directly from one thread with its own T threads (cblas_sgemv at B = 1, cblas_sgemm otherwise).
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "linear.h"
+#include "linear_kernels.h"
+
+#define MAX_MATS 256
+#define MAX_LIST 16
+
+typedef struct layer_set {
+    int n;
+    int N[MAX_MATS], K[MAX_MATS];
+    db_linear W[MAX_MATS];
+    double weights, bytes;
+} layer_set;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void shapes_110m(layer_set *s, int layers) {
+    const int dim = 768, hidden = 2048, vocab = 32000;
+    s->n = 0;
+    for (int l = 0; l < layers; l++) {
+        const int shp[7][2] = {{dim, dim}, {dim, dim}, {dim, dim}, {dim, dim},
+                               {hidden, dim}, {hidden, dim}, {dim, hidden}};
+        for (int i = 0; i < 7; i++) {
+            s->N[s->n] = shp[i][0];
+            s->K[s->n] = shp[i][1];
+            s->n++;
+        }
+    }
+    s->N[s->n] = vocab;
+    s->K[s->n] = dim;
+    s->n++;
+}
+
+static int build(layer_set *s, db_precision p) {
+    db_error err;
+    s->weights = s->bytes = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (db_linear_init_synth(&s->W[i], s->N[i], s->K[i], p, 1, (uint32_t)i, 0.05f, &err)) {
+            fprintf(stderr, "bench_engine_linear: %s\n", err.msg);
+            return -1;
+        }
+        s->weights += (double)s->N[i] * s->K[i];
+        s->bytes += (double)db_linear_bytes(&s->W[i]);
+    }
+    return 0;
+}
+
+static void release(layer_set *s) {
+    for (int i = 0; i < s->n; i++) db_linear_free(&s->W[i]);
+}
+
+typedef struct pass_ctx {
+    layer_set *s;
+    const float *x;
+    float *y;
+    int B;
+    db_threadpool *pool;
+    db_lin_path path;
+    int openblas; /* call OpenBLAS directly on fp32 weights */
+} pass_ctx;
+
+static int run_pass(const pass_ctx *c) {
+    db_error err;
+    for (int i = 0; i < c->s->n; i++) {
+        const db_linear *W = &c->s->W[i];
+        if (c->openblas) {
+            if (c->B == 1)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, W->n_rows, W->n_cols, 1.0f, W->data,
+                            W->n_cols, c->x, 1, 0.0f, c->y, 1);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->B, W->n_rows, W->n_cols,
+                            1.0f, c->x, W->n_cols, W->data, W->n_cols, 0.0f, c->y, W->n_rows);
+        } else if (db_lin_forward_path(W, c->x, c->y, c->B, c->pool, c->path, &err)) {
+            fprintf(stderr, "bench_engine_linear: %s\n", err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static double time_passes(const pass_ctx *c, int reps) {
+    double t[64];
+    if (run_pass(c)) return -1;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        if (run_pass(c)) return -1;
+        t[r] = now_s() - t0;
+    }
+    return median(t, reps);
+}
+
+static void copy_job(void *arg, int t, int nt) {
+    char **buf = arg;
+    int64_t b, e, n = (int64_t)512 << 20;
+    db_threadpool_split(n, 4096, t, nt, &b, &e);
+    memcpy(buf[1] + b, buf[0] + b, (size_t)(e - b));
+}
+
+static double measure_copy_gbps(db_threadpool *pool) {
+    size_t n = (size_t)512 << 20;
+    char *buf[2] = {malloc(n), malloc(n)};
+    if (!buf[0] || !buf[1]) return 0;
+    memset(buf[0], 1, n);
+    memset(buf[1], 2, n);
+    double t[5];
+    db_threadpool_run(pool, copy_job, buf);
+    for (int r = 0; r < 5; r++) {
+        double t0 = now_s();
+        db_threadpool_run(pool, copy_job, buf);
+        t[r] = now_s() - t0;
+    }
+    free(buf[0]);
+    free(buf[1]);
+    return 2.0 * (double)n / median(t, 5) / 1e9;
+}
+
+static int parse_list(const char *arg, char items[MAX_LIST][16]) {
+    int n = 0;
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", arg);
+    for (char *s = strtok(tmp, ","); s && n < MAX_LIST; s = strtok(NULL, ","))
+        snprintf(items[n++], 16, "%s", s);
+    return n;
+}
+
+static void print_row(const char *prec, int B, const char *path, double t, const layer_set *s,
+                      double copy) {
+    double gbps = s->bytes / t / 1e9;
+    printf("%-6s %5d %-8s %9.3f %11.1f %9.2f %9.1f %7.0f%%\n", prec, B, path, t * 1e3, B / t, gbps,
+           2.0 * s->weights * B / t / 1e9, 100.0 * gbps / copy);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+    int threads = 0, reps = 5, layers = 12, openblas = 0;
+    double copy = 0;
+    char precs[MAX_LIST][16], bats[MAX_LIST][16];
+    int n_prec = parse_list("fp32,fp16,bf16,fp8,int8,int4", precs);
+    int n_bat = parse_list("1,4,16,64,256", bats);
+    db_lin_path path = DB_LIN_PATH_AUTO;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--openblas")) openblas = 1;
+        else if (v && !strcmp(a, "--threads")) threads = atoi(argv[++i]);
+        else if (v && !strcmp(a, "--reps")) reps = atoi(argv[++i]);
+        else if (v && !strcmp(a, "--layers")) layers = atoi(argv[++i]);
+        else if (v && !strcmp(a, "--copy-gbps")) copy = atof(argv[++i]);
+        else if (v && !strcmp(a, "--precisions")) n_prec = parse_list(argv[++i], precs);
+        else if (v && !strcmp(a, "--batches")) n_bat = parse_list(argv[++i], bats);
+        else if (v && !strcmp(a, "--path")) {
+            i++;
+            path = !strcmp(v, "gemv") ? DB_LIN_PATH_GEMV
+                   : !strcmp(v, "gemm") ? DB_LIN_PATH_GEMM : DB_LIN_PATH_AUTO;
+        } else {
+            fprintf(stderr, "usage: %s [--threads T] [--reps R] [--precisions a,b] [--batches 1,4] "
+                            "[--path auto|gemv|gemm] [--openblas] [--copy-gbps X] [--layers L]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (reps < 1 || reps > 64 || layers < 1 || layers > 32) {
+        fprintf(stderr, "bench_engine_linear: --reps must be 1..64 and --layers 1..32\n");
+        return 2;
+    }
+    db_threadpool *pool;
+    db_error err;
+    if (db_threadpool_create(threads, &pool, &err)) {
+        fprintf(stderr, "bench_engine_linear: %s\n", err.msg);
+        return 1;
+    }
+    int nt = db_threadpool_size(pool);
+    if (copy <= 0) copy = measure_copy_gbps(pool);
+    static layer_set s;
+    shapes_110m(&s, layers);
+    int maxB = 1;
+    for (int b = 0; b < n_bat; b++) maxB = atoi(bats[b]) > maxB ? atoi(bats[b]) : maxB;
+    float *x = malloc(sizeof(float) * (size_t)maxB * 2048), *y = malloc(sizeof(float) * (size_t)maxB * 32000);
+    if (!x || !y) return 1;
+    for (int i = 0; i < maxB * 2048; i++) x[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+    printf("# llama2c-110m linear layers (%d layers + classifier), %d threads, median of %d passes; "
+           "copy bandwidth %.2f GB/s\n", layers, nt, reps, copy);
+    printf("%-6s %5s %-8s %9s %11s %9s %9s %8s\n", "prec", "B", "path", "ms/pass", "tokens/s",
+           "weightGB/s", "GFLOP/s", "%copy");
+    for (int p = 0; p < n_prec; p++) {
+        db_precision prec;
+        if (db_precision_parse(precs[p], &prec)) {
+            fprintf(stderr, "bench_engine_linear: unknown precision '%s'\n", precs[p]);
+            return 2;
+        }
+        if (build(&s, prec)) return 1;
+        for (int b = 0; b < n_bat; b++) {
+            pass_ctx c = {&s, x, y, atoi(bats[b]), pool, path, 0};
+            if (c.B < 1 || c.B > maxB) continue;
+            double t = time_passes(&c, reps);
+            if (t < 0) return 1;
+            print_row(precs[p], c.B, path == DB_LIN_PATH_GEMV ? "gemv" : path == DB_LIN_PATH_GEMM ? "gemm" : "auto", t, &s, copy);
+            if (openblas && (prec == DB_PREC_FP32)) {
+                c.openblas = 1;
+                openblas_set_num_threads(nt);
+                t = time_passes(&c, reps);
+                openblas_set_num_threads(1);
+                print_row(precs[p], c.B, c.B == 1 ? "sgemv" : "sgemm", t, &s, copy);
+            }
+        }
+        release(&s);
+    }
+    free(x);
+    free(y);
+    db_threadpool_destroy(pool);
+    return 0;
+}
