@@ -1,5 +1,6 @@
-/* linear.c — building weight matrices in a precision scheme, reading them back, activation rounding.
- * The forward product is in linear_forward.c (dispatch) and linear_kernels_*.c (kernels). */
+/* linear.c — building weight matrices in a precision scheme, reading them back, activation
+ * rounding. The forward product is in linear_forward.c (dispatch) and linear_kernels_*.c (kernels).
+ */
 #include "linear.h"
 
 #include <math.h>
@@ -26,17 +27,24 @@ static void *alloc_storage(size_t bytes) {
 static size_t element_row_bytes(db_precision p, int row_stride) {
     switch (p) {
     case DB_PREC_FP32:
-    case DB_PREC_TF32: return (size_t)row_stride * 4;
+    case DB_PREC_TF32:
+        return (size_t)row_stride * 4;
     case DB_PREC_FP16:
-    case DB_PREC_BF16: return (size_t)row_stride * 2;
+    case DB_PREC_BF16:
+        return (size_t)row_stride * 2;
     case DB_PREC_FP8:
-    case DB_PREC_INT8: return (size_t)row_stride;
-    case DB_PREC_INT4: return (size_t)row_stride / 2;
-    default: return 0;
+    case DB_PREC_INT8:
+        return (size_t)row_stride;
+    case DB_PREC_INT4:
+        return (size_t)row_stride / 2;
+    default:
+        return 0;
     }
 }
 
-static int q4_groups(const db_linear *W) { return W->row_stride / DB_Q4_GROUP; }
+static int q4_groups(const db_linear *W) {
+    return W->row_stride / DB_Q4_GROUP;
+}
 
 static db_status alloc_linear(db_linear *W, int N, int K, db_precision p, db_error *err) {
     memset(W, 0, sizeof *W);
@@ -44,7 +52,8 @@ static db_status alloc_linear(db_linear *W, int N, int K, db_precision p, db_err
         return db_error_set(err, DB_ERR_INVALID, "linear layer: shape %d x %d, expected N, K >= 1",
                             N, K);
     if ((unsigned)p >= DB_PREC_COUNT)
-        return db_error_set(err, DB_ERR_INVALID, "linear layer: unknown precision scheme %d", (int)p);
+        return db_error_set(err, DB_ERR_INVALID, "linear layer: unknown precision scheme %d",
+                            (int)p);
     W->n_rows = N;
     W->n_cols = K;
     W->precision = p;
@@ -64,7 +73,8 @@ static db_status alloc_linear(db_linear *W, int N, int K, db_precision p, db_err
 
 static float abs_max(const float *v, int n) {
     float m = 0.0f;
-    for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(v[i]));
+    for (int i = 0; i < n; i++)
+        m = fmaxf(m, fabsf(v[i]));
     return m;
 }
 
@@ -90,30 +100,40 @@ static void store_row(db_linear *W, int n, const float *w) {
     int K = W->n_cols;
     size_t off = (size_t)n * (size_t)W->row_stride;
     switch (W->precision) {
-    case DB_PREC_FP32: memcpy((float *)W->data + off, w, (size_t)K * sizeof(float)); break;
+    case DB_PREC_FP32:
+        memcpy((float *)W->data + off, w, (size_t)K * sizeof(float));
+        break;
     case DB_PREC_TF32:
-        for (int k = 0; k < K; k++) ((float *)W->data)[off + k] = db_round_tf32(w[k]);
+        for (int k = 0; k < K; k++)
+            ((float *)W->data)[off + k] = db_round_tf32(w[k]);
         break;
     case DB_PREC_FP16:
-        for (int k = 0; k < K; k++) ((uint16_t *)W->data)[off + k] = db_f32_to_f16_bits(w[k]);
+        for (int k = 0; k < K; k++)
+            ((uint16_t *)W->data)[off + k] = db_f32_to_f16_bits(w[k]);
         break;
     case DB_PREC_BF16:
-        for (int k = 0; k < K; k++) ((uint16_t *)W->data)[off + k] = db_f32_to_bf16_bits(w[k]);
+        for (int k = 0; k < K; k++)
+            ((uint16_t *)W->data)[off + k] = db_f32_to_bf16_bits(w[k]);
         break;
     case DB_PREC_FP8: {
         float s = db_e4m3_scale(abs_max(w, K));
         W->row_scale[n] = s;
-        for (int k = 0; k < K; k++) ((uint8_t *)W->data)[off + k] = db_e4m3_quantize(w[k], s);
+        for (int k = 0; k < K; k++)
+            ((uint8_t *)W->data)[off + k] = db_e4m3_quantize(w[k], s);
         break;
     }
     case DB_PREC_INT8: {
         float s = db_q8_scale(abs_max(w, K));
         W->row_scale[n] = s;
-        for (int k = 0; k < K; k++) ((int8_t *)W->data)[off + k] = db_q8_quantize(w[k], s);
+        for (int k = 0; k < K; k++)
+            ((int8_t *)W->data)[off + k] = db_q8_quantize(w[k], s);
         break;
     }
-    case DB_PREC_INT4: store_q4_row(W, n, w); break;
-    default: break;
+    case DB_PREC_INT4:
+        store_q4_row(W, n, w);
+        break;
+    default:
+        break;
     }
 }
 
@@ -153,7 +173,8 @@ db_status db_linear_init_f32(db_linear *W, int N, int K, db_precision precision,
                 db_linear_free(W);
                 return db_error_set(err, DB_ERR_INVALID,
                                     "linear layer: weight at row %d, column %d is %g (expected a "
-                                    "finite value)", n, k, (double)src[k]);
+                                    "finite value)",
+                                    n, k, (double)src[k]);
             }
         store_row(W, n, src);
     }
@@ -179,17 +200,23 @@ float db_linear_get(const db_linear *W, int n, int k) {
     size_t off = (size_t)n * (size_t)W->row_stride + (size_t)k;
     switch (W->precision) {
     case DB_PREC_FP32:
-    case DB_PREC_TF32: return ((const float *)W->data)[off];
-    case DB_PREC_FP16: return db_f16_bits_to_f32(((const uint16_t *)W->data)[off]);
-    case DB_PREC_BF16: return db_bf16_bits_to_f32(((const uint16_t *)W->data)[off]);
-    case DB_PREC_FP8: return db_e4m3_to_f32(((const uint8_t *)W->data)[off]) * W->row_scale[n];
-    case DB_PREC_INT8: return (float)((const int8_t *)W->data)[off] * W->row_scale[n];
+    case DB_PREC_TF32:
+        return ((const float *)W->data)[off];
+    case DB_PREC_FP16:
+        return db_f16_bits_to_f32(((const uint16_t *)W->data)[off]);
+    case DB_PREC_BF16:
+        return db_bf16_bits_to_f32(((const uint16_t *)W->data)[off]);
+    case DB_PREC_FP8:
+        return db_e4m3_to_f32(((const uint8_t *)W->data)[off]) * W->row_scale[n];
+    case DB_PREC_INT8:
+        return (float)((const int8_t *)W->data)[off] * W->row_scale[n];
     case DB_PREC_INT4: {
         const uint8_t *row = (const uint8_t *)W->data + (size_t)n * (size_t)(W->row_stride / 2);
         uint16_t sb = W->group_scale[(size_t)n * (size_t)q4_groups(W) + (size_t)(k / DB_Q4_GROUP)];
         return (float)db_q4_get(row, k) * db_bf16_bits_to_f32(sb);
     }
-    default: return 0.0f;
+    default:
+        return 0.0f;
     }
 }
 
@@ -199,36 +226,46 @@ void db_linear_dequant_row(const db_linear *W, int n, float *out) {
                (size_t)W->n_cols * sizeof(float));
         return;
     }
-    for (int k = 0; k < W->n_cols; k++) out[k] = db_linear_get(W, n, k);
+    for (int k = 0; k < W->n_cols; k++)
+        out[k] = db_linear_get(W, n, k);
 }
 
 db_num_type db_precision_act_type(db_precision p) {
     switch (p) {
-    case DB_PREC_TF32: return DB_NUM_TF32;
-    case DB_PREC_FP16: return DB_NUM_F16;
+    case DB_PREC_TF32:
+        return DB_NUM_TF32;
+    case DB_PREC_FP16:
+        return DB_NUM_F16;
     case DB_PREC_BF16:
     case DB_PREC_FP8:
     case DB_PREC_INT8:
-    case DB_PREC_INT4: return DB_NUM_BF16;
-    default: return DB_NUM_F32;
+    case DB_PREC_INT4:
+        return DB_NUM_BF16;
+    default:
+        return DB_NUM_F32;
     }
 }
 
 void db_round_buffer_to_precision(float *x, size_t n, db_precision p) {
     db_num_type t = db_precision_act_type(p);
     switch (t) {
-    case DB_NUM_F32: return;
+    case DB_NUM_F32:
+        return;
     case DB_NUM_TF32:
-        for (size_t i = 0; i < n; i++) x[i] = db_round_tf32(x[i]);
+        for (size_t i = 0; i < n; i++)
+            x[i] = db_round_tf32(x[i]);
         return;
     case DB_NUM_F16:
-        for (size_t i = 0; i < n; i++) x[i] = db_f16_bits_to_f32(db_f32_to_f16_bits(x[i]));
+        for (size_t i = 0; i < n; i++)
+            x[i] = db_f16_bits_to_f32(db_f32_to_f16_bits(x[i]));
         return;
     case DB_NUM_BF16:
-        for (size_t i = 0; i < n; i++) x[i] = db_bf16_bits_to_f32(db_f32_to_bf16_bits(x[i]));
+        for (size_t i = 0; i < n; i++)
+            x[i] = db_bf16_bits_to_f32(db_f32_to_bf16_bits(x[i]));
         return;
     default:
-        for (size_t i = 0; i < n; i++) x[i] = db_round_to_type(x[i], t);
+        for (size_t i = 0; i < n; i++)
+            x[i] = db_round_to_type(x[i], t);
         return;
     }
 }

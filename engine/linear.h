@@ -1,26 +1,25 @@
 /* linear.h — weight matrices stored in a precision scheme, and the CPU's fast y = x W^T.
  *
  * What it is for: a weight matrix W of N rows (outputs) by K columns (inputs), row-major as in
- * llama2.c (y[n] = sum_k W[n*K + k] x[k]), held in the storage of a precision scheme (fp32, tf32, fp16,
- * bf16, fp8 e4m3, int8, int4 — formats in kernels/numerics.h), and the forward product for a batch of
- * B activation rows, computed in fp32 after the scheme's rounding:
- *   fp32  weights and activations as given.
- *   tf32  weights and activations rounded to tf32 (emulates the GPU's tensor-core inputs).
- *   fp16  weights stored fp16; activations rounded to fp16.     bf16  the same with bf16.
- *   fp8   W8A8: weights e4m3 with a per-row fp32 scale max|w|/448; each activation row quantised to
- *         e4m3 with a per-token scale max|x|/448; y = sw[n] * sx[b] * sum_k w8 * x8.
- *   int8  weight-only: int8 with a per-row fp32 scale; activations rounded to bf16;
- *         y = s[n] * sum_k q * x.
+ * llama2.c (y[n] = sum_k W[n*K + k] x[k]), held in the storage of a precision scheme (fp32, tf32,
+ * fp16, bf16, fp8 e4m3, int8, int4 — formats in kernels/numerics.h), and the forward product for a
+ * batch of B activation rows, computed in fp32 after the scheme's rounding: fp32  weights and
+ * activations as given. tf32  weights and activations rounded to tf32 (emulates the GPU's
+ * tensor-core inputs). fp16  weights stored fp16; activations rounded to fp16.     bf16  the same
+ * with bf16. fp8   W8A8: weights e4m3 with a per-row fp32 scale max|w|/448; each activation row
+ * quantised to e4m3 with a per-token scale max|x|/448; y = sw[n] * sx[b] * sum_k w8 * x8. int8
+ * weight-only: int8 with a per-row fp32 scale; activations rounded to bf16; y = s[n] * sum_k q * x.
  *   int4  weight-only: group-128 along K, bf16 scales; activations rounded to bf16;
- *         y = sum_g s[n,g] * sum_{k in g} q * x. Any K works: the last group of a row may be partial,
- *         rows are padded to whole groups with zeros (so storage is N * ceil(K/128) * (64 + 2) bytes).
- * The output y is fp32 and not rounded (a caller storing activations in the scheme's type rounds with
- * db_round_to_precision). Accumulation order is unspecified (SIMD lanes, threads).
+ *         y = sum_g s[n,g] * sum_{k in g} q * x. Any K works: the last group of a row may be
+ * partial, rows are padded to whole groups with zeros (so storage is N * ceil(K/128) * (64 + 2)
+ * bytes). The output y is fp32 and not rounded (a caller storing activations in the scheme's type
+ * rounds with db_round_to_precision). Accumulation order is unspecified (SIMD lanes, threads).
  *
  * Threading policy: OpenBLAS is set to one thread (openblas_set_num_threads(1)) the first time a
- * linear layer runs, and all parallelism comes from the db_threadpool: every thread of the pool calls
- * its own kernels or cblas_sgemm on its own slice of rows of W, so the two never oversubscribe the cores.
- * What it must not do: know about models, layers or the KV cache; print; exit.
+ * linear layer runs, and all parallelism comes from the db_threadpool: every thread of the pool
+ * calls its own kernels or cblas_sgemm on its own slice of rows of W, so the two never
+ * oversubscribe the cores. What it must not do: know about models, layers or the KV cache; print;
+ * exit.
  */
 #ifndef DB_LINEAR_H
 #define DB_LINEAR_H
@@ -37,14 +36,14 @@ extern "C" {
 #endif
 
 typedef struct db_linear {
-    int n_rows;            /* N: outputs */
-    int n_cols;            /* K: inputs */
+    int n_rows; /* N: outputs */
+    int n_cols; /* K: inputs */
     db_precision precision;
-    int row_stride;        /* stored elements per row: K, or K rounded up to a multiple of 128 (int4) */
-    void *data;            /* (N, row_stride): float for fp32/tf32, uint16_t bits for fp16/bf16,
-                              uint8_t e4m3 for fp8, int8_t for int8, packed nibbles (row_stride/2
-                              bytes per row, low nibble = even k) for int4 */
-    float *row_scale;      /* (N): fp8 and int8 per-row scale; NULL otherwise */
+    int row_stride;   /* stored elements per row: K, or K rounded up to a multiple of 128 (int4) */
+    void *data;       /* (N, row_stride): float for fp32/tf32, uint16_t bits for fp16/bf16,
+                         uint8_t e4m3 for fp8, int8_t for int8, packed nibbles (row_stride/2
+                         bytes per row, low nibble = even k) for int4 */
+    float *row_scale; /* (N): fp8 and int8 per-row scale; NULL otherwise */
     uint16_t *group_scale; /* (N, row_stride / 128): int4 bf16 scale bits; NULL otherwise */
 } db_linear;
 
@@ -53,8 +52,8 @@ typedef struct db_linear {
 db_status db_linear_init_synth(db_linear *W, int N, int K, db_precision precision, uint64_t seed,
                                uint32_t tensor_id, float scale, db_error *err);
 
-/* From fp32 values w (N, K), e.g. a checkpoint tensor. DB_ERR_INVALID if any value is NaN or infinite
- * (the message gives its row and column). */
+/* From fp32 values w (N, K), e.g. a checkpoint tensor. DB_ERR_INVALID if any value is NaN or
+ * infinite (the message gives its row and column). */
 db_status db_linear_init_f32(db_linear *W, int N, int K, db_precision precision, const float *w,
                              db_error *err);
 

@@ -1,11 +1,11 @@
-/* linear_forward.c — db_linear_forward: activation preparation, the choice between the GEMV kernels and
- * the tile-dequantise + cblas_sgemm path, and the split of W's rows over the thread pool.
+/* linear_forward.c — db_linear_forward: activation preparation, the choice between the GEMV kernels
+ * and the tile-dequantise + cblas_sgemm path, and the split of W's rows over the thread pool.
  *
  * Paths (thresholds measured by tests/bench/bench_engine_linear.c on a 2-core Zen 3):
  *   B < DB_LIN_GEMM_MIN_BATCH: GEMV kernels; each thread streams its rows of W once for all B rows.
- *   otherwise: fp32/tf32 call cblas_sgemm on the thread's rows of W directly; other schemes dequantise
- *   tiles of rows into a per-thread fp32 buffer (about 256 KiB, L2-resident) and call cblas_sgemm on
- *   each tile, then apply the per-row / per-token output scales.
+ *   otherwise: fp32/tf32 call cblas_sgemm on the thread's rows of W directly; other schemes
+ * dequantise tiles of rows into a per-thread fp32 buffer (about 256 KiB, L2-resident) and call
+ * cblas_sgemm on each tile, then apply the per-row / per-token output scales.
  */
 #include <cblas.h>
 #include <pthread.h>
@@ -16,10 +16,12 @@
 
 #define DB_LIN_GEMM_MIN_BATCH 8
 #define DB_LIN_TILE_FLOATS (64 * 1024) /* per-thread dequantised tile: 256 KiB */
-#define DB_LIN_ROW_ALIGN 8              /* thread row ranges start at multiples of 8 rows */
+#define DB_LIN_ROW_ALIGN 8             /* thread row ranges start at multiples of 8 rows */
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-static void blas_single_threaded(void) { openblas_set_num_threads(1); }
+static void blas_single_threaded(void) {
+    openblas_set_num_threads(1);
+}
 
 /* Permutes each block of 32 activations into nibble order (see linear_kernels_avx2.c). */
 static void permute_q4(float *xa, int n) {
@@ -39,10 +41,12 @@ void db_lin_prepare_row(db_precision p, const float *x, int K, float *xa, int ld
                         int q4_permuted) {
     if (p == DB_PREC_FP8) {
         float amax = 0.0f;
-        for (int k = 0; k < K; k++) amax = fmaxf(amax, fabsf(x[k]));
+        for (int k = 0; k < K; k++)
+            amax = fmaxf(amax, fabsf(x[k]));
         float sx = db_e4m3_scale(amax);
         *xscale = sx;
-        for (int k = 0; k < K; k++) xa[k] = db_e4m3_to_f32(db_e4m3_quantize(x[k], sx));
+        for (int k = 0; k < K; k++)
+            xa[k] = db_e4m3_to_f32(db_e4m3_quantize(x[k], sx));
     } else {
         memcpy(xa, x, (size_t)K * sizeof(float));
         db_round_buffer_to_precision(xa, (size_t)K, p);
@@ -98,10 +102,10 @@ static void forward_thread(void *arg, int t, int nt) {
 }
 
 /* Scratch: slot nt (shared) holds the prepared activations (xa_floats), the B activation scales and
- * the tile pointers; slots 0..nt-1 hold the tiles. Without a pool one malloc'd block holds it all and
- * is returned in *owned for the caller to free. */
-static db_status get_scratch(db_threadpool *pool, forward_job *j, size_t xa_floats, size_t tile_floats,
-                             void **owned, db_error *err) {
+ * the tile pointers; slots 0..nt-1 hold the tiles. Without a pool one malloc'd block holds it all
+ * and is returned in *owned for the caller to free. */
+static db_status get_scratch(db_threadpool *pool, forward_job *j, size_t xa_floats,
+                             size_t tile_floats, void **owned, db_error *err) {
     int nt = db_threadpool_size(pool);
     size_t head = (xa_floats + (size_t)j->a.B + 15) / 16 * 16 * sizeof(float);
     size_t shared = head + (size_t)nt * sizeof(float *);
@@ -134,7 +138,8 @@ db_status db_lin_forward_path(const db_linear *W, const float *x, float *y, int 
                               db_threadpool *pool, db_lin_path path, db_error *err) {
     if (!W || !W->data || !x || !y)
         return db_error_set(err, DB_ERR_INVALID, "linear forward: missing weights or buffers");
-    if (B < 1) return db_error_set(err, DB_ERR_INVALID, "linear forward: batch %d, expected >= 1", B);
+    if (B < 1)
+        return db_error_set(err, DB_ERR_INVALID, "linear forward: batch %d, expected >= 1", B);
     pthread_once(&blas_once, blas_single_threaded);
     db_precision p = W->precision;
     int K = W->n_cols;
@@ -146,7 +151,8 @@ db_status db_lin_forward_path(const db_linear *W, const float *x, float *y, int 
     void *owned = NULL;
     if (p != DB_PREC_FP32) {
         int permuted = p == DB_PREC_INT4 && !j.use_gemm && db_lin_have_avx2();
-        size_t tile_floats = j.use_gemm && !direct ? (size_t)j.tile_rows * (size_t)W->row_stride : 0;
+        size_t tile_floats =
+            j.use_gemm && !direct ? (size_t)j.tile_rows * (size_t)W->row_stride : 0;
         db_status st =
             get_scratch(pool, &j, (size_t)B * (size_t)W->row_stride, tile_floats, &owned, err);
         if (st) {

@@ -1,18 +1,20 @@
 /* linear_kernels.h — the kernels behind db_linear_forward (private to engine/linear_*.c).
  *
- * What it is for: the seam between the dispatcher (linear_forward.c), which prepares activations and
- * splits rows of W over the thread pool, and the kernels that compute one thread's rows: the AVX2
- * kernels (linear_kernels_avx2.c, built when the compiler targets AVX2 + FMA + F16C) and the portable
- * scalar kernels (linear_kernels_scalar.c) that compute the same sums.
- * What it must not do: allocate (scratch is passed in), use the thread pool, or set OpenBLAS threads.
+ * What it is for: the seam between the dispatcher (linear_forward.c), which prepares activations
+ * and splits rows of W over the thread pool, and the kernels that compute one thread's rows: the
+ * AVX2 kernels (linear_kernels_avx2.c, built when the compiler targets AVX2 + FMA + F16C) and the
+ * portable scalar kernels (linear_kernels_scalar.c) that compute the same sums. What it must not
+ * do: allocate (scratch is passed in), use the thread pool, or set OpenBLAS threads.
  *
  * Conventions every kernel follows, so the paths agree:
- *   - Prepared activations xa (B, ldx) hold the scheme-rounded activations; for fp8 they hold the e4m3
- *     values of x / sx[b] (unscaled, exact), and xscale[b] = sx[b].
+ *   - Prepared activations xa (B, ldx) hold the scheme-rounded activations; for fp8 they hold the
+ * e4m3 values of x / sx[b] (unscaled, exact), and xscale[b] = sx[b].
  *   - int4 activations for the GEMV kernels are in the "nibble order" of db_lin_permute_q4 when
- *     db_lin_q4_wants_permuted() is 1, and in natural order otherwise (and always for the GEMM path).
- *   - fp8 weights are summed as e4m3 * 2^-8 (the exact value the fp16 bit trick gives), so the output is
- *     acc * (256 * sw[n] * sx[b]); int8 output is acc * s[n]; int4 applies group scales inside the sum.
+ *     db_lin_q4_wants_permuted() is 1, and in natural order otherwise (and always for the GEMM
+ * path).
+ *   - fp8 weights are summed as e4m3 * 2^-8 (the exact value the fp16 bit trick gives), so the
+ * output is acc * (256 * sw[n] * sx[b]); int8 output is acc * s[n]; int4 applies group scales
+ * inside the sum.
  */
 #ifndef DB_LINEAR_KERNELS_H
 #define DB_LINEAR_KERNELS_H
@@ -36,22 +38,26 @@ int db_lin_have_avx2(void);
 void db_lin_gemv_avx2(const db_lin_args *a, int n0, int n1);
 void db_lin_gemv_scalar(const db_lin_args *a, int n0, int n1);
 
-/* Tile dequantisation for the GEMM path: rows [n0, n0 + rows) of W into tile (rows, ld) as fp32 with
- * the same per-format convention as the GEMV (fp8 values * 2^-8 and int8 q without their row scale;
- * int4 with group scales applied). Columns K .. ld are left untouched. */
+/* Tile dequantisation for the GEMM path: rows [n0, n0 + rows) of W into tile (rows, ld) as fp32
+ * with the same per-format convention as the GEMV (fp8 values * 2^-8 and int8 q without their row
+ * scale; int4 with group scales applied). Columns K .. ld are left untouched. */
 void db_lin_dequant_tile_avx2(const db_linear *W, int n0, int rows, float *tile, int ld);
 void db_lin_dequant_tile_scalar(const db_linear *W, int n0, int rows, float *tile, int ld);
 
 /* The per-format output scale of row n for batch row b (1 for fp32/tf32/fp16/bf16/int4). */
 static inline float db_lin_out_scale(const db_lin_args *a, int n, int b) {
     switch (a->W->precision) {
-    case DB_PREC_FP8: return 256.0f * a->W->row_scale[n] * a->xscale[b];
-    case DB_PREC_INT8: return a->W->row_scale[n];
-    default: return 1.0f;
+    case DB_PREC_FP8:
+        return 256.0f * a->W->row_scale[n] * a->xscale[b];
+    case DB_PREC_INT8:
+        return a->W->row_scale[n];
+    default:
+        return 1.0f;
     }
 }
 
-/* Which kernels db_lin_forward_path uses: the dispatcher's choice, or one forced (for benchmarks). */
+/* Which kernels db_lin_forward_path uses: the dispatcher's choice, or one forced (for benchmarks).
+ */
 typedef enum db_lin_path { DB_LIN_PATH_AUTO = 0, DB_LIN_PATH_GEMV, DB_LIN_PATH_GEMM } db_lin_path;
 
 /* db_linear_forward with the path chosen by the caller. */

@@ -1,11 +1,12 @@
 /* linear_kernels_avx2.c — AVX2 + FMA + F16C kernels of the linear layer (see linear_kernels.h).
  *
- * GEMV: each thread walks its rows of W in memory order (one sequential stream for the prefetchers);
- * every 8 weights are widened to fp32 once and multiplied into up to 4 activation rows held in L1.
- * Widening: fp16 by vcvtph2ps; bf16 by a 16-bit shift; int8 by vpmovsxbd + vcvtdq2ps; fp8 e4m3 by
- * sign-extending to 16 bits, shifting left 7 and masking with 0xBF80, which yields the fp16 whose value
- * is exactly e4m3 * 2^-8 (subnormals included), then vcvtph2ps; int4 by masking / shifting nibbles and
- * subtracting 8 in bytes, reading the activations in the matching "nibble order".
+ * GEMV: each thread walks its rows of W in memory order (one sequential stream for the
+ * prefetchers); every 8 weights are widened to fp32 once and multiplied into up to 4 activation
+ * rows held in L1. Widening: fp16 by vcvtph2ps; bf16 by a 16-bit shift; int8 by vpmovsxbd +
+ * vcvtdq2ps; fp8 e4m3 by sign-extending to 16 bits, shifting left 7 and masking with 0xBF80, which
+ * yields the fp16 whose value is exactly e4m3 * 2^-8 (subnormals included), then vcvtph2ps; int4 by
+ * masking / shifting nibbles and subtracting 8 in bytes, reading the activations in the matching
+ * "nibble order".
  */
 #include "linear_kernels.h"
 
@@ -16,14 +17,17 @@
 
 enum { F_F32, F_F16, F_BF16, F_E4M3, F_I8 };
 
-int db_lin_have_avx2(void) { return 1; }
+int db_lin_have_avx2(void) {
+    return 1;
+}
 
 AI __m256 load8(int f, const void *row, int k) {
     switch (f) {
     case F_F16:
         return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + k)));
     case F_BF16: {
-        __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + k)));
+        __m256i v =
+            _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + k)));
         return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
     }
     case F_E4M3: {
@@ -34,17 +38,23 @@ AI __m256 load8(int f, const void *row, int k) {
     case F_I8:
         return _mm256_cvtepi32_ps(
             _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const int8_t *)row + k))));
-    default: return _mm256_loadu_ps((const float *)row + k);
+    default:
+        return _mm256_loadu_ps((const float *)row + k);
     }
 }
 
 AI float load1(int f, const void *row, int k) {
     switch (f) {
-    case F_F16: return db_f16_bits_to_f32(((const uint16_t *)row)[k]);
-    case F_BF16: return db_bf16_bits_to_f32(((const uint16_t *)row)[k]);
-    case F_E4M3: return db_e4m3_to_f32(((const uint8_t *)row)[k]) * 0.00390625f;
-    case F_I8: return (float)((const int8_t *)row)[k];
-    default: return ((const float *)row)[k];
+    case F_F16:
+        return db_f16_bits_to_f32(((const uint16_t *)row)[k]);
+    case F_BF16:
+        return db_bf16_bits_to_f32(((const uint16_t *)row)[k]);
+    case F_E4M3:
+        return db_e4m3_to_f32(((const uint8_t *)row)[k]) * 0.00390625f;
+    case F_I8:
+        return (float)((const int8_t *)row)[k];
+    default:
+        return ((const float *)row)[k];
     }
 }
 
@@ -62,7 +72,8 @@ AI void dot_row(int f, int nb, const void *row, int K, const float *x, int ldx, 
 #pragma GCC unroll 4
     for (int b = 0; b < nb; b++)
 #pragma GCC unroll 4
-        for (int u = 0; u < U; u++) acc[b][u] = _mm256_setzero_ps();
+        for (int u = 0; u < U; u++)
+            acc[b][u] = _mm256_setzero_ps();
     int k = 0;
     for (; k + 8 * U <= K; k += 8 * U) {
 #pragma GCC unroll 4
@@ -83,12 +94,14 @@ AI void dot_row(int f, int nb, const void *row, int K, const float *x, int ldx, 
     for (int b = 0; b < nb; b++) {
         __m256 s = acc[b][0];
 #pragma GCC unroll 4
-        for (int u = 1; u < U; u++) s = _mm256_add_ps(s, acc[b][u]);
+        for (int u = 1; u < U; u++)
+            s = _mm256_add_ps(s, acc[b][u]);
         out[b] = hsum(s);
     }
     for (; k < K; k++) {
         float w = load1(f, row, k);
-        for (int b = 0; b < nb; b++) out[b] += w * x[b * ldx + k];
+        for (int b = 0; b < nb; b++)
+            out[b] += w * x[b * ldx + k];
     }
 }
 
@@ -111,13 +124,15 @@ AI void dot_row_q4(int nb, const uint8_t *row, const uint16_t *gs, int G, const 
     const int NA = nb == 1 ? 4 : (nb == 2 ? 2 : 1);
     __m256 acc[4];
 #pragma GCC unroll 4
-    for (int b = 0; b < nb; b++) acc[b] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++)
+        acc[b] = _mm256_setzero_ps();
     for (int g = 0; g < G; g++) {
         __m256 ga[4][4];
 #pragma GCC unroll 4
         for (int b = 0; b < nb; b++)
 #pragma GCC unroll 4
-            for (int i = 0; i < NA; i++) ga[b][i] = _mm256_setzero_ps();
+            for (int i = 0; i < NA; i++)
+                ga[b][i] = _mm256_setzero_ps();
         const uint8_t *p = row + (size_t)g * (DB_Q4_GROUP / 2);
         const float *xg = x + (size_t)g * DB_Q4_GROUP;
 #pragma GCC unroll 4
@@ -136,12 +151,14 @@ AI void dot_row_q4(int nb, const uint8_t *row, const uint16_t *gs, int G, const 
         for (int b = 0; b < nb; b++) {
             __m256 t = ga[b][0];
 #pragma GCC unroll 4
-            for (int i = 1; i < NA; i++) t = _mm256_add_ps(t, ga[b][i]);
+            for (int i = 1; i < NA; i++)
+                t = _mm256_add_ps(t, ga[b][i]);
             acc[b] = _mm256_fmadd_ps(t, s, acc[b]);
         }
     }
 #pragma GCC unroll 4
-    for (int b = 0; b < nb; b++) out[b] = hsum(acc[b]);
+    for (int b = 0; b < nb; b++)
+        out[b] = hsum(acc[b]);
 }
 
 AI size_t elem_bytes(int f) {
@@ -158,10 +175,18 @@ AI void gemv_fmt(int f, const db_lin_args *a, int n0, int n1) {
             float out[4];
             const float *x = a->xa + (size_t)b0 * (size_t)a->ldx;
             switch (a->B - b0 < 4 ? a->B - b0 : 4) {
-            case 1: dot_row(f, 1, row, K, x, a->ldx, out); break;
-            case 2: dot_row(f, 2, row, K, x, a->ldx, out); break;
-            case 3: dot_row(f, 3, row, K, x, a->ldx, out); break;
-            default: dot_row(f, 4, row, K, x, a->ldx, out); break;
+            case 1:
+                dot_row(f, 1, row, K, x, a->ldx, out);
+                break;
+            case 2:
+                dot_row(f, 2, row, K, x, a->ldx, out);
+                break;
+            case 3:
+                dot_row(f, 3, row, K, x, a->ldx, out);
+                break;
+            default:
+                dot_row(f, 4, row, K, x, a->ldx, out);
+                break;
             }
             for (int b = 0; b < 4 && b0 + b < a->B; b++)
                 a->y[(size_t)(b0 + b) * (size_t)a->ldy + (size_t)n] =
@@ -180,10 +205,18 @@ static void gemv_q4(const db_lin_args *a, int n0, int n1) {
             float out[4];
             const float *x = a->xa + (size_t)b0 * (size_t)a->ldx;
             switch (a->B - b0 < 4 ? a->B - b0 : 4) {
-            case 1: dot_row_q4(1, row, gs, G, x, a->ldx, out); break;
-            case 2: dot_row_q4(2, row, gs, G, x, a->ldx, out); break;
-            case 3: dot_row_q4(3, row, gs, G, x, a->ldx, out); break;
-            default: dot_row_q4(4, row, gs, G, x, a->ldx, out); break;
+            case 1:
+                dot_row_q4(1, row, gs, G, x, a->ldx, out);
+                break;
+            case 2:
+                dot_row_q4(2, row, gs, G, x, a->ldx, out);
+                break;
+            case 3:
+                dot_row_q4(3, row, gs, G, x, a->ldx, out);
+                break;
+            default:
+                dot_row_q4(4, row, gs, G, x, a->ldx, out);
+                break;
             }
             for (int b = 0; b < 4 && b0 + b < a->B; b++)
                 a->y[(size_t)(b0 + b) * (size_t)a->ldy + (size_t)n] = out[b];
@@ -191,20 +224,42 @@ static void gemv_q4(const db_lin_args *a, int n0, int n1) {
     }
 }
 
-static void gemv_f32(const db_lin_args *a, int n0, int n1) { gemv_fmt(F_F32, a, n0, n1); }
-static void gemv_f16(const db_lin_args *a, int n0, int n1) { gemv_fmt(F_F16, a, n0, n1); }
-static void gemv_bf16(const db_lin_args *a, int n0, int n1) { gemv_fmt(F_BF16, a, n0, n1); }
-static void gemv_e4m3(const db_lin_args *a, int n0, int n1) { gemv_fmt(F_E4M3, a, n0, n1); }
-static void gemv_i8(const db_lin_args *a, int n0, int n1) { gemv_fmt(F_I8, a, n0, n1); }
+static void gemv_f32(const db_lin_args *a, int n0, int n1) {
+    gemv_fmt(F_F32, a, n0, n1);
+}
+static void gemv_f16(const db_lin_args *a, int n0, int n1) {
+    gemv_fmt(F_F16, a, n0, n1);
+}
+static void gemv_bf16(const db_lin_args *a, int n0, int n1) {
+    gemv_fmt(F_BF16, a, n0, n1);
+}
+static void gemv_e4m3(const db_lin_args *a, int n0, int n1) {
+    gemv_fmt(F_E4M3, a, n0, n1);
+}
+static void gemv_i8(const db_lin_args *a, int n0, int n1) {
+    gemv_fmt(F_I8, a, n0, n1);
+}
 
 void db_lin_gemv_avx2(const db_lin_args *a, int n0, int n1) {
     switch (a->W->precision) {
-    case DB_PREC_FP16: gemv_f16(a, n0, n1); break;
-    case DB_PREC_BF16: gemv_bf16(a, n0, n1); break;
-    case DB_PREC_FP8: gemv_e4m3(a, n0, n1); break;
-    case DB_PREC_INT8: gemv_i8(a, n0, n1); break;
-    case DB_PREC_INT4: gemv_q4(a, n0, n1); break;
-    default: gemv_f32(a, n0, n1); break;
+    case DB_PREC_FP16:
+        gemv_f16(a, n0, n1);
+        break;
+    case DB_PREC_BF16:
+        gemv_bf16(a, n0, n1);
+        break;
+    case DB_PREC_FP8:
+        gemv_e4m3(a, n0, n1);
+        break;
+    case DB_PREC_INT8:
+        gemv_i8(a, n0, n1);
+        break;
+    case DB_PREC_INT4:
+        gemv_q4(a, n0, n1);
+        break;
+    default:
+        gemv_f32(a, n0, n1);
+        break;
     }
 }
 
@@ -217,8 +272,10 @@ AI void dequant_rows_fmt(int f, const db_linear *W, int n0, int rows, float *til
         const void *row = (const char *)W->data + (size_t)(n0 + r) * rb;
         float *dst = tile + (size_t)r * (size_t)ld;
         int k = 0;
-        for (; k + 8 <= K; k += 8) _mm256_storeu_ps(dst + k, load8(f, row, k));
-        for (; k < K; k++) dst[k] = load1(f, row, k);
+        for (; k + 8 <= K; k += 8)
+            _mm256_storeu_ps(dst + k, load8(f, row, k));
+        for (; k < K; k++)
+            dst[k] = load1(f, row, k);
     }
 }
 
@@ -226,7 +283,8 @@ static void dequant_rows_q4(const db_linear *W, int n0, int rows, float *tile, i
     int G = W->row_stride / DB_Q4_GROUP;
     const __m128i mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(DB_Q4_ZERO);
     for (int r = 0; r < rows; r++) {
-        const uint8_t *row = (const uint8_t *)W->data + (size_t)(n0 + r) * (size_t)(W->row_stride / 2);
+        const uint8_t *row =
+            (const uint8_t *)W->data + (size_t)(n0 + r) * (size_t)(W->row_stride / 2);
         const uint16_t *gs = W->group_scale + (size_t)(n0 + r) * (size_t)G;
         float *dst = tile + (size_t)r * (size_t)ld;
         for (int g = 0; g < G; g++) {
@@ -239,8 +297,9 @@ static void dequant_rows_q4(const db_linear *W, int n0, int rows, float *tile, i
                 __m128i parts[4] = {e0, _mm_srli_si128(e0, 8), e1, _mm_srli_si128(e1, 8)};
                 float *d = dst + g * DB_Q4_GROUP + 32 * j;
                 for (int i = 0; i < 4; i++)
-                    _mm256_storeu_ps(d + 8 * i, _mm256_mul_ps(_mm256_cvtepi32_ps(
-                                                    _mm256_cvtepi8_epi32(parts[i])), s));
+                    _mm256_storeu_ps(
+                        d + 8 * i,
+                        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(parts[i])), s));
             }
         }
     }
@@ -248,20 +307,36 @@ static void dequant_rows_q4(const db_linear *W, int n0, int rows, float *tile, i
 
 void db_lin_dequant_tile_avx2(const db_linear *W, int n0, int rows, float *tile, int ld) {
     switch (W->precision) {
-    case DB_PREC_FP16: dequant_rows_fmt(F_F16, W, n0, rows, tile, ld); break;
-    case DB_PREC_BF16: dequant_rows_fmt(F_BF16, W, n0, rows, tile, ld); break;
-    case DB_PREC_FP8: dequant_rows_fmt(F_E4M3, W, n0, rows, tile, ld); break;
-    case DB_PREC_INT8: dequant_rows_fmt(F_I8, W, n0, rows, tile, ld); break;
-    case DB_PREC_INT4: dequant_rows_q4(W, n0, rows, tile, ld); break;
-    default: dequant_rows_fmt(F_F32, W, n0, rows, tile, ld); break;
+    case DB_PREC_FP16:
+        dequant_rows_fmt(F_F16, W, n0, rows, tile, ld);
+        break;
+    case DB_PREC_BF16:
+        dequant_rows_fmt(F_BF16, W, n0, rows, tile, ld);
+        break;
+    case DB_PREC_FP8:
+        dequant_rows_fmt(F_E4M3, W, n0, rows, tile, ld);
+        break;
+    case DB_PREC_INT8:
+        dequant_rows_fmt(F_I8, W, n0, rows, tile, ld);
+        break;
+    case DB_PREC_INT4:
+        dequant_rows_q4(W, n0, rows, tile, ld);
+        break;
+    default:
+        dequant_rows_fmt(F_F32, W, n0, rows, tile, ld);
+        break;
     }
 }
 
 #else /* no AVX2: the dispatcher uses the scalar kernels */
 
-int db_lin_have_avx2(void) { return 0; }
+int db_lin_have_avx2(void) {
+    return 0;
+}
 
-void db_lin_gemv_avx2(const db_lin_args *a, int n0, int n1) { db_lin_gemv_scalar(a, n0, n1); }
+void db_lin_gemv_avx2(const db_lin_args *a, int n0, int n1) {
+    db_lin_gemv_scalar(a, n0, n1);
+}
 
 void db_lin_dequant_tile_avx2(const db_linear *W, int n0, int rows, float *tile, int ld) {
     db_lin_dequant_tile_scalar(W, n0, rows, tile, ld);

@@ -1,21 +1,26 @@
-/* linear_kernels_scalar.c — portable kernels of the linear layer (no SIMD intrinsics), computing the
- * same sums with the same per-format conventions as the AVX2 kernels (see linear_kernels.h). Used when
- * the compiler does not target AVX2 + FMA + F16C. Activations are in natural order. */
+/* linear_kernels_scalar.c — portable kernels of the linear layer (no SIMD intrinsics), computing
+ * the same sums with the same per-format conventions as the AVX2 kernels (see linear_kernels.h).
+ * Used when the compiler does not target AVX2 + FMA + F16C. Activations are in natural order. */
 #include "linear_kernels.h"
 
-/* Row n's element k in the kernels' convention (fp8 * 2^-8, int8 without its scale, int4 without its
- * group scale). */
+/* Row n's element k in the kernels' convention (fp8 * 2^-8, int8 without its scale, int4 without
+ * its group scale). */
 static inline float kernel_weight(const db_linear *W, int n, int k) {
     size_t off = (size_t)n * (size_t)W->row_stride + (size_t)k;
     switch (W->precision) {
-    case DB_PREC_FP16: return db_f16_bits_to_f32(((const uint16_t *)W->data)[off]);
-    case DB_PREC_BF16: return db_bf16_bits_to_f32(((const uint16_t *)W->data)[off]);
-    case DB_PREC_FP8: return db_e4m3_to_f32(((const uint8_t *)W->data)[off]) * 0.00390625f;
-    case DB_PREC_INT8: return (float)((const int8_t *)W->data)[off];
+    case DB_PREC_FP16:
+        return db_f16_bits_to_f32(((const uint16_t *)W->data)[off]);
+    case DB_PREC_BF16:
+        return db_bf16_bits_to_f32(((const uint16_t *)W->data)[off]);
+    case DB_PREC_FP8:
+        return db_e4m3_to_f32(((const uint8_t *)W->data)[off]) * 0.00390625f;
+    case DB_PREC_INT8:
+        return (float)((const int8_t *)W->data)[off];
     case DB_PREC_INT4:
         return (float)db_q4_get((const uint8_t *)W->data + (size_t)n * (size_t)(W->row_stride / 2),
                                 k);
-    default: return ((const float *)W->data)[off];
+    default:
+        return ((const float *)W->data)[off];
     }
 }
 
@@ -24,8 +29,10 @@ static float dot_span(const db_linear *W, int n, int k0, int k1, const float *x)
     float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     int k = k0;
     for (; k + 4 <= k1; k += 4)
-        for (int i = 0; i < 4; i++) s[i] += kernel_weight(W, n, k + i) * x[k + i];
-    for (; k < k1; k++) s[0] += kernel_weight(W, n, k) * x[k];
+        for (int i = 0; i < 4; i++)
+            s[i] += kernel_weight(W, n, k + i) * x[k + i];
+    for (; k < k1; k++)
+        s[0] += kernel_weight(W, n, k) * x[k];
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
@@ -57,11 +64,13 @@ void db_lin_dequant_tile_scalar(const db_linear *W, int n0, int rows, float *til
         if (W->precision == DB_PREC_INT4) {
             int G = W->row_stride / DB_Q4_GROUP;
             for (int k = 0; k < W->row_stride; k++) {
-                uint16_t sb = W->group_scale[(size_t)(n0 + r) * (size_t)G + (size_t)(k / DB_Q4_GROUP)];
+                uint16_t sb =
+                    W->group_scale[(size_t)(n0 + r) * (size_t)G + (size_t)(k / DB_Q4_GROUP)];
                 dst[k] = kernel_weight(W, n0 + r, k) * db_bf16_bits_to_f32(sb);
             }
         } else {
-            for (int k = 0; k < K; k++) dst[k] = kernel_weight(W, n0 + r, k);
+            for (int k = 0; k < K; k++)
+                dst[k] = kernel_weight(W, n0 + r, k);
         }
     }
 }

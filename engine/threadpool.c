@@ -1,9 +1,10 @@
-/* threadpool.c — persistent workers that spin briefly between jobs, then sleep on a condition variable.
+/* threadpool.c — persistent workers that spin briefly between jobs, then sleep on a condition
+ * variable.
  *
  * A job is published by bumping `generation` under the mutex (so a worker that checked it under the
- * mutex before waiting cannot miss the wake-up); workers spin on `generation` for up to DB_POOL_SPIN_NS
- * before taking the mutex. Completion is a countdown of the workers still running, which the caller
- * spins on (yielding the core after a while, for oversubscribed machines).
+ * mutex before waiting cannot miss the wake-up); workers spin on `generation` for up to
+ * DB_POOL_SPIN_NS before taking the mutex. Completion is a countdown of the workers still running,
+ * which the caller spins on (yielding the core after a while, for oversubscribed machines).
  */
 #include "threadpool.h"
 
@@ -15,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DB_POOL_SPIN_NS 200000 /* a worker spins this long after a job before sleeping */
+#define DB_POOL_SPIN_NS 200000   /* a worker spins this long after a job before sleeping */
 #define DB_POOL_YIELD_SPINS 4096 /* the caller yields its core after this many polls */
 
 struct db_threadpool {
@@ -92,7 +93,6 @@ static int online_cpus(void) {
     return n < 1 ? 1 : (n > 1024 ? 1024 : (int)n);
 }
 
-
 db_status db_threadpool_create(int n_threads, db_threadpool **out, db_error *err) {
     *out = NULL;
     if (n_threads <= 0) n_threads = online_cpus();
@@ -122,8 +122,8 @@ db_status db_threadpool_create(int n_threads, db_threadpool **out, db_error *err
         if (!rc) p->n_started++;
         if (rc) {
             db_threadpool_destroy(p);
-            return db_error_set(err, DB_ERR_INTERNAL, "thread pool: could not start thread %d of %d",
-                                i + 1, n_threads);
+            return db_error_set(err, DB_ERR_INTERNAL,
+                                "thread pool: could not start thread %d of %d", i + 1, n_threads);
         }
     }
     *out = p;
@@ -135,19 +135,23 @@ void db_threadpool_destroy(db_threadpool *p) {
     if (p->n_started > 0) {
         atomic_store_explicit(&p->stop, 1, memory_order_release);
         publish(p);
-        for (int i = 0; i < p->n_started; i++) pthread_join(p->workers[i], NULL);
+        for (int i = 0; i < p->n_started; i++)
+            pthread_join(p->workers[i], NULL);
     }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     if (p->scratch)
-        for (int i = 0; i <= p->n_threads; i++) free(p->scratch[i]);
+        for (int i = 0; i <= p->n_threads; i++)
+            free(p->scratch[i]);
     free(p->scratch);
     free(p->scratch_bytes);
     free(p->workers);
     free(p);
 }
 
-int db_threadpool_size(const db_threadpool *p) { return p ? p->n_threads : 1; }
+int db_threadpool_size(const db_threadpool *p) {
+    return p ? p->n_threads : 1;
+}
 
 void db_threadpool_run(db_threadpool *p, db_parallel_fn fn, void *arg) {
     if (!p || p->n_threads == 1) {
@@ -167,8 +171,8 @@ void db_threadpool_run(db_threadpool *p, db_parallel_fn fn, void *arg) {
     }
 }
 
-void db_threadpool_split(int64_t total, int64_t align, int thread_idx, int n_threads, int64_t *begin,
-                         int64_t *end) {
+void db_threadpool_split(int64_t total, int64_t align, int thread_idx, int n_threads,
+                         int64_t *begin, int64_t *end) {
     if (align < 1) align = 1;
     int64_t units = (total + align - 1) / align;
     int64_t per = units / n_threads, extra = units % n_threads;

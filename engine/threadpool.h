@@ -32,18 +32,19 @@ void db_threadpool_destroy(db_threadpool *pool);
 /* Number of threads (>= 1); 1 for a NULL pool. */
 int db_threadpool_size(const db_threadpool *pool);
 
-/* Runs fn(arg, i, n) for every i in [0, n) and waits for all of them. A NULL pool runs fn(arg, 0, 1). */
+/* Runs fn(arg, i, n) for every i in [0, n) and waits for all of them. A NULL pool runs fn(arg, 0,
+ * 1). */
 void db_threadpool_run(db_threadpool *pool, db_parallel_fn fn, void *arg);
 
 /* The share [*begin, *end) of thread_idx when [0, total) is split into n_threads contiguous ranges
- * whose boundaries are multiples of align (align >= 1) and whose sizes in units of align differ by at
- * most one (the earlier threads take the extra units; a range may be empty). */
-void db_threadpool_split(int64_t total, int64_t align, int thread_idx, int n_threads, int64_t *begin,
-                         int64_t *end);
+ * whose boundaries are multiples of align (align >= 1) and whose sizes in units of align differ by
+ * at most one (the earlier threads take the extra units; a range may be empty). */
+void db_threadpool_split(int64_t total, int64_t align, int thread_idx, int n_threads,
+                         int64_t *begin, int64_t *end);
 
-/* Scratch slot `slot` (0 .. size, where slot size is shared by the caller outside a job) grown to at
- * least `bytes`, 64-byte aligned; NULL if allocation fails. Contents are not kept across calls of
- * library functions that use the pool (db_linear_forward uses every slot). */
+/* Scratch slot `slot` (0 .. size, where slot size is shared by the caller outside a job) grown to
+ * at least `bytes`, 64-byte aligned; NULL if allocation fails. Contents are not kept across calls
+ * of library functions that use the pool (db_linear_forward uses every slot). */
 void *db_threadpool_scratch(db_threadpool *pool, int slot, size_t bytes);
 
 #ifdef __cplusplus

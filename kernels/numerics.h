@@ -1,25 +1,26 @@
 /* numerics.h — element formats and quantisation shared by the host (C17) and the device (CUDA).
  *
- * What it is for: the one definition of how a float becomes fp16, bf16, tf32, fp8 e4m3, int8 or int4
- * and back, so the CPU reference and the GPU kernels round identically, bit for bit. Every conversion is
- * integer bit manipulation plus, for int8/int4, one IEEE division and rintf (round-half-to-even in the
- * default rounding mode), which host and device compute the same way (do not build with fast-math).
- * What it must not do: allocate, print, or depend on anything of engine/ or above.
+ * What it is for: the one definition of how a float becomes fp16, bf16, tf32, fp8 e4m3, int8 or
+ * int4 and back, so the CPU reference and the GPU kernels round identically, bit for bit. Every
+ * conversion is integer bit manipulation plus, for int8/int4, one IEEE division and rintf
+ * (round-half-to-even in the default rounding mode), which host and device compute the same way (do
+ * not build with fast-math). What it must not do: allocate, print, or depend on anything of engine/
+ * or above.
  *
  * Formats (all conversions from fp32 round to nearest, ties to even):
- *   fp16  IEEE binary16. Overflow (|x| >= 65520) gives ±inf; subnormals kept; NaN stays (quiet) NaN.
- *   bf16  the top 16 bits of fp32 after rounding. Overflow gives ±inf; NaN stays (quiet) NaN.
- *   tf32  fp32 with the 13 low mantissa bits cleared after rounding (10 mantissa bits, as tensor cores).
- *   e4m3  OCP fp8 E4M3 "fn": bias 7, no infinities, NaN only 0x7f/0xff, max ±448, subnormal step 2^-9.
- *         Conversion saturates: |x| >= 448 and ±inf give ±448; NaN gives 0x7f (sign kept).
- *   int8  symmetric per output row: scale = max|w| / 127 (fp32), q = clamp(rintf(w / scale), -127, 127).
+ *   fp16  IEEE binary16. Overflow (|x| >= 65520) gives ±inf; subnormals kept; NaN stays (quiet)
+ * NaN. bf16  the top 16 bits of fp32 after rounding. Overflow gives ±inf; NaN stays (quiet) NaN.
+ *   tf32  fp32 with the 13 low mantissa bits cleared after rounding (10 mantissa bits, as tensor
+ * cores). e4m3  OCP fp8 E4M3 "fn": bias 7, no infinities, NaN only 0x7f/0xff, max ±448, subnormal
+ * step 2^-9. Conversion saturates: |x| >= 448 and ±inf give ±448; NaN gives 0x7f (sign kept). int8
+ * symmetric per output row: scale = max|w| / 127 (fp32), q = clamp(rintf(w / scale), -127, 127).
  *         Bound: |w - q * scale| <= scale / 2 (rintf rounds half to even).
- *   int4  symmetric per group of 128 consecutive elements along K: scale = bf16(max|w| / 7) (2 bytes,
- *         rounded to nearest even), q = clamp(rintf(w / scale), -7, 7). Since bf16 rounding moves the
- *         scale by at most 2^-9 relative, max|w| / scale <= 7.02 and the bound |w - q * scale| <= scale/2
- *         still holds. Stored as unsigned nibbles q + 8 (1..15; 8 is zero), two per byte, the LOW nibble
- *         holding the even element (k = 2j) and the high nibble the odd element (k = 2j + 1).
- *   A zero scale (an all-zero row or group) quantises every element to 0.
+ *   int4  symmetric per group of 128 consecutive elements along K: scale = bf16(max|w| / 7) (2
+ * bytes, rounded to nearest even), q = clamp(rintf(w / scale), -7, 7). Since bf16 rounding moves
+ * the scale by at most 2^-9 relative, max|w| / scale <= 7.02 and the bound |w - q * scale| <=
+ * scale/2 still holds. Stored as unsigned nibbles q + 8 (1..15; 8 is zero), two per byte, the LOW
+ * nibble holding the even element (k = 2j) and the high nibble the odd element (k = 2j + 1). A zero
+ * scale (an all-zero row or group) quantises every element to 0.
  */
 #ifndef DB_KERNELS_NUMERICS_H
 #define DB_KERNELS_NUMERICS_H
@@ -38,7 +39,8 @@
 extern "C" {
 #endif
 
-/* ---- raw bit views ---------------------------------------------------------------------------- */
+/* ---- raw bit views ----------------------------------------------------------------------------
+ */
 
 DB_HD uint32_t db_f32_bits(float f) {
     uint32_t u;
@@ -61,7 +63,8 @@ DB_HD uint32_t db_shift_rne(uint32_t m, int shift) {
     return q;
 }
 
-/* ---- fp16 (IEEE binary16) --------------------------------------------------------------------- */
+/* ---- fp16 (IEEE binary16) ---------------------------------------------------------------------
+ */
 
 DB_HD uint16_t db_f32_to_f16_bits(float f) {
     uint32_t x = db_f32_bits(f);
@@ -69,7 +72,7 @@ DB_HD uint16_t db_f32_to_f16_bits(float f) {
     uint32_t ax = x & 0x7FFFFFFFu;
     if (ax > 0x7F800000u) return (uint16_t)(sign | 0x7E00u | ((ax >> 13) & 0x3FFu)); /* NaN */
     if (ax >= 0x477FF000u) return (uint16_t)(sign | 0x7C00u); /* >= 65520 (and inf): inf */
-    if (ax < 0x38800000u) {                                    /* below 2^-14: subnormal or zero */
+    if (ax < 0x38800000u) {                                   /* below 2^-14: subnormal or zero */
         uint32_t e = ax >> 23;
         if (e < 102u) return (uint16_t)sign; /* below 2^-25: rounds to zero */
         uint32_t m = (ax & 0x7FFFFFu) | 0x800000u;
@@ -97,7 +100,8 @@ DB_HD float db_f16_bits_to_f32(uint16_t h) {
     return db_f32_from_bits(sign | ((e + 112u) << 23) | (m << 13));
 }
 
-/* ---- bf16 and tf32 ---------------------------------------------------------------------------- */
+/* ---- bf16 and tf32 ----------------------------------------------------------------------------
+ */
 
 DB_HD uint16_t db_f32_to_bf16_bits(float f) {
     uint32_t x = db_f32_bits(f);
@@ -106,7 +110,9 @@ DB_HD uint16_t db_f32_to_bf16_bits(float f) {
     return (uint16_t)(x >> 16);
 }
 
-DB_HD float db_bf16_bits_to_f32(uint16_t b) { return db_f32_from_bits((uint32_t)b << 16); }
+DB_HD float db_bf16_bits_to_f32(uint16_t b) {
+    return db_f32_from_bits((uint32_t)b << 16);
+}
 
 DB_HD float db_round_tf32(float f) {
     uint32_t x = db_f32_bits(f);
@@ -123,9 +129,9 @@ DB_HD uint8_t db_f32_to_e4m3(float f) {
     uint32_t x = db_f32_bits(f);
     uint32_t sign = (x >> 24) & 0x80u;
     uint32_t ax = x & 0x7FFFFFFFu;
-    if (ax > 0x7F800000u) return (uint8_t)(sign | 0x7Fu); /* NaN */
+    if (ax > 0x7F800000u) return (uint8_t)(sign | 0x7Fu);  /* NaN */
     if (ax >= 0x43E00000u) return (uint8_t)(sign | 0x7Eu); /* >= 448 and inf: saturate to 448 */
-    if (ax < 0x3C800000u) {                                 /* below 2^-6: subnormal or zero */
+    if (ax < 0x3C800000u) {                                /* below 2^-6: subnormal or zero */
         uint32_t e = ax >> 23;
         if (e < 117u) return (uint8_t)sign; /* below 2^-10 (half the step 2^-9): zero */
         uint32_t m = (ax & 0x7FFFFFu) | 0x800000u;
@@ -160,11 +166,16 @@ typedef enum db_num_type {
 /* x rounded to the nearest value of type t (returned as fp32). */
 DB_HD float db_round_to_type(float x, db_num_type t) {
     switch (t) {
-    case DB_NUM_TF32: return db_round_tf32(x);
-    case DB_NUM_F16: return db_f16_bits_to_f32(db_f32_to_f16_bits(x));
-    case DB_NUM_BF16: return db_bf16_bits_to_f32(db_f32_to_bf16_bits(x));
-    case DB_NUM_E4M3: return db_e4m3_to_f32(db_f32_to_e4m3(x));
-    default: return x;
+    case DB_NUM_TF32:
+        return db_round_tf32(x);
+    case DB_NUM_F16:
+        return db_f16_bits_to_f32(db_f32_to_f16_bits(x));
+    case DB_NUM_BF16:
+        return db_bf16_bits_to_f32(db_f32_to_bf16_bits(x));
+    case DB_NUM_E4M3:
+        return db_e4m3_to_f32(db_f32_to_e4m3(x));
+    default:
+        return x;
     }
 }
 
@@ -176,8 +187,12 @@ DB_HD float db_round_to_type(float x, db_num_type t) {
 #define DB_Q4_ZERO 8    /* stored nibble of the value 0 */
 
 /* Scales from the largest magnitude of a row (int8, fp8 weights) or token (fp8 activations). */
-DB_HD float db_q8_scale(float absmax) { return absmax / (float)DB_Q8_MAX; }
-DB_HD float db_e4m3_scale(float absmax) { return absmax / DB_E4M3_MAX; }
+DB_HD float db_q8_scale(float absmax) {
+    return absmax / (float)DB_Q8_MAX;
+}
+DB_HD float db_e4m3_scale(float absmax) {
+    return absmax / DB_E4M3_MAX;
+}
 
 /* Clamped round-half-even of w / scale into [-lim, lim]; 0 for a zero scale or a NaN. */
 DB_HD int db_quantize_sym(float w, float scale, int lim) {

@@ -1,7 +1,7 @@
-/* test_engine_linear.c — db_linear_forward for every precision scheme against a float64 product over the
- * dequantised weights and the scheme-rounded activations, on odd shapes, B = 1, 3 (GEMV kernels) and
- * 17 (tile + sgemm path), with and without the thread pool; then against the unquantised fp32 product
- * within each scheme's derived quantisation bound. */
+/* test_engine_linear.c — db_linear_forward for every precision scheme against a float64 product
+ * over the dequantised weights and the scheme-rounded activations, on odd shapes, B = 1, 3 (GEMV
+ * kernels) and 17 (tile + sgemm path), with and without the thread pool; then against the
+ * unquantised fp32 product within each scheme's derived quantisation bound. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,12 +15,13 @@
 #include "linear.h"
 #include "synth.h"
 
-static const db_precision all_precisions[] = {DB_PREC_FP32, DB_PREC_TF32, DB_PREC_FP16, DB_PREC_BF16,
-                                              DB_PREC_FP8,  DB_PREC_INT8, DB_PREC_INT4};
+static const db_precision all_precisions[] = {DB_PREC_FP32, DB_PREC_TF32, DB_PREC_FP16,
+                                              DB_PREC_BF16, DB_PREC_FP8,  DB_PREC_INT8,
+                                              DB_PREC_INT4};
 #define N_PREC (int)(sizeof all_precisions / sizeof all_precisions[0])
 
-/* (N, K): not multiples of 8, a K that is not a multiple of 128 (int4 partial groups), a K below the
- * SIMD width, and an aligned one. */
+/* (N, K): not multiples of 8, a K that is not a multiple of 128 (int4 partial groups), a K below
+ * the SIMD width, and an aligned one. */
 static const int shapes[][2] = {{37, 200}, {13, 7}, {9, 131}, {64, 256}, {24, 1000}};
 #define N_SHAPES (int)(sizeof shapes / sizeof shapes[0])
 static const int batches[] = {1, 3, 17};
@@ -32,13 +33,15 @@ static uint32_t test_seed = 1;
 static void reference_activations(db_precision p, const float *x, int K, double *xr) {
     if (p == DB_PREC_FP8) {
         float amax = 0;
-        for (int k = 0; k < K; k++) amax = fmaxf(amax, fabsf(x[k]));
+        for (int k = 0; k < K; k++)
+            amax = fmaxf(amax, fabsf(x[k]));
         float sx = amax / 448.0f;
         for (int k = 0; k < K; k++)
             xr[k] = sx == 0 ? 0 : (double)db_e4m3_to_f32(db_f32_to_e4m3(x[k] / sx)) * sx;
         return;
     }
-    for (int k = 0; k < K; k++) xr[k] = db_round_to_precision(x[k], p);
+    for (int k = 0; k < K; k++)
+        xr[k] = db_round_to_precision(x[k], p);
 }
 
 /* Fresh activations: a normal-ish spread with a few larger entries (as after RMSNorm). */
@@ -51,7 +54,8 @@ static void fill_activations(float *x, int n) {
 /* Runs W x for x (B, K) and checks every output against sum_k deq(W)[n][k] * xr[b][k] in double.
  * Tolerance: fp32 summation of K terms in any order errs by at most gamma_K * sum|terms| with
  * gamma_K ~ K * 2^-24; the kernels' scale products (int8 row scale, fp8 256 * sw * sx, int4 group
- * scales vs the reference's rounded q * s) add at most 16 more roundings: (K + 16) * 2^-24 * sum|w x|. */
+ * scales vs the reference's rounded q * s) add at most 16 more roundings: (K + 16) * 2^-24 * sum|w
+ * x|. */
 static void check_forward(const db_linear *W, int B, db_threadpool *pool) {
     int N = W->n_rows, K = W->n_cols;
     float *x = malloc(sizeof(float) * (size_t)B * K), *y = malloc(sizeof(float) * (size_t)B * N);
@@ -129,19 +133,25 @@ static void forward_on_three_threads_with_large_batch(void **state) {
  * from the element error of each format (e = |w - deq w|, d = |x - rounded x|):
  *   fp32: 0. tf32 / fp16 (10 mantissa bits): e <= 2^-11 |w|, d <= 2^-11 |x| (no subnormals here).
  *   bf16 (7 bits): 2^-8 relative each. int8: e <= s_n / 2 (plus 2^-16 s), d <= 2^-8 |x| (bf16).
- *   int4: e <= s_g / 2 per group, d as bf16. fp8: e <= max(2^-4 |w|, 2^-10 s_w), the same for x with s_x.
- * |y - y_fp32| <= sum_k (e_k |x_k| + |w_k| d_k + e_k d_k) + the accumulation term above. */
+ *   int4: e <= s_g / 2 per group, d as bf16. fp8: e <= max(2^-4 |w|, 2^-10 s_w), the same for x
+ * with s_x. |y - y_fp32| <= sum_k (e_k |x_k| + |w_k| d_k + e_k d_k) + the accumulation term above.
+ */
 static double element_error(db_precision p, const db_linear *W, int n, int k, float w) {
     switch (p) {
     case DB_PREC_TF32:
-    case DB_PREC_FP16: return ldexp(fabs(w), -11);
-    case DB_PREC_BF16: return ldexp(fabs(w), -8);
-    case DB_PREC_INT8: return W->row_scale[n] * (0.5 + 1.0 / 65536);
+    case DB_PREC_FP16:
+        return ldexp(fabs(w), -11);
+    case DB_PREC_BF16:
+        return ldexp(fabs(w), -8);
+    case DB_PREC_INT8:
+        return W->row_scale[n] * (0.5 + 1.0 / 65536);
     case DB_PREC_INT4:
         return db_bf16_bits_to_f32(W->group_scale[n * (W->row_stride / 128) + k / 128]) *
                (0.5 + 1.0 / 65536);
-    case DB_PREC_FP8: return fmax(ldexp(fabs(w), -4), ldexp(W->row_scale[n], -10)) * 1.0001;
-    default: return 0;
+    case DB_PREC_FP8:
+        return fmax(ldexp(fabs(w), -4), ldexp(W->row_scale[n], -10)) * 1.0001;
+    default:
+        return 0;
     }
 }
 
@@ -150,7 +160,8 @@ static void forward_within_scheme_bound_of_fp32_product(void **state) {
     enum { N = 48, K = 384, B = 3 };
     float *w = malloc(sizeof(float) * N * K), *x = malloc(sizeof(float) * B * K);
     float *y = malloc(sizeof(float) * B * N);
-    for (int i = 0; i < N * K; i++) w[i] = 0.05f * db_synth_normal(8, 3, (uint64_t)i);
+    for (int i = 0; i < N * K; i++)
+        w[i] = 0.05f * db_synth_normal(8, 3, (uint64_t)i);
     fill_activations(x, B * K);
     for (int p = 0; p < N_PREC; p++) {
         db_precision prec = all_precisions[p];
@@ -160,7 +171,8 @@ static void forward_within_scheme_bound_of_fp32_product(void **state) {
         for (int b = 0; b < B; b++) {
             const float *xb = x + b * K;
             float amax = 0;
-            for (int k = 0; k < K; k++) amax = fmaxf(amax, fabsf(xb[k]));
+            for (int k = 0; k < K; k++)
+                amax = fmaxf(amax, fabsf(xb[k]));
             for (int n = 0; n < N; n++) {
                 double exact = 0, bound = 0, mag = 0;
                 for (int k = 0; k < K; k++) {
@@ -169,8 +181,8 @@ static void forward_within_scheme_bound_of_fp32_product(void **state) {
                     double d = prec == DB_PREC_FP32 ? 0
                                : prec == DB_PREC_FP8
                                    ? fmax(ldexp(fabs(xk), -4), ldexp(amax / 448.0, -10)) * 1.0001
-                                   : ldexp(fabs(xk), prec == DB_PREC_TF32 || prec == DB_PREC_FP16
-                                                         ? -11 : -8);
+                                   : ldexp(fabs(xk),
+                                           prec == DB_PREC_TF32 || prec == DB_PREC_FP16 ? -11 : -8);
                     exact += wk * xk;
                     bound += e * fabs(xk) + fabs(wk) * d + e * d;
                     mag += (fabs(wk) + e) * (fabs(xk) + d);
@@ -194,9 +206,11 @@ static void fp8_zero_activation_row_gives_zero_output(void **state) {
     db_linear W;
     assert_int_equal(db_linear_init_synth(&W, 16, 64, DB_PREC_FP8, 1, 1, 1.0f, NULL), DB_OK);
     float x[2 * 64] = {0}, y[2 * 16];
-    for (int k = 0; k < 64; k++) x[64 + k] = 1.0f;
+    for (int k = 0; k < 64; k++)
+        x[64 + k] = 1.0f;
     assert_int_equal(db_linear_forward(&W, x, y, 2, NULL, NULL), DB_OK);
-    for (int n = 0; n < 16; n++) assert_float_equal(y[n], 0.0f, 0.0f);
+    for (int n = 0; n < 16; n++)
+        assert_float_equal(y[n], 0.0f, 0.0f);
     db_linear_free(&W);
 }
 
@@ -238,7 +252,8 @@ static void rejects_bad_shapes_and_values(void **state) {
     (void)state;
     db_linear W;
     db_error err;
-    assert_int_equal(db_linear_init_synth(&W, 0, 8, DB_PREC_FP32, 1, 1, 1.0f, &err), DB_ERR_INVALID);
+    assert_int_equal(db_linear_init_synth(&W, 0, 8, DB_PREC_FP32, 1, 1, 1.0f, &err),
+                     DB_ERR_INVALID);
     assert_non_null(strstr(err.msg, "0 x 8"));
     assert_int_equal(db_linear_init_synth(&W, 4, 8, DB_PREC_COUNT, 1, 1, 1.0f, &err),
                      DB_ERR_INVALID);

@@ -1,5 +1,6 @@
 /* test_engine_linear_pool.c — the thread pool behind the linear layers (engine/threadpool.h): every
- * thread index runs exactly once per job, jobs see each other's writes in order, ranges split exactly. */
+ * thread index runs exactly once per job, jobs see each other's writes in order, ranges split
+ * exactly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,7 +34,8 @@ static void every_index_runs_exactly_once_per_job(void **state) {
             count_job j = {.expect_n = nt};
             db_threadpool_run(pool, count_fn, &j);
             /* run has returned: every index has run once, none twice, none beyond n */
-            for (int t = 0; t < 16; t++) assert_int_equal(atomic_load(&j.hits[t]), t < nt ? 1 : 0);
+            for (int t = 0; t < 16; t++)
+                assert_int_equal(atomic_load(&j.hits[t]), t < nt ? 1 : 0);
             assert_int_equal(atomic_load(&j.wrong_n), 0);
         }
         db_threadpool_destroy(pool);
@@ -54,12 +56,14 @@ typedef struct chain_job {
     int64_t step;
 } chain_job;
 
-/* Each job adds step to its share; the next job reads the previous job's writes of other threads. */
+/* Each job adds step to its share; the next job reads the previous job's writes of other threads.
+ */
 static void chain_fn(void *arg, int t, int n) {
     chain_job *j = arg;
     int64_t b, e;
     db_threadpool_split(j->len, 1, (t + 1) % n, n, &b, &e); /* a different share each time */
-    for (int64_t i = b; i < e; i++) j->data[i] += j->step;
+    for (int64_t i = b; i < e; i++)
+        j->data[i] += j->step;
 }
 
 static void jobs_see_previous_jobs_writes(void **state) {
@@ -72,7 +76,8 @@ static void jobs_see_previous_jobs_writes(void **state) {
         db_threadpool_run(pool, chain_fn, &j);
     }
     /* sum of 1..500 = 125250 everywhere */
-    for (int i = 0; i < 1000; i++) assert_int_equal(data[i], 125250);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(data[i], 125250);
     db_threadpool_destroy(pool);
 }
 
@@ -130,7 +135,8 @@ static void zero_threads_means_one_per_cpu(void **state) {
     assert_true(db_threadpool_size(pool) >= 1);
     count_job j = {.expect_n = db_threadpool_size(pool)};
     db_threadpool_run(pool, count_fn, &j);
-    for (int t = 0; t < j.expect_n && t < 16; t++) assert_int_equal(atomic_load(&j.hits[t]), 1);
+    for (int t = 0; t < j.expect_n && t < 16; t++)
+        assert_int_equal(atomic_load(&j.hits[t]), 1);
     db_threadpool_destroy(pool);
 }
 

@@ -1,5 +1,6 @@
-/* test_numerics.c — fp16, bf16, tf32 and fp8 e4m3 conversions (kernels/numerics.h) against hand-checked
- * bit patterns, and exhaustively against independent nearest-value references computed in double. */
+/* test_numerics.c — fp16, bf16, tf32 and fp8 e4m3 conversions (kernels/numerics.h) against
+ * hand-checked bit patterns, and exhaustively against independent nearest-value references computed
+ * in double. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,14 +11,17 @@
 
 #include "numerics.h"
 
-static float f(uint32_t bits) { return db_f32_from_bits(bits); }
+static float f(uint32_t bits) {
+    return db_f32_from_bits(bits);
+}
 
-/* ---- bf16 -------------------------------------------------------------------------------------- */
+/* ---- bf16 --------------------------------------------------------------------------------------
+ */
 
 static void bf16_keeps_exact_values(void **state) {
     (void)state;
-    assert_int_equal(db_f32_to_bf16_bits(1.0f), 0x3F80);   /* 0x3F800000 */
-    assert_int_equal(db_f32_to_bf16_bits(-2.0f), 0xC000);  /* 0xC0000000 */
+    assert_int_equal(db_f32_to_bf16_bits(1.0f), 0x3F80);  /* 0x3F800000 */
+    assert_int_equal(db_f32_to_bf16_bits(-2.0f), 0xC000); /* 0xC0000000 */
     assert_int_equal(db_f32_to_bf16_bits(0.0f), 0x0000);
     assert_int_equal(db_f32_to_bf16_bits(-0.0f), 0x8000);
 }
@@ -46,8 +50,8 @@ static void bf16_overflow_inf_and_nan(void **state) {
     assert_float_equal(db_bf16_bits_to_f32(0x3F81), 1.0078125f, 0.0f); /* 1 + 2^-7 */
 }
 
-/* Independent reference: the nearest of the two bf16 neighbours by exact distance in double, ties to
- * the even code (finite inputs whose neighbours are finite). */
+/* Independent reference: the nearest of the two bf16 neighbours by exact distance in double, ties
+ * to the even code (finite inputs whose neighbours are finite). */
 static uint16_t bf16_reference(float x) {
     uint32_t b = db_f32_bits(x);
     uint16_t lo = (uint16_t)(b >> 16), hi = (uint16_t)(lo + 1);
@@ -69,13 +73,15 @@ static void bf16_matches_nearest_even_reference(void **state) {
     }
 }
 
-/* ---- fp16 -------------------------------------------------------------------------------------- */
+/* ---- fp16 --------------------------------------------------------------------------------------
+ */
 
 static void fp16_range_limits(void **state) {
     (void)state;
     assert_int_equal(db_f32_to_f16_bits(1.0f), 0x3C00);
     assert_int_equal(db_f32_to_f16_bits(65504.0f), 0x7BFF); /* largest finite */
-    /* 65520 is the midpoint of 65504 (odd mantissa 0x3FF) and 65536 (= inf): ties to even -> inf. */
+    /* 65520 is the midpoint of 65504 (odd mantissa 0x3FF) and 65536 (= inf): ties to even -> inf.
+     */
     assert_int_equal(db_f32_to_f16_bits(65520.0f), 0x7C00);
     assert_int_equal(db_f32_to_f16_bits(f(0x477FEFFFu)), 0x7BFF); /* just below 65520 */
     assert_int_equal(db_f32_to_f16_bits(-1e30f), 0xFC00);
@@ -132,7 +138,8 @@ static void fp16_matches_compiler_float16(void **state) {
 }
 #endif
 
-/* ---- tf32 -------------------------------------------------------------------------------------- */
+/* ---- tf32 --------------------------------------------------------------------------------------
+ */
 
 static void tf32_keeps_ten_mantissa_bits(void **state) {
     (void)state;
@@ -143,7 +150,8 @@ static void tf32_keeps_ten_mantissa_bits(void **state) {
     assert_int_equal(db_f32_bits(db_round_tf32(f(0x3F801001u))), 0x3F802000u);
 }
 
-/* ---- fp8 e4m3 ---------------------------------------------------------------------------------- */
+/* ---- fp8 e4m3 ----------------------------------------------------------------------------------
+ */
 
 static void e4m3_saturates_at_448(void **state) {
     (void)state;
@@ -159,12 +167,12 @@ static void e4m3_saturates_at_448(void **state) {
 
 static void e4m3_subnormals(void **state) {
     (void)state;
-    assert_int_equal(db_f32_to_e4m3(0.001953125f), 0x01); /* 2^-9: smallest subnormal */
-    assert_int_equal(db_f32_to_e4m3(0.0009765625f), 0x00); /* 2^-10: tie 0 / 1 -> 0 */
+    assert_int_equal(db_f32_to_e4m3(0.001953125f), 0x01);   /* 2^-9: smallest subnormal */
+    assert_int_equal(db_f32_to_e4m3(0.0009765625f), 0x00);  /* 2^-10: tie 0 / 1 -> 0 */
     assert_int_equal(db_f32_to_e4m3(0.00146484375f), 0x01); /* 1.5 * 2^-10 -> 1 */
-    assert_int_equal(db_f32_to_e4m3(0.0029296875f), 0x02); /* 1.5 * 2^-9: tie 1 / 2 -> 2 */
-    assert_int_equal(db_f32_to_e4m3(0.013671875f), 0x07); /* 7 * 2^-9: largest subnormal */
-    assert_int_equal(db_f32_to_e4m3(0.015625f), 0x08);    /* 2^-6: smallest normal */
+    assert_int_equal(db_f32_to_e4m3(0.0029296875f), 0x02);  /* 1.5 * 2^-9: tie 1 / 2 -> 2 */
+    assert_int_equal(db_f32_to_e4m3(0.013671875f), 0x07);   /* 7 * 2^-9: largest subnormal */
+    assert_int_equal(db_f32_to_e4m3(0.015625f), 0x08);      /* 2^-6: smallest normal */
     assert_float_equal(db_e4m3_to_f32(0x81), -0.001953125f, 0.0f);
 }
 
@@ -200,7 +208,8 @@ static void e4m3_matches_nearest_even_reference(void **state) {
     for (int i = 0; i < 100000; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
         /* exponents 2^-14 .. 2^10 cover zero-rounding, subnormals, normals and saturation */
-        uint32_t bits = ((uint32_t)(s >> 40) & 0x807FFFFFu) | ((113u + (uint32_t)(s >> 20) % 25u) << 23);
+        uint32_t bits =
+            ((uint32_t)(s >> 40) & 0x807FFFFFu) | ((113u + (uint32_t)(s >> 20) % 25u) << 23);
         float x = f(bits);
         assert_int_equal(db_f32_to_e4m3(x), e4m3_reference(x));
     }

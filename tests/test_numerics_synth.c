@@ -1,5 +1,6 @@
-/* test_numerics_synth.c — the counter-based synthetic weight generator (kernels/synth.h): pinned values,
- * determinism, range and lattice, and statistics within bands derived from the distributions. */
+/* test_numerics_synth.c — the counter-based synthetic weight generator (kernels/synth.h): pinned
+ * values, determinism, range and lattice, and statistics within bands derived from the
+ * distributions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,8 +15,8 @@
 
 /* Expected bits and values come from an independent Python implementation of the construction in
  * synth.h (splitmix64 finaliser; key = mix(mix(seed ^ 0x6A09E667F3BCC909) + (t + 1) * gamma);
- * bits = mix(key + (i + 1) * gamma); uniform = (2 * (bits >> 40) + 1 - 2^24) / 2^24). The CUDA backend
- * must reproduce these exactly. */
+ * bits = mix(key + (i + 1) * gamma); uniform = (2 * (bits >> 40) + 1 - 2^24) / 2^24). The CUDA
+ * backend must reproduce these exactly. */
 static void pinned_values(void **state) {
     (void)state;
     assert_int_equal(db_synth_bits(db_synth_key(1, 0), 0), 0x2680eb503eaf78f4ull);
@@ -72,7 +73,7 @@ static void uniform_mean_and_variance(void **state) {
         prev = u;
     }
     double n = SAMPLES, mean = s1 / n, var = s2 / n - mean * mean;
-    assert_true(fabs(mean) < 6 * sqrt((1.0 / 3) / n));        /* 0.0034 */
+    assert_true(fabs(mean) < 6 * sqrt((1.0 / 3) / n));           /* 0.0034 */
     assert_true(fabs(var - 1.0 / 3) < 6 * sqrt((4.0 / 45) / n)); /* 0.0018 */
     /* Neighbouring indices uncorrelated: E[u_i u_{i+1}] = 0 with standard error (1/3) / sqrt(n). */
     assert_true(fabs(lag / n) < 6 * (1.0 / 3) / sqrt(n));
@@ -80,7 +81,8 @@ static void uniform_mean_and_variance(void **state) {
 
 static void uniform_fills_64_bins_evenly(void **state) {
     (void)state;
-    /* Chi-square with 63 degrees of freedom: mean 63, sd sqrt(126) = 11.2; reject above mean + 6 sd. */
+    /* Chi-square with 63 degrees of freedom: mean 63, sd sqrt(126) = 11.2; reject above mean + 6
+     * sd. */
     static int64_t bins[64];
     uint64_t key = db_synth_key(77, 0);
     for (uint64_t i = 0; i < SAMPLES; i++) {
@@ -88,7 +90,8 @@ static void uniform_fills_64_bins_evenly(void **state) {
         bins[(int)((u + 1.0f) * 32.0f)]++;
     }
     double expect = SAMPLES / 64.0, chi2 = 0;
-    for (int b = 0; b < 64; b++) chi2 += (bins[b] - expect) * (bins[b] - expect) / expect;
+    for (int b = 0; b < 64; b++)
+        chi2 += (bins[b] - expect) * (bins[b] - expect) / expect;
     assert_true(chi2 < 63 + 6 * sqrt(126.0));
 }
 

@@ -1,6 +1,6 @@
-/* test_quant.c — int8 per-channel, int4 group-128 and fp8 per-channel quantisation (kernels/numerics.h)
- * and their storage in db_linear (engine/linear.h): rounding rule, packing order, scale format, and the
- * round-trip error bounds the README states. */
+/* test_quant.c — int8 per-channel, int4 group-128 and fp8 per-channel quantisation
+ * (kernels/numerics.h) and their storage in db_linear (engine/linear.h): rounding rule, packing
+ * order, scale format, and the round-trip error bounds the README states. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +14,10 @@
 #include "numerics.h"
 #include "synth.h"
 
-/* Rounding w / s to an integer q: fl(w / s) is within |w / s| * 2^-24 of w / s, so when w / s lies that
- * close to a half-integer rintf may pick the farther integer. With |w / s| <= 127 the extra error is at
- * most 127 * 2^-24 < 2^-16 in units of s. Hence the bound |w - q s| <= s (1/2 + 2^-16). */
+/* Rounding w / s to an integer q: fl(w / s) is within |w / s| * 2^-24 of w / s, so when w / s lies
+ * that close to a half-integer rintf may pick the farther integer. With |w / s| <= 127 the extra
+ * error is at most 127 * 2^-24 < 2^-16 in units of s. Hence the bound |w - q s| <= s (1/2 + 2^-16).
+ */
 #define ROUNDING_SLACK (1.0 / 65536.0)
 
 static void int8_rounds_half_to_even(void **state) {
@@ -29,7 +30,7 @@ static void int8_rounds_half_to_even(void **state) {
     assert_int_equal(db_q8_quantize(2.5f, s), 2);
     assert_int_equal(db_q8_quantize(-2.5f, s), -2);
     assert_int_equal(db_q8_quantize(126.5f, s), 126);
-    assert_int_equal(db_q8_quantize(300.0f, s), 127);  /* clamps */
+    assert_int_equal(db_q8_quantize(300.0f, s), 127);   /* clamps */
     assert_int_equal(db_q8_quantize(-300.0f, s), -127); /* symmetric: never -128 */
     assert_int_equal(db_q8_quantize(5.0f, 0.0f), 0);    /* zero scale */
 }
@@ -38,13 +39,15 @@ static void int8_row_round_trip_within_half_scale(void **state) {
     (void)state;
     enum { N = 16, K = 300 };
     float *w = malloc(sizeof(float) * N * K);
-    for (int i = 0; i < N * K; i++) w[i] = 0.02f * db_synth_normal(7, 1, (uint64_t)i) * (1 + i / K);
+    for (int i = 0; i < N * K; i++)
+        w[i] = 0.02f * db_synth_normal(7, 1, (uint64_t)i) * (1 + i / K);
     db_linear W;
     db_error err;
     assert_int_equal(db_linear_init_f32(&W, N, K, DB_PREC_INT8, w, &err), DB_OK);
     for (int n = 0; n < N; n++) {
         float amax = 0;
-        for (int k = 0; k < K; k++) amax = fmaxf(amax, fabsf(w[n * K + k]));
+        for (int k = 0; k < K; k++)
+            amax = fmaxf(amax, fabsf(w[n * K + k]));
         double s = W.row_scale[n];
         assert_float_equal(W.row_scale[n], amax / 127.0f, 0.0f); /* scale = max|w| / 127 */
         int saw_full = 0;
@@ -66,7 +69,8 @@ static void int8_zero_row_has_zero_scale(void **state) {
     db_linear W;
     assert_int_equal(db_linear_init_f32(&W, 2, 5, DB_PREC_INT8, w, NULL), DB_OK);
     assert_float_equal(W.row_scale[0], 0.0f, 0.0f);
-    for (int k = 0; k < 5; k++) assert_float_equal(db_linear_get(&W, 0, k), 0.0f, 0.0f);
+    for (int k = 0; k < 5; k++)
+        assert_float_equal(db_linear_get(&W, 0, k), 0.0f, 0.0f);
     /* row 1: scale 1/127; 0.5 / (1/127) = 63.5 -> 64 (half to even) */
     assert_int_equal(((const int8_t *)W.data)[5 + 2], 64);
     db_linear_free(&W);
@@ -76,7 +80,8 @@ static void int4_packs_low_nibble_first(void **state) {
     (void)state;
     /* One partial group of 6: max|w| = 7, scale = bf16(7 / 7) = 1.0 exactly, so q = w rounded.
      * q = [1, -2, 7, -7, 0, 3] (0.5 -> 0 by half-to-even) -> nibbles q + 8 = [9, 6, 15, 1, 8, 11]
-     * -> bytes (low nibble = even k): 0x69, 0x1F, 0xB8; the padding up to 128 elements is nibble 8. */
+     * -> bytes (low nibble = even k): 0x69, 0x1F, 0xB8; the padding up to 128 elements is nibble 8.
+     */
     float w[6] = {1.0f, -2.0f, 7.0f, -7.0f, 0.5f, 3.0f};
     db_linear W;
     assert_int_equal(db_linear_init_f32(&W, 1, 6, DB_PREC_INT4, w, NULL), DB_OK);
@@ -85,7 +90,8 @@ static void int4_packs_low_nibble_first(void **state) {
     assert_int_equal(b[0], 0x69);
     assert_int_equal(b[1], 0x1F);
     assert_int_equal(b[2], 0xB8);
-    for (int i = 3; i < 64; i++) assert_int_equal(b[i], 0x88);
+    for (int i = 3; i < 64; i++)
+        assert_int_equal(b[i], 0x88);
     assert_int_equal(W.group_scale[0], 0x3F80); /* bf16 1.0 */
     assert_int_equal(db_q4_get(b, 3), -7);
     assert_float_equal(db_linear_get(&W, 0, 5), 3.0f, 0.0f);
@@ -95,9 +101,11 @@ static void int4_packs_low_nibble_first(void **state) {
 static void int4_group_scale_is_bf16_of_max_over_7(void **state) {
     (void)state;
     /* max|w| = 1: 1/7 = 0x3E124925 in fp32; bf16 rounds to nearest even: 0x3E12 = 0.142578125.
-     * Then 1 / 0.142578125 = 7.014 -> q = 7, error 1 - 7 * 0.142578125 = 0.001953125 <= scale / 2. */
+     * Then 1 / 0.142578125 = 7.014 -> q = 7, error 1 - 7 * 0.142578125 = 0.001953125 <= scale / 2.
+     */
     float w[128];
-    for (int k = 0; k < 128; k++) w[k] = (k == 77) ? -1.0f : 0.25f;
+    for (int k = 0; k < 128; k++)
+        w[k] = (k == 77) ? -1.0f : 0.25f;
     db_linear W;
     assert_int_equal(db_linear_init_f32(&W, 1, 128, DB_PREC_INT4, w, NULL), DB_OK);
     assert_int_equal(W.group_scale[0], 0x3E12);
@@ -121,7 +129,8 @@ static void int4_round_trip_within_half_group_scale(void **state) {
         for (int g = 0; g < 3; g++) {
             int k0 = g * 128, k1 = k0 + 128 < K ? k0 + 128 : K;
             float amax = 0;
-            for (int k = k0; k < k1; k++) amax = fmaxf(amax, fabsf(w[n * K + k]));
+            for (int k = k0; k < k1; k++)
+                amax = fmaxf(amax, fabsf(w[n * K + k]));
             double s = db_bf16_bits_to_f32(W.group_scale[n * 3 + g]);
             assert_int_equal(W.group_scale[n * 3 + g], db_f32_to_bf16_bits(amax / 7.0f));
             for (int k = k0; k < k1; k++) {
@@ -152,11 +161,12 @@ static void fp8_weights_scale_per_row_to_448(void **state) {
 
 static void fp8_round_trip_within_e4m3_step(void **state) {
     (void)state;
-    /* e4m3 keeps 3 mantissa bits: a normal value is within 2^-4 relative; below 2^-6 (in units of the
-     * scale) the step is 2^-9, so the absolute error is at most 2^-10 * scale. */
+    /* e4m3 keeps 3 mantissa bits: a normal value is within 2^-4 relative; below 2^-6 (in units of
+     * the scale) the step is 2^-9, so the absolute error is at most 2^-10 * scale. */
     enum { N = 5, K = 257 };
     float *w = malloc(sizeof(float) * N * K);
-    for (int i = 0; i < N * K; i++) w[i] = db_synth_normal(11, 4, (uint64_t)i);
+    for (int i = 0; i < N * K; i++)
+        w[i] = db_synth_normal(11, 4, (uint64_t)i);
     db_linear W;
     assert_int_equal(db_linear_init_f32(&W, N, K, DB_PREC_FP8, w, NULL), DB_OK);
     for (int n = 0; n < N; n++)

@@ -1,14 +1,15 @@
-/* bench_cpu_ceilings.c — this machine's memory-bandwidth and fp32 GEMM ceilings, the yardsticks of the
- * CPU linear-layer benchmarks.
+/* bench_cpu_ceilings.c — this machine's memory-bandwidth and fp32 GEMM ceilings, the yardsticks of
+ * the CPU linear-layer benchmarks.
  *
  *   bench_cpu_ceilings [--mib N] [--threads T] [--reps R] [--gemm-sizes 2048,4096]
  *
- * Bandwidth over buffers far larger than L3 (default 1024 MiB each), split across T threads (default:
- * all CPUs) of the engine's thread pool; the median of R timed repeats after one warm-up:
- *   copy (memcpy)     glibc memcpy per thread share; bytes = read + written (2 x size), as STREAM counts.
- *   copy (nt stores)  AVX2 loads + non-temporal stores (no write-allocate traffic); same byte count.
- *   read (sum)        AVX2 sum of the floats of one buffer; bytes = size. (A GEMV reads like this.)
- * fp32 GEMM: OpenBLAS cblas_sgemm, n x n x n, its own T threads, 2 n^3 FLOPs, the median of R.
+ * Bandwidth over buffers far larger than L3 (default 1024 MiB each), split across T threads
+ * (default: all CPUs) of the engine's thread pool; the median of R timed repeats after one warm-up:
+ *   copy (memcpy)     glibc memcpy per thread share; bytes = read + written (2 x size), as STREAM
+ * counts. copy (nt stores)  AVX2 loads + non-temporal stores (no write-allocate traffic); same byte
+ * count. read (sum)        AVX2 sum of the floats of one buffer; bytes = size. (A GEMV reads like
+ * this.) fp32 GEMM: OpenBLAS cblas_sgemm, n x n x n, its own T threads, 2 n^3 FLOPs, the median of
+ * R.
  */
 #include <cblas.h>
 #include <stdint.h>
@@ -51,7 +52,8 @@ static void nt_copy(float *dst, const float *src, size_t n) {
 #if defined(__AVX2__)
     size_t i = 0;
     for (; i + 32 <= n; i += 32)
-        for (int j = 0; j < 4; j++) _mm256_stream_ps(dst + i + 8 * j, _mm256_loadu_ps(src + i + 8 * j));
+        for (int j = 0; j < 4; j++)
+            _mm256_stream_ps(dst + i + 8 * j, _mm256_loadu_ps(src + i + 8 * j));
     _mm_sfence();
     memcpy(dst + i, src + i, (n - i) * sizeof(float));
 #else
@@ -72,12 +74,15 @@ static double read_sum(const float *src, size_t n) {
     float t[8];
     _mm256_storeu_ps(t, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     double s = 0;
-    for (int j = 0; j < 8; j++) s += t[j];
-    for (; i < n; i++) s += src[i];
+    for (int j = 0; j < 8; j++)
+        s += t[j];
+    for (; i < n; i++)
+        s += src[i];
     return s;
 #else
     double s = 0;
-    for (size_t i = 0; i < n; i++) s += src[i];
+    for (size_t i = 0; i < n; i++)
+        s += src[i];
     return s;
 #endif
 }
@@ -88,9 +93,15 @@ static void bw_thread(void *arg, int t, int nt) {
     db_threadpool_split((int64_t)j->n_floats, 1024, t, nt, &b, &e);
     size_t n = (size_t)(e - b);
     switch (j->kind) {
-    case K_MEMCPY: memcpy(j->dst + b, j->src + b, n * sizeof(float)); break;
-    case K_NT_COPY: nt_copy(j->dst + b, j->src + b, n); break;
-    case K_READ: j->sums[t] = read_sum(j->src + b, n); break;
+    case K_MEMCPY:
+        memcpy(j->dst + b, j->src + b, n * sizeof(float));
+        break;
+    case K_NT_COPY:
+        nt_copy(j->dst + b, j->src + b, n);
+        break;
+    case K_READ:
+        j->sums[t] = read_sum(j->src + b, n);
+        break;
     }
 }
 
@@ -135,9 +146,12 @@ int main(int argc, char **argv) {
     int threads = 0, reps = 7;
     char sizes[256] = "2048,4096";
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--mib") && i + 1 < argc) mib = (size_t)atol(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        if (!strcmp(argv[i], "--mib") && i + 1 < argc)
+            mib = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--gemm-sizes") && i + 1 < argc)
             snprintf(sizes, sizeof sizes, "%s", argv[++i]);
         else {
@@ -163,7 +177,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_cpu_ceilings: cannot allocate 2 x %zu MiB\n", mib);
         return 1;
     }
-    for (size_t i = 0; i < n; i++) src[i] = dst[i] = (float)(i & 1023);
+    for (size_t i = 0; i < n; i++)
+        src[i] = dst[i] = (float)(i & 1023);
     printf("# buffers %zu MiB, %d threads, median of %d after 1 warm-up\n", mib, nt, reps);
     printf("%-28s %12s\n", "ceiling", "value");
     const char *names[] = {"copy (memcpy) GB/s", "copy (nt stores) GB/s", "read (sum) GB/s"};

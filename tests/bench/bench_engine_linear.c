@@ -1,5 +1,5 @@
-/* bench_engine_linear.c — throughput of the CPU linear layers (engine/linear.h) on the llama2c-110m layer
- * set: 12 layers x (wq, wk, wv, wo: 768x768; w1, w3: 2048x768; w2: 768x2048) + the 32000x768
+/* bench_engine_linear.c — throughput of the CPU linear layers (engine/linear.h) on the llama2c-110m
+ * layer set: 12 layers x (wq, wk, wv, wo: 768x768; w1, w3: 2048x768; w2: 768x2048) + the 32000x768
  * classifier, 109.5 M weights (438 MB in fp32), far beyond L3. One pass runs every matrix once on a
  * batch of B activation rows (a decode step's GEMMs without attention).
  *
@@ -8,9 +8,10 @@
  *
  * Per (precision, B): the median pass time of R passes after one warm-up, tokens/s = B / time,
  * weight GB/s = storage bytes (scales included) / time, GFLOP/s = 2 x weights x B / time, and the
- * weight stream as % of the copy bandwidth (measured here with memcpy over 2 x 512 MiB on T threads,
- * read + write bytes, unless --copy-gbps is given). --openblas adds fp32 rows that call OpenBLAS
- * directly from one thread with its own T threads (cblas_sgemv at B = 1, cblas_sgemm otherwise).
+ * weight stream as % of the copy bandwidth (measured here with memcpy over 2 x 512 MiB on T
+ * threads, read + write bytes, unless --copy-gbps is given). --openblas adds fp32 rows that call
+ * OpenBLAS directly from one thread with its own T threads (cblas_sgemv at B = 1, cblas_sgemm
+ * otherwise).
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -51,7 +52,7 @@ static void shapes_110m(layer_set *s, int layers) {
     const int dim = 768, hidden = 2048, vocab = 32000;
     s->n = 0;
     for (int l = 0; l < layers; l++) {
-        const int shp[7][2] = {{dim, dim}, {dim, dim}, {dim, dim}, {dim, dim},
+        const int shp[7][2] = {{dim, dim},    {dim, dim},    {dim, dim},   {dim, dim},
                                {hidden, dim}, {hidden, dim}, {dim, hidden}};
         for (int i = 0; i < 7; i++) {
             s->N[s->n] = shp[i][0];
@@ -79,7 +80,8 @@ static int build(layer_set *s, db_precision p) {
 }
 
 static void release(layer_set *s) {
-    for (int i = 0; i < s->n; i++) db_linear_free(&s->W[i]);
+    for (int i = 0; i < s->n; i++)
+        db_linear_free(&s->W[i]);
 }
 
 typedef struct pass_ctx {
@@ -173,20 +175,29 @@ int main(int argc, char **argv) {
     db_lin_path path = DB_LIN_PATH_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--openblas")) openblas = 1;
-        else if (v && !strcmp(a, "--threads")) threads = atoi(argv[++i]);
-        else if (v && !strcmp(a, "--reps")) reps = atoi(argv[++i]);
-        else if (v && !strcmp(a, "--layers")) layers = atoi(argv[++i]);
-        else if (v && !strcmp(a, "--copy-gbps")) copy = atof(argv[++i]);
-        else if (v && !strcmp(a, "--precisions")) n_prec = parse_list(argv[++i], precs);
-        else if (v && !strcmp(a, "--batches")) n_bat = parse_list(argv[++i], bats);
+        if (!strcmp(a, "--openblas"))
+            openblas = 1;
+        else if (v && !strcmp(a, "--threads"))
+            threads = atoi(argv[++i]);
+        else if (v && !strcmp(a, "--reps"))
+            reps = atoi(argv[++i]);
+        else if (v && !strcmp(a, "--layers"))
+            layers = atoi(argv[++i]);
+        else if (v && !strcmp(a, "--copy-gbps"))
+            copy = atof(argv[++i]);
+        else if (v && !strcmp(a, "--precisions"))
+            n_prec = parse_list(argv[++i], precs);
+        else if (v && !strcmp(a, "--batches"))
+            n_bat = parse_list(argv[++i], bats);
         else if (v && !strcmp(a, "--path")) {
             i++;
-            path = !strcmp(v, "gemv") ? DB_LIN_PATH_GEMV
-                   : !strcmp(v, "gemm") ? DB_LIN_PATH_GEMM : DB_LIN_PATH_AUTO;
+            path = !strcmp(v, "gemv")   ? DB_LIN_PATH_GEMV
+                   : !strcmp(v, "gemm") ? DB_LIN_PATH_GEMM
+                                        : DB_LIN_PATH_AUTO;
         } else {
-            fprintf(stderr, "usage: %s [--threads T] [--reps R] [--precisions a,b] [--batches 1,4] "
-                            "[--path auto|gemv|gemm] [--openblas] [--copy-gbps X] [--layers L]\n",
+            fprintf(stderr,
+                    "usage: %s [--threads T] [--reps R] [--precisions a,b] [--batches 1,4] "
+                    "[--path auto|gemv|gemm] [--openblas] [--copy-gbps X] [--layers L]\n",
                     argv[0]);
             return 2;
         }
@@ -206,12 +217,17 @@ int main(int argc, char **argv) {
     static layer_set s;
     shapes_110m(&s, layers);
     int maxB = 1;
-    for (int b = 0; b < n_bat; b++) maxB = atoi(bats[b]) > maxB ? atoi(bats[b]) : maxB;
-    float *x = malloc(sizeof(float) * (size_t)maxB * 2048), *y = malloc(sizeof(float) * (size_t)maxB * 32000);
+    for (int b = 0; b < n_bat; b++)
+        maxB = atoi(bats[b]) > maxB ? atoi(bats[b]) : maxB;
+    float *x = malloc(sizeof(float) * (size_t)maxB * 2048),
+          *y = malloc(sizeof(float) * (size_t)maxB * 32000);
     if (!x || !y) return 1;
-    for (int i = 0; i < maxB * 2048; i++) x[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
-    printf("# llama2c-110m linear layers (%d layers + classifier), %d threads, median of %d passes; "
-           "copy bandwidth %.2f GB/s\n", layers, nt, reps, copy);
+    for (int i = 0; i < maxB * 2048; i++)
+        x[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+    printf(
+        "# llama2c-110m linear layers (%d layers + classifier), %d threads, median of %d passes; "
+        "copy bandwidth %.2f GB/s\n",
+        layers, nt, reps, copy);
     printf("%-6s %5s %-8s %9s %11s %9s %9s %8s\n", "prec", "B", "path", "ms/pass", "tokens/s",
            "weightGB/s", "GFLOP/s", "%copy");
     for (int p = 0; p < n_prec; p++) {
@@ -226,7 +242,11 @@ int main(int argc, char **argv) {
             if (c.B < 1 || c.B > maxB) continue;
             double t = time_passes(&c, reps);
             if (t < 0) return 1;
-            print_row(precs[p], c.B, path == DB_LIN_PATH_GEMV ? "gemv" : path == DB_LIN_PATH_GEMM ? "gemm" : "auto", t, &s, copy);
+            print_row(precs[p], c.B,
+                      path == DB_LIN_PATH_GEMV   ? "gemv"
+                      : path == DB_LIN_PATH_GEMM ? "gemm"
+                                                 : "auto",
+                      t, &s, copy);
             if (openblas && (prec == DB_PREC_FP32)) {
                 c.openblas = 1;
                 openblas_set_num_threads(nt);
