@@ -286,6 +286,10 @@ int db_seq_len(const db_engine *e, int seq_id) {
     return db_kv_seq_tokens(e->kv, seq_id);
 }
 
+db_status db_engine_kv_check(const db_engine *e, db_error *err) {
+    return db_kv_cache_check(e->kv, err);
+}
+
 /* ---- steps ---------------------------------------------------------------------------------------- */
 
 static db_status check_item(const db_engine *e, const db_work *w, int i, db_error *err) {

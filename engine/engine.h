@@ -154,6 +154,10 @@ db_status db_seq_alloc(db_engine *e, int *seq_id, db_error *err);
 db_status db_seq_free(db_engine *e, int seq_id, db_error *err);
 /* Tokens currently held in the sequence's KV cache. */
 int db_seq_len(const db_engine *e, int seq_id);
+/* Consistency check of the paged KV cache (for tests and invariant checks; O(total blocks)): every
+ * block is free or owned by exactly one live sequence, and each sequence owns exactly
+ * ceil(len / block size) blocks. DB_ERR_INTERNAL with the first violation otherwise. */
+db_status db_engine_kv_check(const db_engine *e, db_error *err);
 
 /* ---- one step of continuous batching ------------------------------------------------------------ */
 

@@ -230,8 +230,10 @@ static void steps_advance_the_sequence_and_take_blocks(void **state) {
     assert_int_equal(db_engine_kv_free_blocks(e), 8);
     assert_int_equal(db_seq_blocks_needed(e, s, 11), 0);
     assert_int_equal(db_seq_blocks_needed(e, s, 12), 1);
+    assert_int_equal(db_engine_kv_check(e, &err), DB_OK);
     assert_int_equal(db_seq_free(e, s, &err), DB_OK);
     assert_int_equal(db_engine_kv_free_blocks(e), 10);
+    assert_int_equal(db_engine_kv_check(e, &err), DB_OK);
     db_engine_close(e);
 }
 
