@@ -22,9 +22,11 @@
 #endif
 
 static void copy_trimmed(char *buf, size_t len, const char *s) {
-    while (isspace((unsigned char)*s)) s++;
+    while (isspace((unsigned char)*s))
+        s++;
     size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1])) n--;
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        n--;
     if (n >= len) n = len - 1;
     memcpy(buf, s, n);
     buf[n] = '\0';
@@ -44,7 +46,8 @@ int db_env_cpu_model(const char *cpuinfo_path, char *buf, size_t len) {
         char key[64];
         copy_trimmed(key, sizeof key, line);
         for (int k = 0; k < 3; k++)
-            if (!found[k][0] && !strcmp(key, keys[k])) copy_trimmed(found[k], sizeof found[k], colon + 1);
+            if (!found[k][0] && !strcmp(key, keys[k]))
+                copy_trimmed(found[k], sizeof found[k], colon + 1);
     }
     fclose(f);
     for (int k = 0; k < 3; k++)
@@ -102,15 +105,17 @@ int db_env_collect(db_kv_list *l, char *err, size_t errlen) {
 int db_env_add_run_facts(db_kv_list *l, const db_env_run_facts *f, char *err, size_t errlen) {
     const struct {
         const char *key, *value;
-    } text[] = {{"backend", f->backend},   {"device", f->device},     {"model", f->model},
+    } text[] = {{"backend", f->backend},     {"device", f->device},     {"model", f->model},
                 {"precision", f->precision}, {"kv_dtype", f->kv_dtype}, {"workload", f->workload},
                 {"arrival", f->arrival}};
     int rc = 0;
     for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
         if (text[i].value) rc |= db_kv_set(l, text[i].key, text[i].value);
     if (f->has_seed) {
-        if (f->seed <= (uint64_t)INT64_MAX) rc |= db_kv_set_int(l, "seed", (int64_t)f->seed);
-        else rc |= db_kv_setf(l, "seed", "%" PRIu64, f->seed);
+        if (f->seed <= (uint64_t)INT64_MAX)
+            rc |= db_kv_set_int(l, "seed", (int64_t)f->seed);
+        else
+            rc |= db_kv_setf(l, "seed", "%" PRIu64, f->seed);
     }
     if (rc != 0) {
         if (err && errlen) snprintf(err, errlen, "environment fingerprint: out of memory");

@@ -1,9 +1,10 @@
 /* env.h — the environment fingerprint of a run, collected at run time: host name, OS and kernel
- * (uname), CPU model (/proc/cpuinfo), online cores, physical memory, and the build's facts (version,
- * git commit, build type, compiler; macros set by harness/CMakeLists.txt). The run command adds what it
- * chose (backend, device, model, precision, KV dtype, workload, arrival, seed). Stored as an ordered
- * key/value list (metrics_kv.h) that reports/ serialises into summary.json.
- * Must not: print, exit, or run external programs; a fact it cannot read is recorded as "unknown".
+ * (uname), CPU model (/proc/cpuinfo), online cores, physical memory, and the build's facts
+ * (version, git commit, build type, compiler; macros set by harness/CMakeLists.txt). The run
+ * command adds what it chose (backend, device, model, precision, KV dtype, workload, arrival,
+ * seed). Stored as an ordered key/value list (metrics_kv.h) that reports/ serialises into
+ * summary.json. Must not: print, exit, or run external programs; a fact it cannot read is recorded
+ * as "unknown".
  */
 #ifndef DB_ENV_H
 #define DB_ENV_H

@@ -1,11 +1,11 @@
-/* metrics.c — the run's metrics recorder (metrics.h): event intake, window membership, and folding each
- * finished request of the window into histograms, counters and per-second output buckets.
+/* metrics.c — the run's metrics recorder (metrics.h): event intake, window membership, and folding
+ * each finished request of the window into histograms, counters and per-second output buckets.
  *
  * A request's membership in the window is decided as early as possible so that token times are kept
  * only while needed: warmup exclusions at arrival; with no cooldown every other request is in at
- * arrival; with a cooldown a request is in once a later arrival lies at least cooldown_ns after it, and
- * the rest are decided in db_metrics_finish. A request is folded (its latencies recorded) once it has
- * ended and is known to be in; its token emissions are then freed.
+ * arrival; with a cooldown a request is in once a later arrival lies at least cooldown_ns after it,
+ * and the rest are decided in db_metrics_finish. A request is folded (its latencies recorded) once
+ * it has ended and is known to be in; its token emissions are then freed.
  */
 #include "metrics.h"
 
@@ -19,8 +19,10 @@
 #include "metrics_state.h"
 #include "slo.h"
 
-static const char *const latency_names[DB_LAT_COUNT] = {"ttft", "tpot", "itl", "e2e", "queue", "norm"};
-static const char *const latency_tags[DB_LAT_COUNT] = {"TTFT", "TPOT", "ITL", "E2E", "QUEUE", "NORM"};
+static const char *const latency_names[DB_LAT_COUNT] = {"ttft", "tpot",  "itl",
+                                                        "e2e",  "queue", "norm"};
+static const char *const latency_tags[DB_LAT_COUNT] = {"TTFT", "TPOT",  "ITL",
+                                                       "E2E",  "QUEUE", "NORM"};
 
 const char *db_latency_name(db_latency k) {
     return (unsigned)k < DB_LAT_COUNT ? latency_names[k] : "?";
@@ -70,10 +72,14 @@ const char *db_metrics_error(const db_metrics *m) {
 int db_metrics_create(const db_metrics_config *cfg, db_metrics **out, char *err, size_t errlen) {
     *out = NULL;
     const char *bad = NULL;
-    if (cfg->warmup_ns < 0) bad = "warmup time is negative";
-    else if (cfg->warmup_requests < 0) bad = "warmup request count is negative";
-    else if (cfg->cooldown_ns < 0) bad = "cooldown time is negative";
-    else if (!(cfg->peak_flops >= 0) || isinf(cfg->peak_flops)) bad = "peak FLOP/s is not >= 0";
+    if (cfg->warmup_ns < 0)
+        bad = "warmup time is negative";
+    else if (cfg->warmup_requests < 0)
+        bad = "warmup request count is negative";
+    else if (cfg->cooldown_ns < 0)
+        bad = "cooldown time is negative";
+    else if (!(cfg->peak_flops >= 0) || isinf(cfg->peak_flops))
+        bad = "peak FLOP/s is not >= 0";
     else if (!(cfg->peak_bytes_per_s >= 0) || isinf(cfg->peak_bytes_per_s))
         bad = "peak bandwidth is not >= 0";
     if (bad) {
@@ -103,15 +109,18 @@ oom:
 
 void db_metrics_free(db_metrics *m) {
     if (!m) return;
-    for (size_t i = 0; i < m->n_reqs; i++) free(m->reqs[i].em);
+    for (size_t i = 0; i < m->n_reqs; i++)
+        free(m->reqs[i].em);
     free(m->reqs);
     free(m->slot_of_id);
     free(m->steps);
-    for (size_t i = 0; i < m->n_reasons; i++) free(m->reasons[i].reason);
+    for (size_t i = 0; i < m->n_reasons; i++)
+        free(m->reasons[i].reason);
     free(m->reasons);
     free(m->failure_view);
     free(m->bucket_tokens);
-    for (int k = 0; k < DB_LAT_COUNT; k++) db_hdr_close(&m->hist[k]);
+    for (int k = 0; k < DB_LAT_COUNT; k++)
+        db_hdr_close(&m->hist[k]);
     free(m);
 }
 
@@ -119,7 +128,8 @@ void db_metrics_free(db_metrics *m) {
 int db_metrics_grow(void **buf, size_t *cap, size_t need, size_t sz) {
     if (need <= *cap) return 0;
     size_t cap2 = *cap ? *cap : 16;
-    while (cap2 < need) cap2 *= 2;
+    while (cap2 < need)
+        cap2 *= 2;
     void *p = realloc(*buf, cap2 * sz);
     if (!p) return -1;
     memset((char *)p + *cap * sz, 0, (cap2 - *cap) * sz);
@@ -145,8 +155,8 @@ static db_req_state *live_request(db_metrics *m, int64_t id, int64_t t_ns, const
     db_req_state *r = lookup(m, id, event);
     if (!r) return NULL;
     if (r->rec.status != DB_REQ_IN_FLIGHT) {
-        db_metrics_fail(m, "%s for request %" PRId64 " at %" PRId64 " ns: the request already %s", event,
-                        id, t_ns, r->rec.status == DB_REQ_COMPLETED ? "finished" : "failed");
+        db_metrics_fail(m, "%s for request %" PRId64 " at %" PRId64 " ns: the request already %s",
+                        event, id, t_ns, r->rec.status == DB_REQ_COMPLETED ? "finished" : "failed");
         return NULL;
     }
     if (t_ns < r->rec.arrival_ns) {
@@ -196,7 +206,8 @@ int db_metrics_request_arrived(db_metrics *m, int64_t id, int64_t arrival_ns, in
                                id, arrival_ns, m->max_arrival_ns);
     if ((uint64_t)id < m->n_ids && m->slot_of_id[id] != 0)
         return db_metrics_fail(m, "arrival of request %" PRId64 ": that id already arrived", id);
-    if (db_metrics_grow((void **)&m->slot_of_id, &m->n_ids, (size_t)id + 1, sizeof *m->slot_of_id) ||
+    if (db_metrics_grow((void **)&m->slot_of_id, &m->n_ids, (size_t)id + 1,
+                        sizeof *m->slot_of_id) ||
         db_metrics_grow((void **)&m->reqs, &m->cap_reqs, m->n_reqs + 1, sizeof *m->reqs))
         return db_metrics_fail(m, "arrival of request %" PRId64 ": out of memory", id);
 
@@ -242,8 +253,8 @@ int db_metrics_tokens_emitted(db_metrics *m, int64_t id, int64_t t_ns, int32_t c
     if (!r) return -1;
     db_request_record *rec = &r->rec;
     if (count < 1)
-        return db_metrics_fail(m, "tokens for request %" PRId64 ": count %" PRId32 ", expected >= 1",
-                               id, count);
+        return db_metrics_fail(
+            m, "tokens for request %" PRId64 ": count %" PRId32 ", expected >= 1", id, count);
     if (t_ns < rec->last_token_ns)
         return db_metrics_fail(m,
                                "tokens for request %" PRId64 " at %" PRId64
@@ -304,10 +315,14 @@ int db_metrics_step(db_metrics *m, const db_step_event *s) {
     if (m->finished)
         return db_metrics_fail(m, "step %" PRId64 " after the run was finished", s->index);
     const char *bad = NULL;
-    if (s->index < 0) bad = "index < 0";
-    else if (s->start_ns < 0 || s->duration_ns < 0) bad = "start or duration < 0";
-    else if (s->batch_size < 0 || s->prefill_tokens < 0 || s->decode_tokens < 0) bad = "count < 0";
-    else if (s->kv_blocks_used < 0 || s->kv_blocks_total < 0) bad = "KV block count < 0";
+    if (s->index < 0)
+        bad = "index < 0";
+    else if (s->start_ns < 0 || s->duration_ns < 0)
+        bad = "start or duration < 0";
+    else if (s->batch_size < 0 || s->prefill_tokens < 0 || s->decode_tokens < 0)
+        bad = "count < 0";
+    else if (s->kv_blocks_used < 0 || s->kv_blocks_total < 0)
+        bad = "KV block count < 0";
     else if (!(s->host_overhead_s >= 0) || !(s->device_s >= 0) || !(s->flops >= 0) ||
              !(s->bytes >= 0) || isinf(s->flops) || isinf(s->bytes))
         bad = "host/device seconds, FLOPs or bytes not finite and >= 0";
@@ -323,7 +338,8 @@ int db_metrics_step(db_metrics *m, const db_step_event *s) {
 int db_metrics_finish(db_metrics *m, int64_t end_ns) {
     if (m->finished) return db_metrics_fail(m, "the run was already finished");
     if (end_ns < m->max_event_ns)
-        return db_metrics_fail(m, "run end %" PRId64 " ns is earlier than an event at %" PRId64 " ns",
+        return db_metrics_fail(m,
+                               "run end %" PRId64 " ns is earlier than an event at %" PRId64 " ns",
                                end_ns, m->max_event_ns);
     if (!m->window_start_known) {
         /* fewer than warmup_requests + 1 arrivals: nothing is in the window */
@@ -336,7 +352,8 @@ int db_metrics_finish(db_metrics *m, int64_t end_ns) {
         if (r->member != DB_MEMBER_PENDING) continue;
         r->member = r->rec.arrival_ns <= m->window_end_ns ? DB_MEMBER_IN : DB_MEMBER_OUT_COOLDOWN;
         if (r->rec.status != DB_REQ_IN_FLIGHT) {
-            int rc = r->member == DB_MEMBER_IN ? db_metrics_fold(m, r) : db_metrics_fold_excluded(m, r);
+            int rc =
+                r->member == DB_MEMBER_IN ? db_metrics_fold(m, r) : db_metrics_fold_excluded(m, r);
             if (rc != 0) return -1;
         }
     }

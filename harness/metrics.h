@@ -3,16 +3,19 @@
  * attainment over the measurement window, one record per request and the step log (for reports/).
  *
  * Time: every time is an int64 count of nanoseconds on the run's clock (0 = the run's start; the
- * virtual clock under the sim backend). Request ids are the caller's (e.g. the schedule index): unique,
- * >= 0 and dense (memory grows with the largest id). Arrivals are recorded in non-decreasing arrival
- * time (the order the load generator issues them); "the first N requests" means the first N recorded.
+ * virtual clock under the sim backend). Request ids are the caller's (e.g. the schedule index):
+ * unique,
+ * >= 0 and dense (memory grows with the largest id). Arrivals are recorded in non-decreasing
+ * arrival time (the order the load generator issues them); "the first N requests" means the first N
+ * recorded.
  *
  * Definitions (README "Metrics"): latencies start at the request's INTENDED arrival. queue = first
- * scheduled - arrival; TTFT = first token - arrival; E2E = last token - arrival; TPOT = (E2E - TTFT) /
- * (N - 1) for N > 1 output tokens; ITL = every gap between consecutive tokens (token-weighted); when one
- * event emits k tokens at time t, the first of them gets the gap since the previous token and the other
- * k - 1 get a gap of 0, so each request contributes N - 1 ITLs summing to E2E - TTFT; normalised latency
- * = E2E / N. Only completed requests that arrived in the window enter histograms and token counters.
+ * scheduled - arrival; TTFT = first token - arrival; E2E = last token - arrival; TPOT = (E2E -
+ * TTFT) / (N - 1) for N > 1 output tokens; ITL = every gap between consecutive tokens
+ * (token-weighted); when one event emits k tokens at time t, the first of them gets the gap since
+ * the previous token and the other k - 1 get a gap of 0, so each request contributes N - 1 ITLs
+ * summing to E2E - TTFT; normalised latency = E2E / N. Only completed requests that arrived in the
+ * window enter histograms and token counters.
  *
  * Must not: print, exit, read a clock, or know the engine, the scheduler or any output format.
  */
@@ -50,8 +53,8 @@ typedef struct db_slo_set db_slo_set; /* slo.h */
 
 typedef struct db_metrics_config {
     int64_t warmup_ns;       /* requests arriving before this time are excluded (0 = none) */
-    int64_t warmup_requests; /* the first N requests to arrive are excluded (0 = none); with both, the
-                                later of the two ends the warmup */
+    int64_t warmup_requests; /* the first N requests to arrive are excluded (0 = none); with both,
+                                the later of the two ends the warmup */
     int64_t cooldown_ns;     /* requests arriving after (last arrival - cooldown_ns) are excluded */
     const db_slo_set *slo;   /* objectives for goodput and attainment; NULL = none (copied) */
     double peak_flops;       /* device peak FLOP/s for MFU; 0 = unknown (MFU not reported) */
@@ -144,9 +147,10 @@ typedef struct db_engine_summary {
 typedef struct db_metrics_summary {
     /* window: a request counts when window_start_ns <= arrival <= window_end_ns */
     int64_t window_start_ns, window_end_ns;
-    int64_t span_end_ns; /* last completion/failure of a counted request (run end if any in flight) */
-    double duration_s;   /* (span_end - window_start) in seconds: the throughput denominator */
-    int64_t arrived;     /* every request that arrived during the run */
+    int64_t
+        span_end_ns;   /* last completion/failure of a counted request (run end if any in flight) */
+    double duration_s; /* (span_end - window_start) in seconds: the throughput denominator */
+    int64_t arrived;   /* every request that arrived during the run */
     int64_t excluded_warmup, excluded_cooldown;
     int64_t counted;   /* arrived in the window = completed + failed + in_flight */
     int64_t completed; /* counted and completed */
@@ -154,16 +158,18 @@ typedef struct db_metrics_summary {
     int64_t in_flight; /* counted and neither (interrupted run) */
     int64_t total_input_tokens, total_output_tokens; /* of completed counted requests */
     double request_throughput, output_throughput, total_token_throughput; /* per s of duration */
-    double peak_output_throughput; /* max output tokens in a full 1 s bucket of the span; -1 if none */
-    int64_t peak_buckets;          /* full 1 s buckets in the span */
+    double
+        peak_output_throughput; /* max output tokens in a full 1 s bucket of the span; -1 if none */
+    int64_t peak_buckets;       /* full 1 s buckets in the span */
     double mean_concurrency; /* Little's law: sum of E2E of completed counted requests / duration */
-    int64_t out_of_range;    /* latency values above 1 h that no histogram could hold (still in mean) */
+    int64_t
+        out_of_range; /* latency values above 1 h that no histogram could hold (still in mean) */
     db_latency_stats latency[DB_LAT_COUNT];
     /* goodput (has_slo: the config gave per-request objectives) */
     bool has_slo;
-    int64_t good_requests;       /* completed counted requests meeting every per-request objective */
-    int64_t good_output_tokens;  /* their output tokens */
-    double request_goodput;      /* good_requests / duration */
+    int64_t good_requests;      /* completed counted requests meeting every per-request objective */
+    int64_t good_output_tokens; /* their output tokens */
+    double request_goodput;     /* good_requests / duration */
     double output_token_goodput; /* good_output_tokens / duration */
     double slo_attainment;       /* good / (completed + failed); -1 when that is 0 */
     int64_t met[DB_LAT_COUNT];   /* per objective: completed counted requests meeting it */
@@ -183,8 +189,8 @@ int db_metrics_create(const db_metrics_config *cfg, db_metrics **out, char *err,
 void db_metrics_free(db_metrics *m);
 
 /* Events. Each returns 0, or -1 with db_metrics_error() naming the request/step and what was wrong:
- * unknown or duplicate id, a time before the request's arrival or previous event, tokens or events after
- * the request ended, count < 1, an event after db_metrics_finish. */
+ * unknown or duplicate id, a time before the request's arrival or previous event, tokens or events
+ * after the request ended, count < 1, an event after db_metrics_finish. */
 int db_metrics_request_arrived(db_metrics *m, int64_t id, int64_t arrival_ns, int32_t prompt_tokens,
                                int32_t requested_output_tokens);
 /* First call sets the queue time; later calls (re-scheduling after preemption) are accepted and
@@ -192,8 +198,8 @@ int db_metrics_request_arrived(db_metrics *m, int64_t id, int64_t arrival_ns, in
 int db_metrics_request_scheduled(db_metrics *m, int64_t id, int64_t t_ns);
 /* count >= 1 tokens became visible to the client at t_ns. */
 int db_metrics_tokens_emitted(db_metrics *m, int64_t id, int64_t t_ns, int32_t count);
-/* The request is done. A request finished without any token is recorded as failed ("finished without
- * output tokens"). */
+/* The request is done. A request finished without any token is recorded as failed ("finished
+ * without output tokens"). */
 int db_metrics_request_finished(db_metrics *m, int64_t id, int64_t t_ns);
 int db_metrics_request_failed(db_metrics *m, int64_t id, int64_t t_ns, const char *reason);
 int db_metrics_step(db_metrics *m, const db_step_event *step);
@@ -204,7 +210,8 @@ int db_metrics_finish(db_metrics *m, int64_t end_ns);
 /* Message of the last failed call ("" if none). */
 const char *db_metrics_error(const db_metrics *m);
 
-/* ---- results (valid after db_metrics_finish, until db_metrics_free) ------------------------------ */
+/* ---- results (valid after db_metrics_finish, until db_metrics_free)
+ * ------------------------------ */
 const db_metrics_summary *db_metrics_summary_get(const db_metrics *m); /* NULL before finish */
 const db_metrics_config *db_metrics_config_get(const db_metrics *m);   /* slo points to the copy */
 /* Window histogram of kind k (values in ns). */

@@ -1,5 +1,6 @@
-/* metrics_fold.c — folding ended requests of the window into histograms and counters, and the summary
- * (throughput, goodput, SLO checks, failures, engine step figures) computed by db_metrics_finish.
+/* metrics_fold.c — folding ended requests of the window into histograms and counters, and the
+ * summary (throughput, goodput, SLO checks, failures, engine step figures) computed by
+ * db_metrics_finish.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -26,7 +27,8 @@ static void record_n(db_metrics *m, db_latency k, int64_t v, int64_t n) {
 const char *db_metrics_intern_reason(db_metrics *m, const char *reason) {
     for (size_t i = 0; i < m->n_reasons; i++)
         if (!strcmp(m->reasons[i].reason, reason)) return m->reasons[i].reason;
-    if (db_metrics_grow((void **)&m->reasons, &m->cap_reasons, m->n_reasons + 1, sizeof *m->reasons))
+    if (db_metrics_grow((void **)&m->reasons, &m->cap_reasons, m->n_reasons + 1,
+                        sizeof *m->reasons))
         return NULL;
     char *copy = strdup(reason);
     if (!copy) return NULL;
@@ -66,16 +68,18 @@ static int fold_tokens(db_metrics *m, const db_req_state *r) {
     return 0;
 }
 
-/* True when the request meets every per-request objective (an undefined value, such as the TPOT of a
- * 1-token request, violates nothing); with count, counts each objective met. */
+/* True when the request meets every per-request objective (an undefined value, such as the TPOT of
+ * a 1-token request, violates nothing); with count, counts each objective met. */
 static bool meets_objectives(db_metrics *m, const db_request_record *rec, bool count) {
     bool all = true;
     for (int k = 0; k < DB_LAT_COUNT; k++) {
         int64_t limit = m->slo.per_request_ns[k];
         if (limit < 0) continue;
         int64_t v = db_request_latency_ns(rec, (db_latency)k);
-        if (v <= limit) m->met[k] += count;
-        else all = false;
+        if (v <= limit)
+            m->met[k] += count;
+        else
+            all = false;
     }
     return all;
 }
@@ -201,8 +205,9 @@ static void slo_checks(db_metrics *m, db_metrics_summary *s) {
         db_slo_check *c = &m->checks[i];
         *c = (db_slo_check){a->metric, a->percentile, a->threshold_ns, -1, false};
         if (st->count == 0) continue;
-        c->value_ns = a->percentile < 0 ? llround(st->mean_ns)
-                                        : db_hdr_value_at_percentile(&m->hist[a->metric], a->percentile);
+        c->value_ns = a->percentile < 0
+                          ? llround(st->mean_ns)
+                          : db_hdr_value_at_percentile(&m->hist[a->metric], a->percentile);
         c->pass = c->value_ns <= a->threshold_ns;
     }
     s->checks = m->checks;
@@ -225,9 +230,12 @@ static void count_membership(db_metrics *m, db_metrics_summary *s) {
     for (size_t i = 0; i < m->n_reqs; i++) {
         db_req_state *r = &m->reqs[i];
         r->rec.in_window = r->member == DB_MEMBER_IN;
-        if (r->member == DB_MEMBER_OUT_WARMUP) s->excluded_warmup++;
-        else if (r->member == DB_MEMBER_OUT_COOLDOWN) s->excluded_cooldown++;
-        else if (r->rec.status == DB_REQ_IN_FLIGHT) s->in_flight++;
+        if (r->member == DB_MEMBER_OUT_WARMUP)
+            s->excluded_warmup++;
+        else if (r->member == DB_MEMBER_OUT_COOLDOWN)
+            s->excluded_cooldown++;
+        else if (r->rec.status == DB_REQ_IN_FLIGHT)
+            s->in_flight++;
     }
 }
 

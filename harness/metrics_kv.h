@@ -24,8 +24,8 @@ typedef struct db_kv_list {
     size_t n, cap;
 } db_kv_list;
 
-/* A zeroed db_kv_list is empty and valid. The setters return 0, or -1 on allocation failure or a NULL
- * or empty key (the list is unchanged). A NULL value is stored as "". */
+/* A zeroed db_kv_list is empty and valid. The setters return 0, or -1 on allocation failure or a
+ * NULL or empty key (the list is unchanged). A NULL value is stored as "". */
 int db_kv_set(db_kv_list *l, const char *key, const char *value);
 int db_kv_setf(db_kv_list *l, const char *key, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -1,6 +1,6 @@
 /* metrics_state.h — the recorder's private state, shared by metrics.c (event intake) and
- * metrics_fold.c (folding requests into histograms, and the summary). Not for use outside db_metrics:
- * everything here may change; metrics.h is the interface.
+ * metrics_fold.c (folding requests into histograms, and the summary). Not for use outside
+ * db_metrics: everything here may change; metrics.h is the interface.
  */
 #ifndef DB_METRICS_STATE_H
 #define DB_METRICS_STATE_H
@@ -69,7 +69,7 @@ struct db_metrics {
     size_t n_buckets;
     int64_t completed, failed, input_tokens, output_tokens, out_of_range;
     int64_t good, good_tokens, met[DB_LAT_COUNT];
-    double e2e_sum_s;        /* Little's law numerator */
+    double e2e_sum_s;         /* Little's law numerator */
     int64_t last_counted_end; /* latest end of a folded request; -1 if none */
     bool any_counted_end;
 
@@ -90,7 +90,8 @@ int db_metrics_fail(db_metrics *m, const char *fmt, ...)
 int db_metrics_grow(void **buf, size_t *cap, size_t need, size_t sz);
 /* The recorder's copy of reason (one per distinct text), or NULL when out of memory. */
 const char *db_metrics_intern_reason(db_metrics *m, const char *reason);
-/* Record an ended request of the window: latencies, counters, buckets, SLOs; frees its emissions. */
+/* Record an ended request of the window: latencies, counters, buckets, SLOs; frees its emissions.
+ */
 int db_metrics_fold(db_metrics *m, db_req_state *r);
 /* Account for an ended request outside the window (failure reasons); frees its emissions. */
 int db_metrics_fold_excluded(db_metrics *m, db_req_state *r);

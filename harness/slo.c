@@ -29,13 +29,15 @@ static const unit_scale units[] = {{"ns", 1.0}, {"us", 1e3}, {"ms", 1e6}, {"s", 
 
 void db_slo_init(db_slo_set *s) {
     memset(s, 0, sizeof *s);
-    for (int k = 0; k < DB_LAT_COUNT; k++) s->per_request_ns[k] = -1;
+    for (int k = 0; k < DB_LAT_COUNT; k++)
+        s->per_request_ns[k] = -1;
 }
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...) {
     if (!err || !errlen) return;
     va_list ap;
     va_start(ap, fmt);
@@ -47,8 +49,10 @@ int db_slo_parse_duration(const char *text, int64_t *ns, char *err, size_t errle
     const char *p = text;
     size_t digits = 0, dots = 0;
     while (isdigit((unsigned char)*p) || *p == '.') {
-        if (*p == '.') dots++;
-        else digits++;
+        if (*p == '.')
+            dots++;
+        else
+            digits++;
         p++;
     }
     if (digits == 0 || dots > 1) {
@@ -61,8 +65,9 @@ int db_slo_parse_duration(const char *text, int64_t *ns, char *err, size_t errle
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (!strcmp(p, units[i].unit)) u = &units[i];
     if (!u) {
-        set_err(err, errlen, "duration '%s': expected a unit ns, us, ms or s after the number, got '%s'",
-                text, *p ? p : "nothing");
+        set_err(err, errlen,
+                "duration '%s': expected a unit ns, us, ms or s after the number, got '%s'", text,
+                *p ? p : "nothing");
         return -1;
     }
     char number[64];
@@ -104,9 +109,12 @@ static int parse_aggregate_prefix(const char *prefix, double *percentile) {
     if (prefix[0] != 'p' || !prefix[1]) return -1;
     size_t digits = 0, dots = 0;
     for (const char *q = prefix + 1; *q; q++) {
-        if (*q == '.') dots++;
-        else if (isdigit((unsigned char)*q)) digits++;
-        else return -1;
+        if (*q == '.')
+            dots++;
+        else if (isdigit((unsigned char)*q))
+            digits++;
+        else
+            return -1;
     }
     if (digits == 0 || dots > 1) return -1;
     double p = strtod(prefix + 1, NULL);
@@ -138,10 +146,11 @@ static int parse_item(const char *item, db_slo_set *s, char *err, size_t errlen)
     if (under) {
         *under = '\0';
         if (parse_aggregate_prefix(name, &percentile) != 0) {
-            set_err(err, errlen,
-                    "objective '%s': bad aggregate '%s'; expected pNN (0 < NN <= 100, e.g. p99, p99.9) "
-                    "or mean before '_'",
-                    item, name);
+            set_err(
+                err, errlen,
+                "objective '%s': bad aggregate '%s'; expected pNN (0 < NN <= 100, e.g. p99, p99.9) "
+                "or mean before '_'",
+                item, name);
             return -1;
         }
         aggregate = 1;
@@ -149,8 +158,8 @@ static int parse_item(const char *item, db_slo_set *s, char *err, size_t errlen)
     }
     db_latency kind;
     if (find_metric(metric, &kind) != 0) {
-        set_err(err, errlen, "objective '%s': unknown metric '%s'; expected one of " METRIC_LIST, item,
-                metric);
+        set_err(err, errlen, "objective '%s': unknown metric '%s'; expected one of " METRIC_LIST,
+                item, metric);
         return -1;
     }
     int64_t ns;
@@ -161,8 +170,9 @@ static int parse_item(const char *item, db_slo_set *s, char *err, size_t errlen)
     }
     if (!aggregate) {
         if (s->per_request_ns[kind] >= 0) {
-            set_err(err, errlen, "objective '%s': %s is given twice; expected each metric at most once",
-                    item, db_latency_name(kind));
+            set_err(err, errlen,
+                    "objective '%s': %s is given twice; expected each metric at most once", item,
+                    db_latency_name(kind));
             return -1;
         }
         s->per_request_ns[kind] = ns;
@@ -170,8 +180,8 @@ static int parse_item(const char *item, db_slo_set *s, char *err, size_t errlen)
     }
     for (size_t i = 0; i < s->n_aggregates; i++)
         if (s->aggregates[i].metric == kind && s->aggregates[i].percentile == percentile) {
-            set_err(err, errlen, "objective '%s': given twice; expected each objective at most once",
-                    item);
+            set_err(err, errlen,
+                    "objective '%s': given twice; expected each objective at most once", item);
             return -1;
         }
     if (s->n_aggregates == DB_SLO_MAX_AGGREGATES) {
@@ -199,9 +209,11 @@ int db_slo_parse(const char *text, db_slo_set *s, char *err, size_t errlen) {
         char *comma = strchr(p, ',');
         if (comma) *comma = '\0';
         item_no++;
-        while (isspace((unsigned char)*p)) p++;
+        while (isspace((unsigned char)*p))
+            p++;
         char *end = p + strlen(p);
-        while (end > p && isspace((unsigned char)end[-1])) *--end = '\0';
+        while (end > p && isspace((unsigned char)end[-1]))
+            *--end = '\0';
         if (!*p) {
             set_err(err, errlen,
                     "objective %d of '%s' is empty; expected METRIC:DURATION[,METRIC:DURATION...], "
@@ -228,12 +240,17 @@ int db_slo_has_per_request(const db_slo_set *s) {
     return 0;
 }
 
-/* Shortest exact rendering of ns with the largest unit that keeps it an integer or short decimal. */
+/* Shortest exact rendering of ns with the largest unit that keeps it an integer or short decimal.
+ */
 static void format_duration(int64_t ns, char *buf, size_t len) {
-    if (ns % 1000000000 == 0) snprintf(buf, len, "%llds", (long long)(ns / 1000000000));
-    else if (ns % 1000000 == 0) snprintf(buf, len, "%lldms", (long long)(ns / 1000000));
-    else if (ns % 1000 == 0) snprintf(buf, len, "%lldus", (long long)(ns / 1000));
-    else snprintf(buf, len, "%lldns", (long long)ns);
+    if (ns % 1000000000 == 0)
+        snprintf(buf, len, "%llds", (long long)(ns / 1000000000));
+    else if (ns % 1000000 == 0)
+        snprintf(buf, len, "%lldms", (long long)(ns / 1000000));
+    else if (ns % 1000 == 0)
+        snprintf(buf, len, "%lldus", (long long)(ns / 1000));
+    else
+        snprintf(buf, len, "%lldns", (long long)ns);
 }
 
 int db_slo_aggregate_label(const db_slo_aggregate *a, char *buf, size_t len) {

@@ -1,9 +1,10 @@
 /* slo.h — service-level objectives from `--slo ttft:200ms,tpot:50ms,e2e:10s,p99_ttft:300ms`.
- * A plain `METRIC:DURATION` is a per-request objective (a request meets it when its value <= DURATION;
- * goodput counts requests meeting every one); `pNN_METRIC:DURATION` or `mean_METRIC:DURATION` is an
- * aggregate objective checked against the window histogram. Metrics: ttft, tpot, itl (a request's
- * largest gap between tokens), e2e (alias e2el), queue, norm (E2E / output tokens). Units: ns, us, ms, s.
- * Must not: print, exit, or know requests or histograms (harness/metrics applies the objectives).
+ * A plain `METRIC:DURATION` is a per-request objective (a request meets it when its value <=
+ * DURATION; goodput counts requests meeting every one); `pNN_METRIC:DURATION` or
+ * `mean_METRIC:DURATION` is an aggregate objective checked against the window histogram. Metrics:
+ * ttft, tpot, itl (a request's largest gap between tokens), e2e (alias e2el), queue, norm (E2E /
+ * output tokens). Units: ns, us, ms, s. Must not: print, exit, or know requests or histograms
+ * (harness/metrics applies the objectives).
  */
 #ifndef DB_SLO_H
 #define DB_SLO_H
@@ -29,13 +30,13 @@ struct db_slo_set {
 
 /* An empty set (no objectives). */
 void db_slo_init(db_slo_set *s);
-/* Parse a comma-separated list of objectives into *s. Returns 0, or -1 with a message in err naming the
- * offending item and what was expected; *s is then empty. Empty text or an empty item, an unknown
- * metric, a missing or bad duration or unit, a non-positive duration, or a metric given twice are
- * errors. */
+/* Parse a comma-separated list of objectives into *s. Returns 0, or -1 with a message in err naming
+ * the offending item and what was expected; *s is then empty. Empty text or an empty item, an
+ * unknown metric, a missing or bad duration or unit, a non-positive duration, or a metric given
+ * twice are errors. */
 int db_slo_parse(const char *text, db_slo_set *s, char *err, size_t errlen);
-/* A duration with a unit (ns, us, ms, s), e.g. "200ms", "1.5s", "250us"; > 0 and <= 1 h. Returns 0, or
- * -1 with a message in err (which quotes text). */
+/* A duration with a unit (ns, us, ms, s), e.g. "200ms", "1.5s", "250us"; > 0 and <= 1 h. Returns 0,
+ * or -1 with a message in err (which quotes text). */
 int db_slo_parse_duration(const char *text, int64_t *ns, char *err, size_t errlen);
 /* True when s holds at least one per-request objective. */
 int db_slo_has_per_request(const db_slo_set *s);

@@ -16,8 +16,9 @@ int db_latency_hlog(FILE *f, const db_metrics *m, double start_epoch_s) {
     db_hdr_log_writer w;
     if (db_hdr_log_writer_open(&w, f, start_epoch_s, start_epoch_s) != DB_HDR_OK) return -1;
     char comment[160];
-    snprintf(comment, sizeof comment,
-             "[decodebench: one interval per metric covering the measurement window; values in ns]");
+    snprintf(
+        comment, sizeof comment,
+        "[decodebench: one interval per metric covering the measurement window; values in ns]");
     if (db_hdr_log_write_comment(&w, comment) != DB_HDR_OK) return -1;
     double start = start_epoch_s + (double)s->window_start_ns * 1e-9;
     for (int i = 0; i < DB_HLOG_METRICS; i++) {
@@ -49,7 +50,8 @@ int db_latency_hgrm_write(const char *path, const db_metrics *m, db_latency k, c
     if (db_atomic_open(&af, path, err, errlen) != 0) return -1;
     errno = 0;
     if (db_hdr_write_percentiles(af.f, db_metrics_histogram(m, k), 5, 1e6) != DB_HDR_OK) {
-        snprintf(err, errlen, "cannot write '%s': %s", path, errno ? strerror(errno) : "write failed");
+        snprintf(err, errlen, "cannot write '%s': %s", path,
+                 errno ? strerror(errno) : "write failed");
         db_atomic_abort(&af);
         return -1;
     }

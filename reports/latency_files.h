@@ -1,8 +1,8 @@
-/* latency_files.h — the HDR histograms of a run as files other tools read: latency.hlog (interval log
- * 1.3; one interval per metric, tagged TTFT, TPOT, ITL, E2E, QUEUE, covering the measurement window:
- * start = window start, length = duration; values in ns) and one percentile table per metric,
- * NAME.hgrm (values in ms) for ttft, tpot, itl, e2e, queue, norm.
- * Must not: know the engine or scheduler; it writes db_metrics histograms through harness/hdr.h.
+/* latency_files.h — the HDR histograms of a run as files other tools read: latency.hlog (interval
+ * log 1.3; one interval per metric, tagged TTFT, TPOT, ITL, E2E, QUEUE, covering the measurement
+ * window: start = window start, length = duration; values in ns) and one percentile table per
+ * metric, NAME.hgrm (values in ms) for ttft, tpot, itl, e2e, queue, norm. Must not: know the engine
+ * or scheduler; it writes db_metrics histograms through harness/hdr.h.
  */
 #ifndef DB_LATENCY_FILES_H
 #define DB_LATENCY_FILES_H

@@ -20,8 +20,8 @@ typedef struct row {
 static void field(row *r, const char *text) {
     if (r->n++ > 0 && fputc(',', r->f) == EOF) r->bad = true;
     size_t len = strlen(text);
-    bool quote = strpbrk(text, ",\"\r\n") != NULL ||
-                 (len > 0 && (text[0] == ' ' || text[len - 1] == ' '));
+    bool quote =
+        strpbrk(text, ",\"\r\n") != NULL || (len > 0 && (text[0] == ' ' || text[len - 1] == ' '));
     if (quote ? csv_fwrite(r->f, text, len) != 0 : fputs(text, r->f) == EOF) r->bad = true;
 }
 
@@ -57,12 +57,25 @@ static void field_fmt(row *r, const char *fmt, double v) {
     field(r, buf);
 }
 
-static const char *const request_columns[] = {
-    "id",           "arrival_s",     "prompt_tokens", "requested_output_tokens",
-    "output_tokens", "status",       "in_window",     "meets_slo",
-    "first_scheduled_s", "first_token_s", "last_token_s", "end_s",
-    "queue_ms",     "ttft_ms",       "tpot_ms",       "max_itl_ms",
-    "e2el_ms",      "norm_latency_ms", "failure_reason"};
+static const char *const request_columns[] = {"id",
+                                              "arrival_s",
+                                              "prompt_tokens",
+                                              "requested_output_tokens",
+                                              "output_tokens",
+                                              "status",
+                                              "in_window",
+                                              "meets_slo",
+                                              "first_scheduled_s",
+                                              "first_token_s",
+                                              "last_token_s",
+                                              "end_s",
+                                              "queue_ms",
+                                              "ttft_ms",
+                                              "tpot_ms",
+                                              "max_itl_ms",
+                                              "e2el_ms",
+                                              "norm_latency_ms",
+                                              "failure_reason"};
 
 static const char *status_name(db_request_status s) {
     return s == DB_REQ_COMPLETED ? "completed" : s == DB_REQ_FAILED ? "failed" : "in_flight";
@@ -99,11 +112,21 @@ int db_requests_csv(FILE *f, const db_metrics *m) {
     return r.bad ? -1 : 0;
 }
 
-static const char *const step_columns[] = {
-    "index",          "start_s",         "duration_ms",     "batch_size",
-    "prefill_tokens", "decode_tokens",   "kv_blocks_used",  "kv_blocks_total",
-    "host_overhead_ms", "device_ms",     "flops",           "bytes",
-    "arithmetic_intensity", "achieved_flops_per_s", "achieved_bytes_per_s"};
+static const char *const step_columns[] = {"index",
+                                           "start_s",
+                                           "duration_ms",
+                                           "batch_size",
+                                           "prefill_tokens",
+                                           "decode_tokens",
+                                           "kv_blocks_used",
+                                           "kv_blocks_total",
+                                           "host_overhead_ms",
+                                           "device_ms",
+                                           "flops",
+                                           "bytes",
+                                           "arithmetic_intensity",
+                                           "achieved_flops_per_s",
+                                           "achieved_bytes_per_s"};
 
 int db_steps_csv(FILE *f, const db_metrics *m) {
     row r = {f, 0, false};
@@ -125,8 +148,10 @@ int db_steps_csv(FILE *f, const db_metrics *m) {
         field_fmt(&r, "%.6f", s->device_s * 1e3);
         field_fmt(&r, "%.0f", s->flops);
         field_fmt(&r, "%.0f", s->bytes);
-        if (s->bytes > 0) field_fmt(&r, "%.6g", s->flops / s->bytes);
-        else field(&r, "");
+        if (s->bytes > 0)
+            field_fmt(&r, "%.6g", s->flops / s->bytes);
+        else
+            field(&r, "");
         if (dur_s > 0) {
             field_fmt(&r, "%.6g", s->flops / dur_s);
             field_fmt(&r, "%.6g", s->bytes / dur_s);
@@ -139,8 +164,8 @@ int db_steps_csv(FILE *f, const db_metrics *m) {
     return r.bad ? -1 : 0;
 }
 
-static int write_atomic(const char *path, const db_metrics *m, int (*fn)(FILE *, const db_metrics *),
-                        char *err, size_t errlen) {
+static int write_atomic(const char *path, const db_metrics *m,
+                        int (*fn)(FILE *, const db_metrics *), char *err, size_t errlen) {
     db_atomic_file af;
     if (db_atomic_open(&af, path, err, errlen) != 0) return -1;
     errno = 0;

@@ -1,7 +1,7 @@
-/* run_csv.h — requests.csv (one row per request that arrived) and steps.csv (one row per engine step),
- * written with libcsv (text fields quoted by csv_fwrite when they need it). Column lists, units and
- * meanings are in the README ("requests.csv", "steps.csv"); an undefined value is an empty field.
- * Must not: know the engine or scheduler; it writes db_metrics records.
+/* run_csv.h — requests.csv (one row per request that arrived) and steps.csv (one row per engine
+ * step), written with libcsv (text fields quoted by csv_fwrite when they need it). Column lists,
+ * units and meanings are in the README ("requests.csv", "steps.csv"); an undefined value is an
+ * empty field. Must not: know the engine or scheduler; it writes db_metrics records.
  */
 #ifndef DB_RUN_CSV_H
 #define DB_RUN_CSV_H

@@ -54,27 +54,40 @@ int db_report_write_run(const char *dir, const db_metrics *m, const db_run_info 
             return -1;
         }
         switch (i) {
-        case 0: rc = db_summary_json_write(path, m, info, err, errlen); break;
-        case 1: rc = db_requests_csv_write(path, m, err, errlen); break;
-        case 2: rc = db_steps_csv_write(path, m, err, errlen); break;
-        case 3: rc = db_latency_hlog_write(path, m, info->start_epoch_s, err, errlen); break;
-        default: rc = db_latency_hgrm_write(path, m, (db_latency)(i - 4), err, errlen); break;
+        case 0:
+            rc = db_summary_json_write(path, m, info, err, errlen);
+            break;
+        case 1:
+            rc = db_requests_csv_write(path, m, err, errlen);
+            break;
+        case 2:
+            rc = db_steps_csv_write(path, m, err, errlen);
+            break;
+        case 3:
+            rc = db_latency_hlog_write(path, m, info->start_epoch_s, err, errlen);
+            break;
+        default:
+            rc = db_latency_hgrm_write(path, m, (db_latency)(i - 4), err, errlen);
+            break;
         }
         free(path);
     }
     return rc;
 }
 
-/* ---- terminal summary ------------------------------------------------------------------------- */
+/* ---- terminal summary -------------------------------------------------------------------------
+ */
 
 #define WIDTH 50
 
 /* title centred in WIDTH columns, padded with fill (vLLM's "{s:{c}^{n}}"). */
 static void centred(FILE *f, const char *title, char fill) {
     int n = (int)strlen(title), left = (WIDTH - n) / 2, right = WIDTH - n - left;
-    for (int i = 0; i < left; i++) fputc(fill, f);
+    for (int i = 0; i < left; i++)
+        fputc(fill, f);
     fputs(title, f);
-    for (int i = 0; i < right; i++) fputc(fill, f);
+    for (int i = 0; i < right; i++)
+        fputc(fill, f);
     fputc('\n', f);
 }
 
@@ -126,9 +139,11 @@ static void goodput_lines(FILE *f, const db_metrics *m, const db_metrics_summary
         db_slo_aggregate a = {c->metric, c->percentile, c->threshold_ns};
         db_slo_aggregate_label(&a, agg, sizeof agg);
         snprintf(label, sizeof label, "SLO %s <= %.2f ms:", agg, (double)c->threshold_ns / 1e6);
-        if (c->value_ns < 0) snprintf(value, sizeof value, "FAIL (no samples)");
-        else snprintf(value, sizeof value, "%s (%.2f ms)", c->pass ? "pass" : "FAIL",
-                      (double)c->value_ns / 1e6);
+        if (c->value_ns < 0)
+            snprintf(value, sizeof value, "FAIL (no samples)");
+        else
+            snprintf(value, sizeof value, "%s (%.2f ms)", c->pass ? "pass" : "FAIL",
+                     (double)c->value_ns / 1e6);
         line_s(f, label, value);
     }
 }
@@ -159,7 +174,8 @@ void db_report_print_summary(FILE *f, const db_metrics *m, const db_run_info *in
     line_i(f, "Total generated tokens:", s->total_output_tokens);
     line_f(f, "Request throughput (req/s):", s->request_throughput);
     line_f(f, "Output token throughput (tok/s):", s->output_throughput);
-    if (s->peak_buckets > 0) line_f(f, "Peak output token throughput (tok/s):", s->peak_output_throughput);
+    if (s->peak_buckets > 0)
+        line_f(f, "Peak output token throughput (tok/s):", s->peak_output_throughput);
     line_f(f, "Total Token throughput (tok/s):", s->total_token_throughput);
     line_f(f, "Mean concurrency:", s->mean_concurrency);
     goodput_lines(f, m, s);
@@ -170,7 +186,7 @@ void db_report_print_summary(FILE *f, const db_metrics *m, const db_run_info *in
     latency_block(f, s, DB_LAT_QUEUE, "Queue Time", "Queue");
     engine_lines(f, &s->engine);
     centred(f, "", '=');
-    fprintf(f, "Window: arrivals %.3f s .. %.3f s, %lld of %lld requests counted", 
+    fprintf(f, "Window: arrivals %.3f s .. %.3f s, %lld of %lld requests counted",
             (double)s->window_start_ns * 1e-9, (double)s->window_end_ns * 1e-9,
             (long long)s->counted, (long long)s->arrived);
     if (s->excluded_warmup || s->excluded_cooldown)
@@ -183,7 +199,8 @@ void db_report_print_summary(FILE *f, const db_metrics *m, const db_run_info *in
         fprintf(f, "INCOMPLETE: the run was stopped early; figures cover what was measured.\n");
 }
 
-/* ---- command line ----------------------------------------------------------------------------- */
+/* ---- command line -----------------------------------------------------------------------------
+ */
 
 static bool plain_arg(const char *a) {
     if (!*a) return false;
@@ -195,7 +212,8 @@ static bool plain_arg(const char *a) {
 
 char *db_run_command_line(int argc, char *const *argv) {
     size_t cap = 1;
-    for (int i = 0; i < argc; i++) cap += 4 * strlen(argv[i]) + 3;
+    for (int i = 0; i < argc; i++)
+        cap += 4 * strlen(argv[i]) + 3;
     char *out = malloc(cap), *p = out;
     if (!out) return NULL;
     for (int i = 0; i < argc; i++) {
@@ -206,8 +224,10 @@ char *db_run_command_line(int argc, char *const *argv) {
         }
         *p++ = '\'';
         for (const char *q = argv[i]; *q; q++) {
-            if (*q == '\'') p = stpcpy(p, "'\\''");
-            else *p++ = *q;
+            if (*q == '\'')
+                p = stpcpy(p, "'\\''");
+            else
+                *p++ = *q;
         }
         *p++ = '\'';
     }

@@ -14,11 +14,10 @@
 #include "atomic_file.h"
 #include "slo.h"
 
-static const char *const latency_fields[DB_LAT_COUNT] = {"ttft_ms",  "tpot_ms", "itl_ms",
-                                                         "e2el_ms",  "queue_ms", "norm_latency_ms"};
-static const char *const latency_counts[DB_LAT_COUNT] = {"ttft_count", "tpot_count",
-                                                         "itl_count",  "e2el_count",
-                                                         "queue_count", "norm_latency_count"};
+static const char *const latency_fields[DB_LAT_COUNT] = {"ttft_ms", "tpot_ms",  "itl_ms",
+                                                         "e2el_ms", "queue_ms", "norm_latency_ms"};
+static const char *const latency_counts[DB_LAT_COUNT] = {
+    "ttft_count", "tpot_count", "itl_count", "e2el_count", "queue_count", "norm_latency_count"};
 
 const char *db_summary_latency_field(db_latency k) {
     return (unsigned)k < DB_LAT_COUNT ? latency_fields[k] : "?";
@@ -53,10 +52,10 @@ static void put_latency(builder *b, json_t *o, const db_latency_stats *st, db_la
     const struct {
         const char *prefix;
         double ns;
-    } fields[] = {{"mean_", st->mean_ns},           {"median_", (double)st->p50_ns},
-                  {"std_", st->stddev_ns},          {"p90_", (double)st->p90_ns},
-                  {"p95_", (double)st->p95_ns},     {"p99_", (double)st->p99_ns},
-                  {"p99.9_", (double)st->p999_ns},  {"min_", (double)st->min_ns},
+    } fields[] = {{"mean_", st->mean_ns},          {"median_", (double)st->p50_ns},
+                  {"std_", st->stddev_ns},         {"p90_", (double)st->p90_ns},
+                  {"p95_", (double)st->p95_ns},    {"p99_", (double)st->p99_ns},
+                  {"p99.9_", (double)st->p999_ns}, {"min_", (double)st->min_ns},
                   {"max_", (double)st->max_ns}};
     char key[64];
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -70,7 +69,8 @@ static json_t *kv_object(builder *b, const db_kv_list *l) {
     json_t *o = json_object();
     for (size_t i = 0; l && i < l->n; i++) {
         const db_kv *kv = &l->items[i];
-        put(b, o, kv->key, kv->kind == DB_KV_INT ? json_integer(kv->int_value) : json_string(kv->value));
+        put(b, o, kv->key,
+            kv->kind == DB_KV_INT ? json_integer(kv->int_value) : json_string(kv->value));
     }
     return o;
 }
@@ -134,7 +134,8 @@ static json_t *engine_json(builder *b, const db_metrics *m) {
     put(b, o, "steps", json_integer(e->steps));
     put(b, o, "mean_step_ms", any ? json_real(e->mean_step_s * 1e3) : json_null());
     put(b, o, "mean_batch_size", any ? json_real(e->mean_batch_size) : json_null());
-    put(b, o, "mean_host_overhead_ms", any ? json_real(e->mean_host_overhead_s * 1e3) : json_null());
+    put(b, o, "mean_host_overhead_ms",
+        any ? json_real(e->mean_host_overhead_s * 1e3) : json_null());
     put(b, o, "mean_device_ms", any ? json_real(e->mean_device_s * 1e3) : json_null());
     put(b, o, "prefill_tokens", json_integer(e->prefill_tokens));
     put(b, o, "decode_tokens", json_integer(e->decode_tokens));
@@ -142,8 +143,8 @@ static json_t *engine_json(builder *b, const db_metrics *m) {
     put(b, o, "total_bytes", real_or_null(e->total_bytes));
     put(b, o, "achieved_flops_per_s", any ? real_or_null(e->achieved_flops_per_s) : json_null());
     put(b, o, "achieved_bytes_per_s", any ? real_or_null(e->achieved_bytes_per_s) : json_null());
-    put(b, o, "arithmetic_intensity", e->total_bytes > 0 ? real_or_null(e->arithmetic_intensity)
-                                                         : json_null());
+    put(b, o, "arithmetic_intensity",
+        e->total_bytes > 0 ? real_or_null(e->arithmetic_intensity) : json_null());
     put(b, o, "peak_flops_per_s", c->peak_flops > 0 ? json_real(c->peak_flops) : json_null());
     put(b, o, "peak_bytes_per_s",
         c->peak_bytes_per_s > 0 ? json_real(c->peak_bytes_per_s) : json_null());
@@ -184,7 +185,8 @@ static void put_counts_and_rates(builder *b, json_t *o, const db_metrics_summary
     put(b, o, "output_throughput", json_real(s->output_throughput));
     put(b, o, "total_token_throughput", json_real(s->total_token_throughput));
     put(b, o, "request_goodput", s->has_slo ? json_real(s->request_goodput) : json_null());
-    put(b, o, "output_token_goodput", s->has_slo ? json_real(s->output_token_goodput) : json_null());
+    put(b, o, "output_token_goodput",
+        s->has_slo ? json_real(s->output_token_goodput) : json_null());
     put(b, o, "max_output_tokens_per_s",
         s->peak_buckets > 0 ? json_real(s->peak_output_throughput) : json_null());
     put(b, o, "peak_buckets", json_integer(s->peak_buckets));
@@ -199,7 +201,8 @@ json_t *db_summary_json(const db_metrics *m, const db_run_info *info) {
     json_t *o = json_object();
     put_run_facts(&b, o, info);
     put_counts_and_rates(&b, o, s);
-    for (int k = 0; k < DB_LAT_COUNT; k++) put_latency(&b, o, &s->latency[k], (db_latency)k);
+    for (int k = 0; k < DB_LAT_COUNT; k++)
+        put_latency(&b, o, &s->latency[k], (db_latency)k);
     put(&b, o, "window", window_json(&b, m));
     put(&b, o, "slo", slo_json(&b, m));
     put(&b, o, "failed_reasons", failures_json(&b, s));

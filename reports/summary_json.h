@@ -1,9 +1,9 @@
-/* summary_json.h — summary.json of a run (jansson): vLLM's benchmark field names where the meaning is
- * the same (duration, completed, request_throughput, mean_ttft_ms, p99_tpot_ms, request_goodput, ...)
- * plus our own (p95 / p99.9 / max, queue and normalised latency, window, SLOs, failures, peak
- * throughput, concurrency, engine step summary, environment, command line, complete, schema_version).
- * The schema is documented field by field in the README ("summary.json").
- * Must not: know the engine or scheduler; it serialises db_metrics results and db_run_info.
+/* summary_json.h — summary.json of a run (jansson): vLLM's benchmark field names where the meaning
+ * is the same (duration, completed, request_throughput, mean_ttft_ms, p99_tpot_ms, request_goodput,
+ * ...) plus our own (p95 / p99.9 / max, queue and normalised latency, window, SLOs, failures, peak
+ * throughput, concurrency, engine step summary, environment, command line, complete,
+ * schema_version). The schema is documented field by field in the README ("summary.json"). Must
+ * not: know the engine or scheduler; it serialises db_metrics results and db_run_info.
  */
 #ifndef DB_SUMMARY_JSON_H
 #define DB_SUMMARY_JSON_H

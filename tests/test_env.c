@@ -1,5 +1,6 @@
-/* test_env.c — the environment fingerprint (harness/env.h): CPU model parsing from /proc/cpuinfo-format
- * text, the collected keys and their order and types, and the run facts the caller adds.
+/* test_env.c — the environment fingerprint (harness/env.h): CPU model parsing from
+ * /proc/cpuinfo-format text, the collected keys and their order and types, and the run facts the
+ * caller adds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,8 +28,9 @@ static const char *temp_file(const char *text) {
 }
 
 static void cpu_model_comes_from_the_model_name_line(void **state) {
-    const char *path = temp_file("processor\t: 0\nvendor_id\t: AuthenticAMD\n"
-                                 "model name\t: AMD EPYC 7B13 64-Core Processor  \nflags\t\t: fpu\n");
+    const char *path =
+        temp_file("processor\t: 0\nvendor_id\t: AuthenticAMD\n"
+                  "model name\t: AMD EPYC 7B13 64-Core Processor  \nflags\t\t: fpu\n");
     char buf[128];
     assert_int_equal(db_env_cpu_model(path, buf, sizeof buf), 0);
     assert_string_equal(buf, "AMD EPYC 7B13 64-Core Processor"); /* trailing spaces trimmed */
@@ -51,15 +53,24 @@ static void a_missing_cpuinfo_gives_unknown(void **state) {
 }
 
 static void collected_facts_come_in_the_documented_order_and_types(void **state) {
-    static const char *const keys[] = {"decodebench_version", "git_commit", "build_type",
-                                       "compiler",            "hostname",   "os",
-                                       "kernel_release",      "kernel_version", "arch",
-                                       "cpu_model",           "cpu_cores",  "memory_bytes"};
+    static const char *const keys[] = {"decodebench_version",
+                                       "git_commit",
+                                       "build_type",
+                                       "compiler",
+                                       "hostname",
+                                       "os",
+                                       "kernel_release",
+                                       "kernel_version",
+                                       "arch",
+                                       "cpu_model",
+                                       "cpu_cores",
+                                       "memory_bytes"};
     db_kv_list l = {0};
     char err[128];
     assert_int_equal(db_env_collect(&l, err, sizeof err), 0);
     assert_int_equal(l.n, 12);
-    for (size_t i = 0; i < 12; i++) assert_string_equal(l.items[i].key, keys[i]);
+    for (size_t i = 0; i < 12; i++)
+        assert_string_equal(l.items[i].key, keys[i]);
     /* the build defines these for db_core (harness/CMakeLists.txt) */
     assert_string_not_equal(db_kv_find(&l, "compiler")->value, "unknown");
     assert_string_not_equal(db_kv_find(&l, "decodebench_version")->value, "unknown");
@@ -74,8 +85,8 @@ static void collected_facts_come_in_the_documented_order_and_types(void **state)
 static void run_facts_skip_what_was_not_given(void **state) {
     db_kv_list l = {0};
     char err[128];
-    db_env_run_facts f = {.backend = "sim", .model = "llama2-7b", .precision = "bf16",
-                          .seed = 42, .has_seed = true};
+    db_env_run_facts f = {
+        .backend = "sim", .model = "llama2-7b", .precision = "bf16", .seed = 42, .has_seed = true};
     assert_int_equal(db_env_add_run_facts(&l, &f, err, sizeof err), 0);
     assert_int_equal(l.n, 4); /* backend, model, precision, seed */
     assert_string_equal(l.items[0].key, "backend");

@@ -1,6 +1,6 @@
-/* test_metrics.c — the metrics recorder on hand-built event sequences: per-request latency definitions
- * (from the intended arrival), ITL for multi-token events, throughput, concurrency, failures, event
- * validation. Windows, goodput and the step summary are in test_metrics_window.c.
+/* test_metrics.c — the metrics recorder on hand-built event sequences: per-request latency
+ * definitions (from the intended arrival), ITL for multi-token events, throughput, concurrency,
+ * failures, event validation. Windows, goodput and the step summary are in test_metrics_window.c.
  * Times below are written in ms on the run clock; MS() converts to the recorder's ns.
  */
 #include <math.h>
@@ -14,11 +14,11 @@
 
 #include "metrics.h"
 
-#define MS(x) ((int64_t)(x) * INT64_C(1000000))
+#define MS(x) ((int64_t)(x)*INT64_C(1000000))
 #define assert_near(a, b, tol)                                                                     \
     do {                                                                                           \
         double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol))) fail_msg("%s = %.12g, expected %.12g", #a, a_, b_);          \
+        if (!(fabs(a_ - b_) <= (tol))) fail_msg("%s = %.12g, expected %.12g", #a, a_, b_);         \
     } while (0)
 
 static db_metrics *recorder(void) {
@@ -38,7 +38,8 @@ static db_metrics *five_token_request(void) {
     db_metrics *m = recorder();
     ok(m, db_metrics_request_arrived(m, 0, 0, 50, 5));
     ok(m, db_metrics_request_scheduled(m, 0, MS(10)));
-    for (int i = 0; i < 5; i++) ok(m, db_metrics_tokens_emitted(m, 0, MS(100 + 20 * i), 1));
+    for (int i = 0; i < 5; i++)
+        ok(m, db_metrics_tokens_emitted(m, 0, MS(100 + 20 * i), 1));
     ok(m, db_metrics_request_finished(m, 0, MS(180)));
     ok(m, db_metrics_finish(m, MS(180)));
     return m;
@@ -85,8 +86,8 @@ static void five_token_request_counts_and_throughput(void **state) {
     assert_int_equal(s->total_input_tokens, 50);
     assert_int_equal(s->total_output_tokens, 5);
     assert_near(s->duration_s, 0.18, 1e-12);
-    assert_near(s->request_throughput, 1 / 0.18, 1e-9);     /* 5.556 req/s */
-    assert_near(s->output_throughput, 5 / 0.18, 1e-9);      /* 27.78 tok/s */
+    assert_near(s->request_throughput, 1 / 0.18, 1e-9);      /* 5.556 req/s */
+    assert_near(s->output_throughput, 5 / 0.18, 1e-9);       /* 27.78 tok/s */
     assert_near(s->total_token_throughput, 55 / 0.18, 1e-9); /* (50 + 5) / 0.18 */
     /* Little's law: E2E 0.18 s of one request over 0.18 s = 1 request in the system on average */
     assert_near(s->mean_concurrency, 1.0, 1e-12);
@@ -148,7 +149,8 @@ static void latencies_count_from_intended_arrival_not_from_scheduling(void **sta
     /* intended at 1000 ms; the system was busy and first scheduled it at 3000 ms */
     ok(m, db_metrics_request_arrived(m, 0, MS(1000), 10, 2));
     ok(m, db_metrics_request_scheduled(m, 0, MS(3000)));
-    ok(m, db_metrics_request_scheduled(m, 0, MS(3200))); /* re-scheduled after preemption: ignored */
+    ok(m,
+       db_metrics_request_scheduled(m, 0, MS(3200))); /* re-scheduled after preemption: ignored */
     ok(m, db_metrics_tokens_emitted(m, 0, MS(3500), 1));
     ok(m, db_metrics_tokens_emitted(m, 0, MS(3600), 1));
     ok(m, db_metrics_request_finished(m, 0, MS(3600)));
@@ -180,7 +182,8 @@ static void exact_mean_and_population_stddev_over_requests(void **state) {
 
 static void failed_requests_are_counted_by_reason_and_not_in_latencies(void **state) {
     db_metrics *m = recorder();
-    for (int i = 0; i < 4; i++) ok(m, db_metrics_request_arrived(m, i, MS(10 * i), 10, 4));
+    for (int i = 0; i < 4; i++)
+        ok(m, db_metrics_request_arrived(m, i, MS(10 * i), 10, 4));
     ok(m, db_metrics_tokens_emitted(m, 0, MS(50), 1));
     ok(m, db_metrics_request_finished(m, 0, MS(60)));
     ok(m, db_metrics_request_failed(m, 1, MS(20), "prompt longer than KV capacity"));
@@ -258,7 +261,8 @@ static void bad_event_sequences_are_refused_with_a_message_naming_the_request(vo
     expect_refusal(m, db_metrics_tokens_emitted(m, 3, MS(170), 1), "already finished");
     expect_refusal(m, db_metrics_finish(m, MS(155)), "earlier than an event");
     ok(m, db_metrics_finish(m, MS(160)));
-    expect_refusal(m, db_metrics_request_arrived(m, 5, MS(200), 1, 1), "after the run was finished");
+    expect_refusal(m, db_metrics_request_arrived(m, 5, MS(200), 1, 1),
+                   "after the run was finished");
     expect_refusal(m, db_metrics_finish(m, MS(300)), "already finished");
     db_metrics_free(m);
 }
@@ -280,7 +284,8 @@ static void latency_beyond_one_hour_is_counted_out_of_range(void **state) {
     ok(m, db_metrics_request_finished(m, 0, two_hours));
     ok(m, db_metrics_finish(m, two_hours));
     const db_metrics_summary *s = db_metrics_summary_get(m);
-    /* TTFT, E2E and normalised latency (E2E / 1) are all 2 h: three values the 1 h histograms refuse */
+    /* TTFT, E2E and normalised latency (E2E / 1) are all 2 h: three values the 1 h histograms
+     * refuse */
     assert_int_equal(s->out_of_range, 3);
     assert_int_equal(db_metrics_histogram(m, DB_LAT_E2E)->total_count, 0);
     db_metrics_free(m);

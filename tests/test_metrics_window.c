@@ -1,6 +1,6 @@
 /* test_metrics_window.c — the measurement window (warmup by time and by request count, cooldown),
- * goodput and SLO attainment, aggregate SLO checks, peak output throughput over full 1 s buckets, and
- * the engine step summary. Hand-built event sequences; times in ms, MS() converts to ns.
+ * goodput and SLO attainment, aggregate SLO checks, peak output throughput over full 1 s buckets,
+ * and the engine step summary. Hand-built event sequences; times in ms, MS() converts to ns.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -14,11 +14,11 @@
 #include "metrics.h"
 #include "slo.h"
 
-#define MS(x) ((int64_t)(x) * INT64_C(1000000))
+#define MS(x) ((int64_t)(x)*INT64_C(1000000))
 #define assert_near(a, b, tol)                                                                     \
     do {                                                                                           \
         double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol))) fail_msg("%s = %.12g, expected %.12g", #a, a_, b_);          \
+        if (!(fabs(a_ - b_) <= (tol))) fail_msg("%s = %.12g, expected %.12g", #a, a_, b_);         \
     } while (0)
 
 static db_metrics *recorder(const db_metrics_config *cfg) {
@@ -61,7 +61,8 @@ static void warmup_by_time_excludes_requests_arriving_before_it(void **state) {
 
 static void warmup_by_request_count_starts_the_window_at_the_next_arrival(void **state) {
     db_metrics *m = recorder(&(db_metrics_config){.warmup_requests = 2});
-    for (int i = 0; i < 4; i++) one_token(m, i, 100 * i, 50);
+    for (int i = 0; i < 4; i++)
+        one_token(m, i, 100 * i, 50);
     ok(m, db_metrics_finish(m, MS(350)));
     const db_metrics_summary *s = db_metrics_summary_get(m);
     /* the first two arrivals (0, 100 ms) are warmup; the third arrives at 200 ms */
@@ -74,7 +75,8 @@ static void warmup_by_request_count_starts_the_window_at_the_next_arrival(void *
 
 static void warmup_by_time_and_count_ends_at_the_later_of_the_two(void **state) {
     db_metrics *m = recorder(&(db_metrics_config){.warmup_ns = MS(250), .warmup_requests = 1});
-    for (int i = 0; i < 4; i++) one_token(m, i, 100 * i, 50);
+    for (int i = 0; i < 4; i++)
+        one_token(m, i, 100 * i, 50);
     ok(m, db_metrics_finish(m, MS(350)));
     const db_metrics_summary *s = db_metrics_summary_get(m);
     /* count alone would start at 100 ms (second arrival); time says 250 ms: max is 250 ms */
@@ -85,7 +87,8 @@ static void warmup_by_time_and_count_ends_at_the_later_of_the_two(void **state) 
 
 static void fewer_arrivals_than_the_warmup_count_leave_the_window_empty(void **state) {
     db_metrics *m = recorder(&(db_metrics_config){.warmup_requests = 5});
-    for (int i = 0; i < 3; i++) one_token(m, i, 100 * i, 50);
+    for (int i = 0; i < 3; i++)
+        one_token(m, i, 100 * i, 50);
     ok(m, db_metrics_finish(m, MS(250)));
     const db_metrics_summary *s = db_metrics_summary_get(m);
     assert_int_equal(s->counted, 0);
@@ -99,7 +102,8 @@ static void fewer_arrivals_than_the_warmup_count_leave_the_window_empty(void **s
 static void cooldown_excludes_requests_arriving_in_the_last_seconds_of_arrivals(void **state) {
     db_metrics *m = recorder(&(db_metrics_config){.cooldown_ns = MS(1000)});
     int64_t at[] = {0, 1000, 2000, 2500, 3000};
-    for (int i = 0; i < 5; i++) one_token(m, i, at[i], 50);
+    for (int i = 0; i < 5; i++)
+        one_token(m, i, at[i], 50);
     ok(m, db_metrics_finish(m, MS(3050)));
     const db_metrics_summary *s = db_metrics_summary_get(m);
     /* last arrival 3000 ms - cooldown 1000 ms = window end 2000 ms (inclusive) */
@@ -139,9 +143,10 @@ static db_metrics *slo_run(const char *spec) {
     char err[256];
     if (db_slo_parse(spec, &slo, err, sizeof err) != 0) fail_msg("%s", err);
     db_metrics *m = recorder(&(db_metrics_config){.slo = &slo});
-    static const int64_t tokens[4][3] = {{100, 120, 140}, {200, 210, -1}, {100, 130, 160},
-                                         {120, -1, -1}};
-    for (int i = 0; i < 5; i++) ok(m, db_metrics_request_arrived(m, i, 0, 10, 3));
+    static const int64_t tokens[4][3] = {
+        {100, 120, 140}, {200, 210, -1}, {100, 130, 160}, {120, -1, -1}};
+    for (int i = 0; i < 5; i++)
+        ok(m, db_metrics_request_arrived(m, i, 0, 10, 3));
     for (int i = 0; i < 4; i++) {
         int64_t last = 0;
         for (int j = 0; j < 3 && tokens[i][j] >= 0; j++) {
@@ -195,7 +200,8 @@ static void peak_output_throughput_uses_full_one_second_buckets(void **state) {
     db_metrics *m = recorder(&(db_metrics_config){0});
     ok(m, db_metrics_request_arrived(m, 0, 0, 10, 18));
     int64_t first[] = {200, 400, 600, 1100, 1200, 1300, 1400, 1500};
-    for (int i = 0; i < 8; i++) ok(m, db_metrics_tokens_emitted(m, 0, MS(first[i]), 1));
+    for (int i = 0; i < 8; i++)
+        ok(m, db_metrics_tokens_emitted(m, 0, MS(first[i]), 1));
     ok(m, db_metrics_tokens_emitted(m, 0, MS(2400), 10));
     ok(m, db_metrics_request_finished(m, 0, MS(2500)));
     ok(m, db_metrics_finish(m, MS(2500)));
@@ -235,13 +241,12 @@ static void a_span_shorter_than_one_second_has_no_peak(void **state) {
 static db_step_event step(int64_t index, int64_t start_ms, int64_t dur_ms, int batch, int prefill,
                           int decode, int kv_used, double host, double dev, double flops,
                           double bytes) {
-    return (db_step_event){index, MS(start_ms), MS(dur_ms), batch, prefill, decode, kv_used, 100,
-                           host, dev, flops, bytes};
+    return (db_step_event){index,   MS(start_ms), MS(dur_ms), batch, prefill, decode,
+                           kv_used, 100,          host,       dev,   flops,   bytes};
 }
 
 static void step_summary_gives_achieved_rates_intensity_mfu_and_mbu(void **state) {
-    db_metrics *m =
-        recorder(&(db_metrics_config){.peak_flops = 1e15, .peak_bytes_per_s = 1e12});
+    db_metrics *m = recorder(&(db_metrics_config){.peak_flops = 1e15, .peak_bytes_per_s = 1e12});
     one_token(m, 0, 0, 100);
     db_step_event a = step(0, 0, 10, 2, 100, 0, 10, 0.001, 0.009, 1e12, 1e10);
     db_step_event b = step(1, 10, 30, 4, 0, 4, 40, 0.002, 0.028, 3e12, 1e10);
@@ -252,19 +257,19 @@ static void step_summary_gives_achieved_rates_intensity_mfu_and_mbu(void **state
     ok(m, db_metrics_finish(m, MS(210)));
     const db_engine_summary *e = &db_metrics_summary_get(m)->engine;
     assert_int_equal(e->steps, 2);
-    assert_near(e->mean_step_s, 0.02, 1e-15);   /* (10 + 30) / 2 ms */
-    assert_near(e->mean_batch_size, 3, 0);      /* (2 + 4) / 2 */
+    assert_near(e->mean_step_s, 0.02, 1e-15); /* (10 + 30) / 2 ms */
+    assert_near(e->mean_batch_size, 3, 0);    /* (2 + 4) / 2 */
     assert_near(e->mean_host_overhead_s, 0.0015, 1e-15);
     assert_near(e->mean_device_s, 0.0185, 1e-15);
     assert_int_equal(e->prefill_tokens, 100);
     assert_int_equal(e->decode_tokens, 4);
-    assert_near(e->achieved_flops_per_s, 1e14, 1e2);  /* 4e12 FLOP / 0.04 s */
-    assert_near(e->achieved_bytes_per_s, 5e11, 1);    /* 2e10 B / 0.04 s */
-    assert_near(e->arithmetic_intensity, 200, 1e-9);  /* 4e12 / 2e10 FLOP/B */
-    assert_near(e->mfu, 0.1, 1e-12);                  /* 1e14 / 1e15 */
-    assert_near(e->mbu, 0.5, 1e-12);                  /* 5e11 / 1e12 */
-    assert_near(e->peak_kv_utilisation, 0.4, 1e-12);  /* 40 / 100 blocks */
-    assert_int_equal(db_metrics_step_count(m), 3);    /* steps.csv still gets all three */
+    assert_near(e->achieved_flops_per_s, 1e14, 1e2); /* 4e12 FLOP / 0.04 s */
+    assert_near(e->achieved_bytes_per_s, 5e11, 1);   /* 2e10 B / 0.04 s */
+    assert_near(e->arithmetic_intensity, 200, 1e-9); /* 4e12 / 2e10 FLOP/B */
+    assert_near(e->mfu, 0.1, 1e-12);                 /* 1e14 / 1e15 */
+    assert_near(e->mbu, 0.5, 1e-12);                 /* 5e11 / 1e12 */
+    assert_near(e->peak_kv_utilisation, 0.4, 1e-12); /* 40 / 100 blocks */
+    assert_int_equal(db_metrics_step_count(m), 3);   /* steps.csv still gets all three */
     db_metrics_free(m);
 }
 

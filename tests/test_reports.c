@@ -1,7 +1,7 @@
-/* test_reports.c — the run output directory: summary.json parses back (jansson) with the numbers of a
- * hand-built run, CSV row counts and quoting (libcsv), latency.hlog reads back through the db_hdr reader
- * with the same totals, one .hgrm per metric, atomic writes leave no temporary file, unwritable paths
- * give an error naming the path, and the terminal summary.
+/* test_reports.c — the run output directory: summary.json parses back (jansson) with the numbers of
+ * a hand-built run, CSV row counts and quoting (libcsv), latency.hlog reads back through the db_hdr
+ * reader with the same totals, one .hgrm per metric, atomic writes leave no temporary file,
+ * unwritable paths give an error naming the path, and the terminal summary.
  *
  * The hand-built run (times in ms on the run clock):
  *   request 0: arrives 0, scheduled 10, tokens at 100, 120, 140, 160, 180, finishes 180 (50 prompt)
@@ -33,16 +33,16 @@
 #include "slo.h"
 #include "summary_json.h"
 
-#define MS(x) ((int64_t)(x) * INT64_C(1000000))
+#define MS(x) ((int64_t)(x)*INT64_C(1000000))
 #define assert_near(a, b, tol)                                                                     \
     do {                                                                                           \
         double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol))) fail_msg("%s = %.12g, expected %.12g", #a, a_, b_);          \
+        if (!(fabs(a_ - b_) <= (tol))) fail_msg("%s = %.12g, expected %.12g", #a, a_, b_);         \
     } while (0)
 
 typedef struct fixture {
-    char dir[64];     /* a fresh temporary directory */
-    char out[128];    /* dir/run: the run's output directory */
+    char dir[64];  /* a fresh temporary directory */
+    char out[128]; /* dir/run: the run's output directory */
     db_metrics *m;
     db_kv_list env;
     db_run_info info;
@@ -62,7 +62,8 @@ static db_metrics *hand_built_run(void) {
     ok(m, db_metrics_request_scheduled(m, 0, MS(10)));
     ok(m, db_metrics_request_arrived(m, 1, MS(20), 4000, 5));
     ok(m, db_metrics_request_failed(m, 1, MS(30), "kv, exhausted"));
-    for (int i = 0; i < 5; i++) ok(m, db_metrics_tokens_emitted(m, 0, MS(100 + 20 * i), 1));
+    for (int i = 0; i < 5; i++)
+        ok(m, db_metrics_tokens_emitted(m, 0, MS(100 + 20 * i), 1));
     ok(m, db_metrics_request_finished(m, 0, MS(180)));
     db_step_event s0 = {0, MS(10), MS(90), 1, 50, 0, 4, 64, 0.001, 0.089, 5e9, 2e9};
     db_step_event s1 = {1, MS(100), MS(20), 1, 0, 1, 4, 64, 0.001, 0.019, 1e8, 2e9};
@@ -97,8 +98,10 @@ static void remove_dir(const char *dir) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) remove_dir(path);
-        else unlink(path);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_dir(path);
+        else
+            unlink(path);
     }
     closedir(d);
     rmdir(dir);
@@ -182,7 +185,8 @@ static void summary_json_holds_window_engine_and_environment(void **state) {
     assert_int_equal(num(w, "counted"), 2);
     json_t *e = json_object_get(o, "engine");
     assert_int_equal(num(e, "steps"), 2);
-    /* (5e9 + 1e8) FLOP over (90 + 20) ms = 4.636e10 FLOP/s; 4e9 B / 0.11 s; intensity 5.1e9 / 4e9 */
+    /* (5e9 + 1e8) FLOP over (90 + 20) ms = 4.636e10 FLOP/s; 4e9 B / 0.11 s; intensity 5.1e9 / 4e9
+     */
     assert_near(num(e, "achieved_flops_per_s"), 5.1e9 / 0.11, 1);
     assert_near(num(e, "achieved_bytes_per_s"), 4e9 / 0.11, 1);
     assert_near(num(e, "arithmetic_intensity"), 1.275, 1e-12);
@@ -220,8 +224,10 @@ static void on_field(void *s, size_t len, void *data) {
 
 static void on_row(int term, void *data) {
     csv_count *c = data;
-    if (c->rows == 0) c->header_fields = c->fields_in_row;
-    else if (c->fields_in_row != c->header_fields) c->ragged = true;
+    if (c->rows == 0)
+        c->header_fields = c->fields_in_row;
+    else if (c->fields_in_row != c->header_fields)
+        c->ragged = true;
     c->rows++;
     c->fields_in_row = 0;
 }
@@ -236,8 +242,8 @@ static csv_count parse_csv(const fixture *f, const char *name) {
     csv_count c = {0};
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (csv_parse(&p, buf, n, on_field, on_row, &c) != n) fail_msg("%s: %s", path,
-                                                                   csv_strerror(csv_error(&p)));
+        if (csv_parse(&p, buf, n, on_field, on_row, &c) != n)
+            fail_msg("%s: %s", path, csv_strerror(csv_error(&p)));
     csv_fini(&p, on_field, on_row, &c);
     csv_free(&p);
     fclose(in);
@@ -284,14 +290,48 @@ static void hlog_reads_back_through_the_hdr_reader_with_the_same_totals(void **s
         const db_hdr *mine = db_metrics_histogram(f->m, kinds[i]);
         assert_int_equal(iv.hist.total_count, mine->total_count); /* 1, 1, 4, 1, 1 */
         assert_int_equal(db_hdr_max(&iv.hist), db_hdr_max(mine));
-        assert_near(iv.start_s, 0, 1e-9);       /* window start, relative to the BaseTime */
-        assert_near(iv.length_s, 0.18, 1e-9);   /* the duration */
+        assert_near(iv.start_s, 0, 1e-9);     /* window start, relative to the BaseTime */
+        assert_near(iv.length_s, 0.18, 1e-9); /* the duration */
         db_hdr_close(&iv.hist);
     }
     assert_near(r.start_time_s, 1700000000.0, 1e-3);
     assert_int_equal(db_hdr_log_reader_next(&r, &iv, err, sizeof err), 0);
     db_hdr_log_reader_close(&r);
     fclose(in);
+}
+
+/* The ecosystem peer: hdr-histogram-js reads latency.hlog (tests/hdr_interop.js prints, per
+ * interval, "TAG start_ms end_ms total p0 p50 p90 p99 p99.9 p100 mean stddev"). Skipped without
+ * node or the module (ci/setup installs them). */
+static void hlog_reads_back_in_hdr_histogram_js(void **state) {
+    fixture *f = *state;
+    const char *src = getenv("DB_SOURCE_DIR"), *modules = getenv("DB_NODE_MODULES");
+    char probe[512], cmd[1024], line[512];
+    if (!src || !modules) skip();
+    snprintf(probe, sizeof probe, "%s/hdr-histogram-js/package.json", modules);
+    if (access(probe, R_OK) != 0 || system("node --version >/dev/null 2>&1") != 0) skip();
+    write_run(f);
+    snprintf(cmd, sizeof cmd,
+             "DB_NODE_MODULES='%s' node '%s/tests/hdr_interop.js' hlog '%s/latency.hlog'", modules,
+             src, f->out);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    /* start 1700000000.000 s + window start 0 -> 1700000000000 ms; end = start + 180 ms */
+    static const char *const expected[] = {
+        "TTFT 1700000000000 1700000000180 1 99942400 100007935 100007935 100007935 100007935",
+        "TPOT 1700000000000 1700000000180 1 19988480 20004863",
+        "ITL 1700000000000 1700000000180 4 19988480 20004863",
+        "E2E 1700000000000 1700000000180 1 179961856 180092927",
+        "QUEUE 1700000000000 1700000000180 1 9994240 10002431"};
+    int n = 0;
+    while (fgets(line, sizeof line, p) && n < 5) {
+        if (strncmp(line, expected[n], strlen(expected[n])) != 0)
+            fail_msg("hdr-histogram-js line %d: '%s', expected it to start '%s'", n, line,
+                     expected[n]);
+        n++;
+    }
+    assert_int_equal(pclose(p), 0);
+    assert_int_equal(n, 5);
 }
 
 static void every_metric_gets_an_hgrm_in_ms(void **state) {
@@ -305,7 +345,8 @@ static void every_metric_gets_an_hgrm_in_ms(void **state) {
         if (!in) fail_msg("missing %s", path);
         char first_row[256] = "";
         while (fgets(line, sizeof line, in)) {
-            if (!first_row[0] && strstr(line, "0.000000000000")) snprintf(first_row, 256, "%s", line);
+            if (!first_row[0] && strstr(line, "0.000000000000"))
+                snprintf(first_row, 256, "%s", line);
             snprintf(last, sizeof last, "%s", line);
         }
         fclose(in);
@@ -371,15 +412,16 @@ static void a_stream_error_fails_the_commit_naming_the_path(void **state) {
     db_atomic_file af;
     assert_int_equal(db_atomic_open(&af, path, err, sizeof err), 0);
     fputs("partial", af.f);
-    (void)fgetc(af.f); /* reading a write-only stream sets its error flag, as a failed write would */
+    (void)fgetc(
+        af.f); /* reading a write-only stream sets its error flag, as a failed write would */
     assert_int_equal(db_atomic_commit(&af, err, sizeof err), -1);
     assert_non_null(strstr(err, path));
     list_dir(f->dir, files, sizeof files);
     assert_string_equal(files, ""); /* neither broken.txt nor its temporary */
 }
 
-static void a_write_past_the_file_size_limit_fails_naming_the_file_and_leaves_no_temporary(
-    void **state) {
+static void
+a_write_past_the_file_size_limit_fails_naming_the_file_and_leaves_no_temporary(void **state) {
     fixture *f = *state;
     char err[512] = "", files[1024];
     /* RLIMIT_FSIZE makes write() fail with EFBIG past 1000 bytes, as a full disk fails with ENOSPC;
@@ -446,8 +488,8 @@ static void terminal_summary_is_a_vllm_style_block(void **state) {
 }
 
 static void command_line_quotes_only_arguments_that_need_it(void **state) {
-    char *const argv[] = {"decodebench", "run", "--slo", "ttft:200ms,tpot:50ms", "--note",
-                          "it's here", ""};
+    char *const argv[] = {"decodebench", "run",       "--slo", "ttft:200ms,tpot:50ms",
+                          "--note",      "it's here", ""};
     char *line = db_run_command_line(7, argv);
     assert_string_equal(line,
                         "decodebench run --slo ttft:200ms,tpot:50ms --note 'it'\\''s here' ''");
@@ -478,6 +520,7 @@ int main(void) {
         T(requests_csv_has_a_header_and_one_row_per_request),
         T(steps_csv_has_a_header_and_one_row_per_step),
         T(hlog_reads_back_through_the_hdr_reader_with_the_same_totals),
+        T(hlog_reads_back_in_hdr_histogram_js),
         T(every_metric_gets_an_hgrm_in_ms),
         T(a_run_directory_holds_exactly_the_output_files_and_no_temporaries),
         T(an_aborted_atomic_write_leaves_the_old_file_and_no_temporary),

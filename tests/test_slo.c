@@ -1,5 +1,5 @@
-/* test_slo.c — parsing `--slo` specs: per-request and aggregate objectives, units, canonical text, and a
- * clear message for every kind of bad spec (naming the bad part and what was expected).
+/* test_slo.c — parsing `--slo` specs: per-request and aggregate objectives, units, canonical text,
+ * and a clear message for every kind of bad spec (naming the bad part and what was expected).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,8 +24,8 @@ static void parse_fails(const char *spec, const char *needle1, const char *needl
     char err[256] = "";
     assert_int_equal(db_slo_parse(spec, &s, err, sizeof err), -1);
     if (!strstr(err, needle1) || (needle2 && !strstr(err, needle2)))
-        fail_msg("message for '%s' is '%s'; expected it to mention '%s' and '%s'", spec, err, needle1,
-                 needle2 ? needle2 : "");
+        fail_msg("message for '%s' is '%s'; expected it to mention '%s' and '%s'", spec, err,
+                 needle1, needle2 ? needle2 : "");
     assert_false(db_slo_has_per_request(&s)); /* a refused spec leaves the set empty */
     assert_int_equal(s.n_aggregates, 0);
 }

@@ -1,13 +1,14 @@
-/* bench_metrics.c — the metrics recorder's cost on the run's hot path: ns per token event (the call the
- * run loop makes for every emitted token), ns per arrival/finish pair, the time db_metrics_finish takes,
- * and the peak resident memory.
+/* bench_metrics.c — the metrics recorder's cost on the run's hot path: ns per token event (the call
+ * the run loop makes for every emitted token), ns per arrival/finish pair, the time
+ * db_metrics_finish takes, and the peak resident memory.
  *
  *   bench_metrics [--requests N] [--tokens T] [--concurrency C] [--cooldown-s S]
  *
- * A synthetic run: N requests (default 100000) arrive 10 ms apart; C of them (default 64) are in flight
- * at once, each emitting T tokens (default 256) one per 20 ms step, so every step emits C tokens. With a
- * cooldown the last S seconds of arrivals are held until decided (the recorder's worst case). The
- * arrival + finish figure includes folding the request's tokens into the histograms at its finish.
+ * A synthetic run: N requests (default 100000) arrive 10 ms apart; C of them (default 64) are in
+ * flight at once, each emitting T tokens (default 256) one per 20 ms step, so every step emits C
+ * tokens. With a cooldown the last S seconds of arrivals are held until decided (the recorder's
+ * worst case). The arrival + finish figure includes folding the request's tokens into the
+ * histograms at its finish.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -81,7 +82,8 @@ int main(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &ru);
     const db_metrics_summary *s = db_metrics_summary_get(m);
     printf("requests %lld x %lld tokens, concurrency %lld, cooldown %lld s\n", n, t, c, cool);
-    printf("token event:          %8.1f ns (%lld events)\n", token_s / (double)events * 1e9, events);
+    printf("token event:          %8.1f ns (%lld events)\n", token_s / (double)events * 1e9,
+           events);
     printf("arrival + finish:     %8.1f ns per request\n", other_s / (double)n * 1e9);
     printf("finish():             %8.3f ms\n", finish_s * 1e3);
     printf("peak RSS:             %8.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
