@@ -353,6 +353,44 @@ static void percentile_table_scales_values(void **state) {
     db_hdr_close(&h);
 }
 
+/* Numbers are rounded as Java's Formatter does: the shortest decimal that reads back as the double,
+ * rounded half-up. 2675 / 1e4 = 0.2675 is stored as 0.26749999999999998..., which C's printf would
+ * print as 0.267; Java (and hdr-histogram-js) print 0.268. (2675 is odd, so at s=3 it is the highest
+ * equivalent of its 2-wide range, and its median equivalent 2674 + 1 = 2675 gives the same mean.) */
+static void percentile_table_rounds_half_up_like_java(void **state) {
+    (void)state;
+    static const char expected[] =
+        "       Value     Percentile TotalCount 1/(1-Percentile)\n"
+        "\n"
+        "       0.268 0.000000000000          1           1.00\n"
+        "       0.268 1.000000000000          1\n"
+        "#[Mean    =        0.268, StdDeviation   =        0.000]\n"
+        "#[Max     =        0.268, Total count    =            1]\n"
+        "#[Buckets =           22, SubBuckets     =         2048]\n";
+    db_hdr h;
+    assert_int_equal(db_hdr_init(&h, 1, 3600000000LL, 3), DB_HDR_OK);
+    assert_true(db_hdr_record(&h, 2675));
+    FILE *f = tmpfile();
+    assert_int_equal(db_hdr_write_percentiles(f, &h, 5, 1e4), DB_HDR_OK);
+    char *text = slurp(f);
+    assert_string_equal(text, expected);
+    free(text);
+    fclose(f);
+    /* An exact tie: with 100000 counts at 1 and one at 2, the ladder passes level
+     * 100 - 100/4096 + 10/4096 = 99.97802734375 (halving 12, first tick); as a fraction that is
+     * 0.9997802734375, printed half-up at 12 places as 0.999780273438; 1/(1-p) = 4551.111... */
+    db_hdr_reset(&h);
+    assert_true(db_hdr_record_n(&h, 1, 100000));
+    assert_true(db_hdr_record(&h, 2));
+    f = tmpfile();
+    assert_int_equal(db_hdr_write_percentiles(f, &h, 5, 1.0), DB_HDR_OK);
+    text = slurp(f);
+    assert_non_null(strstr(text, "\n       1.000 0.999780273438     100000        4551.11\n"));
+    free(text);
+    fclose(f);
+    db_hdr_close(&h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(jhiccup_v2_log_matches_published_figures),
@@ -365,6 +403,7 @@ int main(void) {
         cmocka_unit_test(reader_accepts_crlf_and_absolute_timestamps),
         cmocka_unit_test(percentile_table_of_one_to_ten),
         cmocka_unit_test(percentile_table_scales_values),
+        cmocka_unit_test(percentile_table_rounds_half_up_like_java),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
