@@ -7,5 +7,6 @@
 
 int db_cmd_generate(int argc, char **argv);
 int db_cmd_run(int argc, char **argv);
+int db_cmd_gate(int argc, char **argv);
 
 #endif

@@ -101,7 +101,7 @@ static void result_init(db_gate_result *out, size_t nb, size_t nc) {
     out->n_base = nb;
     out->n_cur = nc;
     out->base_median = out->cur_median = out->ratio = NAN;
-    out->ci_lo = out->ci_hi = out->p_bad = out->p_good = NAN;
+    out->ci_lo = out->ci_hi = out->p_bad = out->p_good = out->p_value = NAN;
     out->need_base = out->need_cur = INFINITY;
 }
 
@@ -206,6 +206,8 @@ int db_gate_judge(const db_gate_rule *r, const double *base, size_t nb, const do
     }
     out->base_median = db_stats_median(base, nb);
     out->cur_median = db_stats_median(cur, nc);
+    if (out->base_median > 0 && out->cur_median > 0)
+        out->ratio = out->cur_median / out->base_median;
     double alpha = 1 - p->confidence;
     if (nb < 2 || nc < 2 || db_stats_mwu_min_p_two_sided(nb, nc) > alpha) {
         out->need_base = (double)nb, out->need_cur = (double)nc;
@@ -237,12 +239,16 @@ int db_gate_judge(const db_gate_rule *r, const double *base, size_t nb, const do
     int good_m = r->bad_up ? ci.hi < mirror : ci.lo > mirror; /* CI wholly better than M */
     if (bad_b && out->p_bad <= tail) {
         out->verdict = DB_GATE_REGRESSION;
+        out->p_value = out->p_bad;
     } else if (good_m && pg_m <= tail) {
         out->verdict = DB_GATE_IMPROVEMENT;
+        out->p_value = pg_m;
     } else if (good_b && out->p_good <= tail) {
         out->verdict = DB_GATE_PASS;
+        out->p_value = out->p_good;
     } else {
         out->verdict = DB_GATE_INCONCLUSIVE;
+        out->p_value = fmin(out->p_bad, out->p_good);
         if (bad_b || good_b)
             snprintf(out->note, sizeof out->note,
                      "interval clears x%.4g but Mann-Whitney p = %.3g > %.3g", bound,

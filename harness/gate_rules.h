@@ -71,6 +71,9 @@ typedef struct db_gate_result {
     double ci_lo, ci_hi;   /* confidence interval of the ratio (statistical method) */
     double p_bad;          /* one-sided Mann-Whitney p: current worse than baseline x (1 + t) */
     double p_good;         /* one-sided Mann-Whitney p: current better than baseline x (1 + t) */
+    double p_value;        /* the one-sided p of the test behind the verdict: REGRESSION p_bad,
+                            * PASS p_good, IMPROVEMENT against the mirror 1 / (1 + t),
+                            * INCONCLUSIVE min(p_bad, p_good) */
     int mwu_exact;         /* the Mann-Whitney p-values come from the exact distribution */
     double need_base, need_cur; /* INCONCLUSIVE: samples that would decide (INFINITY: cannot say) */
     char note[200];        /* why, in words: "CI [0.91, 1.02] straddles 0.95", "changed 12 -> 13" */

@@ -15,6 +15,7 @@ typedef struct {
 static const db_command commands[] = {
     {"generate", db_cmd_generate, "run the decode engine on synthetic prompts and print the tokens"},
     {"run", db_cmd_run, "replay a workload with continuous batching and report latency and throughput"},
+    {"gate", db_cmd_gate, "compare results with a baseline: exit 0 pass, 1 regression, 3 inconclusive"},
 };
 
 static void usage(FILE *f) {
