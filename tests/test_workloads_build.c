@@ -412,6 +412,12 @@ static void missing_or_incompatible_inputs_are_errors(void **state) {
     build_fails(&spec,
                 "--arrival poisson:1e12 with --duration 3600: expected about 3600000000000000 "
                 "requests, more than the 50000000 one schedule may hold");
+    spec.arrival = "constant:3e-308"; /* the 6th arrival, 6 / 3e-308 s, exceeds DBL_MAX */
+    spec.duration_s = 0;
+    spec.requests = 6;
+    build_fails(&spec, "--arrival constant:3e-308: arrival times overflow; expected a rate (or "
+                       "SCALE) that keeps them finite");
+    spec.requests = 0;
     spec.arrival = "constant:1";
     spec.duration_s = 0.5;
     build_fails(&spec, "--arrival constant:1 with --duration 0.5: no request arrives in that time");

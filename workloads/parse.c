@@ -147,6 +147,8 @@ int db_parse_timestamp_ns(const char *s, int64_t *ns) {
     int64_t offset_s;
     if (zone_offset_s(p, &offset_s)) return -1;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset_s;
+    const int64_t max_s = INT64_MAX / 1000000000LL - 1; /* int64 ns reach 1677..2262 */
+    if (secs > max_s || secs < -max_s) return -1;
     *ns = secs * 1000000000LL + frac;
     return 0;
 }

@@ -24,7 +24,8 @@ int db_parse_seconds_ns(const char *s, int64_t *ns);
 /* A calendar timestamp "YYYY-MM-DD HH:MM:SS[.fff...]" (a 'T' may replace the space; the fraction is
  * read as in db_parse_seconds_ns) with an optional zone "Z", "+HH:MM", "-HH:MM", "+HHMM" or "-HHMM"
  * (none = UTC), to integer nanoseconds since 1970-01-01T00:00:00Z. Fields are range-checked (month
- * 1-12, the month's days, hour 0-23, minute 0-59, second 0-59). 0 or -1. */
+ * 1-12, the month's days, hour 0-23, minute 0-59, second 0-59) and the instant must lie within
+ * what int64 nanoseconds hold (years 1678 to 2261). 0 or -1. */
 int db_parse_timestamp_ns(const char *s, int64_t *ns);
 
 /* Seconds with an optional unit (ns, us, ms, s, m, h; a bare number is seconds), >= 0. 0 or -1. */

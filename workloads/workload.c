@@ -82,6 +82,12 @@ static int load_inputs(build *b) {
 
 static int push(build *b, double t) {
     db_schedule *o = b->out;
+    if (!isfinite(t))
+        return db_errf(
+            b->err, b->errlen,
+            "--arrival %s: arrival times overflow; expected a rate (or SCALE) that keeps "
+            "them finite",
+            b->arrival_text);
     if (o->n == b->cap) {
         if ((long long)o->n >= DB_WORKLOAD_MAX_REQUESTS)
             return db_errf(b->err, b->errlen,
