@@ -154,7 +154,15 @@ static int write_outputs(const run_args *a, int argc, char **argv, const char *d
                          const db_run_stats *stats, bool complete, double start_epoch_s) {
     db_kv_list facts = {0};
     run_args_facts(a, e, s, wi, stats, &facts);
-    char *cmdline = db_run_command_line(argc, argv);
+    /* the command line as typed: "decodebench run ..." (argv[0] here is the subcommand) */
+    char **full = calloc((size_t)argc + 1, sizeof *full);
+    char *cmdline = NULL;
+    if (full) {
+        full[0] = "decodebench";
+        memcpy(full + 1, argv, (size_t)argc * sizeof *argv);
+        cmdline = db_run_command_line(argc + 1, full);
+        free(full);
+    }
     db_run_info info = {.command_line = cmdline,
                         .complete = complete,
                         .start_epoch_s = start_epoch_s,

@@ -231,6 +231,15 @@ static int parse_one(run_args *a, int argc, char **argv, int *i) {
     return r < 0 ? DB_EXIT_USAGE : 0;
 }
 
+/* auto: cuda if this build has it and a GPU answers, else cpu (as db_engine_open decides). */
+static db_backend_kind resolve_auto(void) {
+#ifdef DECODEBENCH_HAVE_CUDA
+    return db_cuda_device_count() > 0 ? DB_BACKEND_CUDA : DB_BACKEND_CPU;
+#else
+    return DB_BACKEND_CPU;
+#endif
+}
+
 /* Flags that depend on each other, the model and the backend. */
 static int resolve(run_args *a, db_slo_set *slo, db_model_config *model) {
     if (a->kv_tokens && a->kv_mem)
@@ -238,9 +247,7 @@ static int resolve(run_args *a, db_slo_set *slo, db_model_config *model) {
     if (a->sched.max_batch_tokens < a->sched.max_batch)
         return db_cli_usage_error(CMD, "--max-batch-tokens (%d) must be >= --max-batch (%d)",
                                   a->sched.max_batch_tokens, a->sched.max_batch);
-    a->resolved = a->backend;
-    if (a->backend == DB_BACKEND_AUTO)
-        a->resolved = db_cuda_device_count() > 0 ? DB_BACKEND_CUDA : DB_BACKEND_CPU;
+    a->resolved = a->backend == DB_BACKEND_AUTO ? resolve_auto() : a->backend;
     if (a->device && a->resolved != DB_BACKEND_SIM)
         return db_cli_usage_error(CMD, "--device applies to --backend sim only");
     if (a->resolved == DB_BACKEND_SIM && !a->device) a->device = DB_RUN_DEFAULT_SIM_DEVICE;

@@ -11,7 +11,7 @@ int db_progress_init(db_progress *p, FILE *f, bool enabled) {
     memset(p, 0, sizeof *p);
     p->f = f;
     if (!enabled) return 0;
-    if (db_hdr_init(&p->ttft, 1000, INT64_C(3600000000000), 2) != DB_HDR_OK) return -1;
+    if (db_hdr_init(&p->ttft, 1000, INT64_C(3600000000000), 3) != DB_HDR_OK) return -1;
     p->enabled = true;
     p->last_draw_s = -1e9;
     return 0;
@@ -26,10 +26,12 @@ int db_progress_format(const db_run_progress *rp, double p50_ttft_s, char *buf, 
     double tok_s = rp->now_s > 0 ? (double)rp->output_tokens / rp->now_s : 0.0;
     char ttft[32] = "-";
     if (p50_ttft_s >= 0) snprintf(ttft, sizeof ttft, "%.1f ms", p50_ttft_s * 1e3);
+    char failed[32] = "";
+    if (rp->failed) snprintf(failed, sizeof failed, "  %zu failed", rp->failed);
     int secs = (int)rp->now_s;
-    return snprintf(buf, len, "run %zu/%zu done  %zu in flight  %.0f tok/s  p50 TTFT %s  %d:%02d%s",
-                    rp->completed, rp->total, rp->in_flight, tok_s, ttft, secs / 60, secs % 60,
-                    rp->failed ? "  (failures)" : "");
+    return snprintf(buf, len, "run %zu/%zu done%s  %zu in flight  %.0f tok/s  p50 TTFT %s  %d:%02d",
+                    rp->completed, rp->total, failed, rp->in_flight, tok_s, ttft, secs / 60,
+                    secs % 60);
 }
 
 void db_progress_update(void *ctx, const db_run_progress *rp) {

@@ -25,7 +25,8 @@ typedef struct db_progress {
 int db_progress_init(db_progress *p, FILE *f, bool enabled);
 /* A db_run_progress_fn: ctx is the db_progress. The final call erases the line. */
 void db_progress_update(void *ctx, const db_run_progress *rp);
-/* Formats the line (without "\r"): "run  12/100 done  3 in flight  1234 tok/s  p50 TTFT 56.7 ms  0:12". */
+/* Formats the line (without "\r"), e.g. "run 12/100 done  2 failed  3 in flight  1234 tok/s  p50 TTFT
+ * 56.7 ms  0:12" (the failed count only when there are failures; tok/s and the time on the run clock). */
 int db_progress_format(const db_run_progress *rp, double p50_ttft_s, char *buf, size_t len);
 void db_progress_free(db_progress *p);
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# `decodebench run` end to end through the binary, on the sim backend (virtual clock, deterministic) and
+# briefly on the cpu backend for signal handling: outputs exist and parse, --help documents every flag,
+# bad flags exit 2 naming the flag, a bad trace path names the file, the schedule dump, determinism,
+# SIGTERM writes a partial run marked complete=false and exits 143.
+set -u
+DB="${DECODEBENCH:?DECODEBENCH must point at the decodebench binary}"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  fails=$((fails + 1))
+}
+
+# expect_usage NAME SUBSTRING ARGS...: exit code 2 and SUBSTRING in stderr.
+expect_usage() {
+  local name="$1" want="$2"
+  shift 2
+  "$DB" run --backend sim --out "$TMP/usage" "$@" >"$TMP/out" 2>"$TMP/err"
+  local rc=$?
+  [ "$rc" -eq 2 ] || fail "$name: exit $rc, expected 2 ($(cat "$TMP/err"))"
+  grep -qF -- "$want" "$TMP/err" || fail "$name: stderr lacks '$want': $(cat "$TMP/err")"
+}
+
+# json_get FILE KEY: the value of a top-level key (python3 when present, else a plain grep).
+json_get() {
+  if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(str(v).lower() if isinstance(v,bool) else v)' "$1" "$2"
+  else
+    sed -n "s/^ *\"$2\": *\\([^,]*\\),\\{0,1\\}\$/\\1/p" "$1" | head -1
+  fi
+}
+
+# ---- help ----------------------------------------------------------------------------------------
+"$DB" run --help >"$TMP/help" 2>&1 || fail "--help exited non-zero"
+for flag in --backend --model --layers --precision --kv-dtype --device --workload --prompt-len \
+  --output-len --trace-format --arrival --requests --duration --warmup --cooldown --seed --slo --out \
+  --max-batch --max-batch-tokens --prefill-chunk --kv-tokens --kv-mem --batching --threads \
+  --dump-schedule --quiet --clamp-context; do
+  grep -qF -- "$flag" "$TMP/help" || fail "--help does not document $flag"
+done
+grep -q "default" "$TMP/help" || fail "--help states no defaults"
+
+# ---- a sim run: outputs exist and parse ------------------------------------------------------------
+OUT="$TMP/sim"
+"$DB" run --backend sim --model llama2-7b --prompt-len uniform:64:512 --output-len uniform:16:128 \
+  --arrival poisson:20 --requests 200 --seed 7 --warmup 10req --slo ttft:500ms,tpot:50ms \
+  --dump-schedule "$TMP/schedule.csv" --out "$OUT" >"$TMP/stdout" 2>"$TMP/stderr"
+rc=$?
+[ "$rc" -eq 0 ] || fail "sim run exited $rc: $(cat "$TMP/stderr")"
+for f in summary.json requests.csv steps.csv latency.hlog ttft.hgrm tpot.hgrm itl.hgrm e2e.hgrm; do
+  [ -s "$OUT/$f" ] || fail "sim run did not write $f"
+done
+grep -qF "Outputs: $OUT/" "$TMP/stdout" || fail "the run does not say where its outputs are"
+grep -q "TTFT" "$TMP/stdout" || fail "no terminal summary"
+if command -v python3 >/dev/null 2>&1; then
+  python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT/summary.json" ||
+    fail "summary.json does not parse"
+fi
+[ "$(json_get "$OUT/summary.json" complete)" = "true" ] || fail "summary.json: complete is not true"
+# 200 arrived, the first 10 are warmup: 190 counted, all completed
+[ "$(json_get "$OUT/summary.json" completed)" = "190" ] ||
+  fail "summary.json: completed = $(json_get "$OUT/summary.json" completed), expected 190"
+# requests.csv: a header and one line per request
+[ "$(wc -l <"$OUT/requests.csv")" -eq 201 ] || fail "requests.csv has $(wc -l <"$OUT/requests.csv") lines, expected 201"
+# the dumped schedule: a header and 200 items
+head -1 "$TMP/schedule.csv" | grep -q "arrival_s,prompt_tokens,output_tokens" ||
+  fail "--dump-schedule: no native header"
+[ "$(wc -l <"$TMP/schedule.csv")" -eq 201 ] || fail "--dump-schedule: expected 201 lines"
+
+# ---- determinism: the same flags on the virtual clock give the same requests, byte for byte -------
+"$DB" run --backend sim --model llama2-7b --prompt-len uniform:64:512 --output-len uniform:16:128 \
+  --arrival poisson:20 --requests 200 --seed 7 --warmup 10req --slo ttft:500ms,tpot:50ms \
+  --out "$TMP/sim2" --quiet >/dev/null 2>&1 || fail "second sim run failed"
+cmp -s "$OUT/requests.csv" "$TMP/sim2/requests.csv" || fail "two identical sim runs differ in requests.csv"
+
+# ---- replaying a native trace written by --dump-schedule gives the same requests (arrivals and
+# lengths; later times may differ by a nanosecond, the dump's resolution) ---------------------------
+"$DB" run --backend sim --model llama2-7b --workload "$TMP/schedule.csv" --arrival trace \
+  --seed 7 --warmup 10req --out "$TMP/sim3" --quiet >/dev/null 2>"$TMP/err3" ||
+  fail "replaying the dumped schedule failed: $(cat "$TMP/err3")"
+cmp -s <(cut -d, -f1-6 "$OUT/requests.csv") <(cut -d, -f1-6 "$TMP/sim3/requests.csv") ||
+  fail "the replayed schedule differs in requests.csv (id, arrival, lengths, status)"
+
+# ---- usage errors name the flag -----------------------------------------------------------------
+expect_usage "unknown flag" "--bogus" --bogus 1
+expect_usage "bad backend" "--backend" --backend tpu
+expect_usage "max-batch 0" "--max-batch" --max-batch 0
+expect_usage "tokens below batch" "--max-batch-tokens" --max-batch 64 --max-batch-tokens 8
+expect_usage "bad warmup" "--warmup" --warmup 3x
+expect_usage "bad precision" "--precision" --precision fp6
+expect_usage "both KV sizes" "--kv-tokens" --kv-tokens 4096 --kv-mem 1GiB
+expect_usage "missing value" "--seed" --seed
+expect_usage "bad model" "--model" --model no-such-model
+expect_usage "bad slo" "--slo" --slo ttft:fast
+expect_usage "bad batching" "--batching" --batching dynamic
+expect_usage "bad prompt-len" "--prompt-len" --prompt-len gauss:3
+expect_usage "device off sim" "--device" --backend cpu --device h100-sxm
+expect_usage "positional" "unexpected argument" extra
+
+# ---- a bad trace path names the file ---------------------------------------------------------------
+expect_usage "missing trace" "$TMP/no/such/trace.csv" --workload "$TMP/no/such/trace.csv"
+
+# ---- SIGTERM: the run stops at a step boundary, writes what it measured, exits 143 ---------------
+"$DB" run --backend cpu --model tiny --threads 1 --prompt-len fixed:64 --output-len fixed:64 \
+  --arrival poisson:20 --requests 100000 --out "$TMP/term" --quiet >/dev/null 2>"$TMP/term.err" &
+pid=$!
+sleep 2
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" -eq 143 ] || fail "SIGTERM: exit $rc, expected 143 ($(cat "$TMP/term.err"))"
+[ -s "$TMP/term/summary.json" ] || fail "SIGTERM: no summary.json"
+[ "$(json_get "$TMP/term/summary.json" complete)" = "false" ] || fail "SIGTERM: complete is not false"
+
+if [ "$fails" -gt 0 ]; then
+  echo "$fails check(s) failed" >&2
+  exit 1
+fi
+echo "cli_run: all checks passed"
