@@ -24,7 +24,7 @@ const char *db_hdr_status_str(int status) {
     }
 }
 
-/* ---- layout ---------------------------------------------------------------------------------------- */
+/* ---- layout ---------------------------------------------------------------------------------- */
 
 static int32_t floor_log2(uint64_t v) {
     return 63 - __builtin_clzll(v);
@@ -35,8 +35,7 @@ static int32_t buckets_to_cover(int64_t highest, int32_t sub_bucket_count, int32
     int64_t smallest_untrackable = (int64_t)sub_bucket_count << unit_magnitude;
     int32_t n = 1;
     while (smallest_untrackable <= highest) {
-        if (smallest_untrackable > INT64_MAX / 2)
-            return n + 1;
+        if (smallest_untrackable > INT64_MAX / 2) return n + 1;
         smallest_untrackable <<= 1;
         n++;
     }
@@ -44,12 +43,10 @@ static int32_t buckets_to_cover(int64_t highest, int32_t sub_bucket_count, int32
 }
 
 int db_hdr_init(db_hdr *h, int64_t lowest, int64_t highest, int sig_figs) {
-    if (!h)
-        return DB_HDR_EINVAL;
+    if (!h) return DB_HDR_EINVAL;
     memset(h, 0, sizeof *h);
     h->min_value = INT64_MAX;
-    if (lowest < 1 || sig_figs < 1 || sig_figs > 5 || highest / 2 < lowest)
-        return DB_HDR_EINVAL;
+    if (lowest < 1 || sig_figs < 1 || sig_figs > 5 || highest / 2 < lowest) return DB_HDR_EINVAL;
 
     int64_t largest_single_unit = 2;
     for (int i = 0; i < sig_figs; i++)
@@ -65,8 +62,7 @@ int db_hdr_init(db_hdr *h, int64_t lowest, int64_t highest, int sig_figs) {
     int64_t counts_len = ((int64_t)bucket_count + 1) * (sub_bucket_count / 2);
 
     int64_t *counts = calloc((size_t)counts_len, sizeof *counts);
-    if (!counts)
-        return DB_HDR_ENOMEM;
+    if (!counts) return DB_HDR_ENOMEM;
     h->lowest = lowest;
     h->highest = highest;
     h->sig_figs = sig_figs;
@@ -82,16 +78,14 @@ int db_hdr_init(db_hdr *h, int64_t lowest, int64_t highest, int sig_figs) {
 }
 
 void db_hdr_close(db_hdr *h) {
-    if (!h)
-        return;
+    if (!h) return;
     free(h->counts);
     memset(h, 0, sizeof *h);
     h->min_value = INT64_MAX;
 }
 
 void db_hdr_reset(db_hdr *h) {
-    if (h->counts)
-        memset(h->counts, 0, (size_t)h->counts_len * sizeof *h->counts);
+    if (h->counts) memset(h->counts, 0, (size_t)h->counts_len * sizeof *h->counts);
     h->total_count = 0;
     h->min_value = INT64_MAX;
     h->max_value = 0;
@@ -99,8 +93,7 @@ void db_hdr_reset(db_hdr *h) {
 
 int db_hdr_copy(db_hdr *dst, const db_hdr *src) {
     int rc = db_hdr_init(dst, src->lowest, src->highest, src->sig_figs);
-    if (rc != DB_HDR_OK)
-        return rc;
+    if (rc != DB_HDR_OK) return rc;
     memcpy(dst->counts, src->counts, (size_t)src->counts_len * sizeof *src->counts);
     dst->total_count = src->total_count;
     dst->min_value = src->min_value;
@@ -108,11 +101,12 @@ int db_hdr_copy(db_hdr *dst, const db_hdr *src) {
     return DB_HDR_OK;
 }
 
-/* ---- value <-> index --------------------------------------------------------------------------------- */
+/* ---- value <-> index ------------------------------------------------------------------------- */
 
 /* Bucket of v (v >= 0): (64 - clz(v | mask)) - unit_magnitude - (half_count_magnitude + 1). */
 static inline int32_t bucket_of(const db_hdr *h, int64_t v) {
-    int32_t pow2_ceiling = 64 - __builtin_clzll((uint64_t)(v | h->sub_bucket_mask));
+    /* "| 1" keeps clz defined on a closed histogram (mask 0) and changes nothing otherwise */
+    int32_t pow2_ceiling = 64 - __builtin_clzll((uint64_t)(v | h->sub_bucket_mask) | 1);
     return pow2_ceiling - h->unit_magnitude - (h->sub_bucket_half_count_magnitude + 1);
 }
 
@@ -141,14 +135,12 @@ int64_t db_hdr_value_at_index(const db_hdr *h, int32_t index) {
 }
 
 int64_t db_hdr_size_of_range(const db_hdr *h, int64_t v) {
-    if (v < 0)
-        v = 0;
+    if (v < 0) v = 0;
     return (int64_t)1 << (h->unit_magnitude + bucket_of(h, v));
 }
 
 int64_t db_hdr_lowest_equivalent(const db_hdr *h, int64_t v) {
-    if (v < 0)
-        v = 0;
+    if (v < 0) v = 0;
     int32_t bucket = bucket_of(h, v);
     return (int64_t)sub_bucket_of(h, v, bucket) << (bucket + h->unit_magnitude);
 }
@@ -171,23 +163,19 @@ bool db_hdr_values_are_equivalent(const db_hdr *h, int64_t a, int64_t b) {
 }
 
 int64_t db_hdr_count_at_value(const db_hdr *h, int64_t v) {
-    if (v < 0)
-        return 0;
+    if (v < 0) return 0;
     int32_t i = index_of(h, v);
     return (i >= 0 && i < h->counts_len) ? h->counts[i] : 0;
 }
 
-/* ---- recording ----------------------------------------------------------------------------------- */
+/* ---- recording ------------------------------------------------------------------------------- */
 
 bool db_hdr_record_n(db_hdr *h, int64_t v, int64_t count) {
-    if (v < 0 || count < 0)
-        return false;
+    if (v < 0 || count < 0) return false;
     int32_t i = index_of(h, v);
-    if ((uint32_t)i >= (uint32_t)h->counts_len)
-        return false;
+    if ((uint32_t)i >= (uint32_t)h->counts_len) return false;
     int64_t total;
-    if (__builtin_add_overflow(h->total_count, count, &total))
-        return false;
+    if (__builtin_add_overflow(h->total_count, count, &total)) return false;
     h->counts[i] += count;
     h->total_count = total;
     if (count > 0) {
@@ -202,14 +190,11 @@ bool db_hdr_record(db_hdr *h, int64_t v) {
 }
 
 bool db_hdr_record_corrected_n(db_hdr *h, int64_t v, int64_t count, int64_t expected_interval) {
-    if (!db_hdr_record_n(h, v, count))
-        return false;
-    if (expected_interval <= 0)
-        return true;
+    if (!db_hdr_record_n(h, v, count)) return false;
+    if (expected_interval <= 0) return true;
     for (int64_t missing = v - expected_interval; missing >= expected_interval;
          missing -= expected_interval) {
-        if (!db_hdr_record_n(h, missing, count))
-            return false;
+        if (!db_hdr_record_n(h, missing, count)) return false;
     }
     return true;
 }
@@ -225,8 +210,7 @@ static void refresh_totals(db_hdr *h) {
     for (int32_t i = 0; i < h->counts_len; i++) {
         if (h->counts[i] > 0) {
             total += h->counts[i];
-            if (first < 0)
-                first = i;
+            if (first < 0) first = i;
             last = i;
         }
     }
@@ -239,8 +223,7 @@ static int64_t add_same_layout(db_hdr *dst, const db_hdr *src) {
     int64_t dropped = 0;
     for (int32_t i = 0; i < src->counts_len; i++) {
         int64_t c = src->counts[i];
-        if (c == 0)
-            continue;
+        if (c == 0) continue;
         int64_t total;
         if (i >= dst->counts_len || __builtin_add_overflow(dst->total_count, c, &total)) {
             dropped += c;
@@ -265,25 +248,22 @@ int64_t db_hdr_add(db_hdr *dst, const db_hdr *src) {
     int64_t dropped = 0;
     for (int32_t i = 0; i < src->counts_len; i++) {
         int64_t c = src->counts[i];
-        if (c > 0 && !db_hdr_record_n(dst, db_hdr_value_at_index(src, i), c))
-            dropped += c;
+        if (c > 0 && !db_hdr_record_n(dst, db_hdr_value_at_index(src, i), c)) dropped += c;
     }
     return dropped;
 }
 
-/* ---- queries ------------------------------------------------------------------------------------- */
+/* ---- queries --------------------------------------------------------------------------------- */
 
 int64_t db_hdr_value_at_percentile(const db_hdr *h, double percentile) {
-    if (h->total_count == 0)
-        return 0;
-    /* Java: step one ulp down first so an exact product is not rounded up, then clamp to [0, 100]. */
+    if (h->total_count == 0) return 0;
+    /* Java: step one ulp down first so an exact product is not rounded up, then clamp to [0, 100].
+     */
     double p = nextafter(percentile, -INFINITY);
     p = p < 0.0 ? 0.0 : (p > 100.0 ? 100.0 : p);
-    if (isnan(p))
-        p = 0.0;
+    if (isnan(p)) p = 0.0;
     int64_t target = (int64_t)ceil(p * (double)h->total_count / 100.0);
-    if (target < 1)
-        target = 1;
+    if (target < 1) target = 1;
     int64_t running = 0;
     for (int32_t i = 0; i < h->counts_len; i++) {
         running += h->counts[i];
@@ -297,11 +277,9 @@ int64_t db_hdr_value_at_percentile(const db_hdr *h, double percentile) {
 }
 
 double db_hdr_percentile_at_or_below(const db_hdr *h, int64_t v) {
-    if (h->total_count == 0)
-        return 100.0;
+    if (h->total_count == 0) return 100.0;
     int32_t last = db_hdr_index_of(h, v);
-    if (last >= h->counts_len)
-        last = h->counts_len - 1;
+    if (last >= h->counts_len) last = h->counts_len - 1;
     int64_t running = 0;
     for (int32_t i = 0; i <= last; i++)
         running += h->counts[i];
@@ -317,8 +295,7 @@ int64_t db_hdr_max(const db_hdr *h) {
 }
 
 double db_hdr_mean(const db_hdr *h) {
-    if (h->total_count == 0)
-        return 0.0;
+    if (h->total_count == 0) return 0.0;
     double sum = 0.0;
     for (int32_t i = 0; i < h->counts_len; i++) {
         if (h->counts[i] > 0) {
@@ -330,8 +307,7 @@ double db_hdr_mean(const db_hdr *h) {
 }
 
 double db_hdr_stddev(const db_hdr *h) {
-    if (h->total_count == 0)
-        return 0.0;
+    if (h->total_count == 0) return 0.0;
     double mean = db_hdr_mean(h);
     double sum_sq = 0.0;
     for (int32_t i = 0; i < h->counts_len; i++) {

@@ -1,6 +1,6 @@
 /* harness/hdr_codec.c — V2 binary encoding of HDR histograms, its zlib-compressed form and base64
- * ("HISTF…"), as Java HdrHistogram writes them (harness/hdr.h). Decoding never trusts a length field:
- * every read is bounded by the buffer actually given. */
+ * ("HISTF…"), as Java HdrHistogram writes them (harness/hdr.h). Decoding never trusts a length
+ * field: every read is bounded by the buffer actually given. */
 #include "hdr.h"
 
 #include <stdarg.h>
@@ -16,7 +16,8 @@ enum {
     VARINT_MAX_LEN = 9,
 };
 
-static int fail(char *errmsg, size_t errlen, int status, const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static int fail(char *errmsg, size_t errlen, int status,
+                                                      const char *fmt, ...) {
     if (errmsg && errlen > 0) {
         va_list ap;
         va_start(ap, fmt);
@@ -26,7 +27,7 @@ static int fail(char *errmsg, size_t errlen, int status, const char *fmt, ...) {
     return status;
 }
 
-/* ---- big-endian fields -------------------------------------------------------------------------- */
+/* ---- big-endian fields ----------------------------------------------------------------------- */
 
 static void put_be32(unsigned char *p, uint32_t v) {
     for (int i = 0; i < 4; i++)
@@ -46,7 +47,7 @@ static uint64_t get_be64(const unsigned char *p) {
     return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
 }
 
-/* ---- ZigZag LEB128 (at most 9 bytes; the 9th carries 8 bits) -------------------------------------- */
+/* ---- ZigZag LEB128 (at most 9 bytes; the 9th carries 8 bits) --------------------------------- */
 
 static size_t put_varint(unsigned char *p, int64_t n) {
     uint64_t v = ((uint64_t)n << 1) ^ (uint64_t)(n >> 63);
@@ -64,32 +65,28 @@ static size_t get_varint(const unsigned char *p, size_t avail, int64_t *out) {
     uint64_t v = 0;
     size_t i = 0;
     for (;; i++) {
-        if (i >= avail)
-            return 0;
+        if (i >= avail) return 0;
         if (i == VARINT_MAX_LEN - 1) {
             v |= (uint64_t)p[i] << 56;
             break;
         }
         v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if (!(p[i] & 0x80))
-            break;
+        if (!(p[i] & 0x80)) break;
     }
     *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
     return i + 1;
 }
 
-/* ---- encode --------------------------------------------------------------------------------------- */
+/* ---- encode ---------------------------------------------------------------------------------- */
 
 int db_hdr_encode_v2(const db_hdr *h, unsigned char **buf, size_t *len) {
-    if (!h || !h->counts || !buf || !len)
-        return DB_HDR_EINVAL;
-    /* counts 0 .. index(max); an empty histogram encodes the single zero count at index 0, as Java */
+    if (!h || !h->counts || !buf || !len) return DB_HDR_EINVAL;
+    /* counts 0 .. index(max); an empty histogram encodes the single zero count at index 0, as Java
+     */
     int32_t limit = (h->total_count > 0 ? db_hdr_index_of(h, h->max_value) : 0) + 1;
-    if (limit > h->counts_len)
-        limit = h->counts_len;
+    if (limit > h->counts_len) limit = h->counts_len;
     unsigned char *out = malloc(V2_HEADER_LEN + (size_t)limit * VARINT_MAX_LEN);
-    if (!out)
-        return DB_HDR_ENOMEM;
+    if (!out) return DB_HDR_ENOMEM;
     size_t pos = V2_HEADER_LEN;
     for (int32_t i = 0; i < limit;) {
         int64_t count = h->counts[i++];
@@ -119,8 +116,7 @@ int db_hdr_encode_compressed(const db_hdr *h, unsigned char **buf, size_t *len) 
     unsigned char *raw;
     size_t raw_len;
     int rc = db_hdr_encode_v2(h, &raw, &raw_len);
-    if (rc != DB_HDR_OK)
-        return rc;
+    if (rc != DB_HDR_OK) return rc;
     uLongf zlen = compressBound((uLong)raw_len);
     unsigned char *out = malloc(COMPRESSED_HEADER_LEN + zlen);
     if (!out) {
@@ -128,7 +124,8 @@ int db_hdr_encode_compressed(const db_hdr *h, unsigned char **buf, size_t *len) 
         return DB_HDR_ENOMEM;
     }
     /* best compression, as Java HdrHistogram writes (its blobs start with the zlib header 78 DA) */
-    int zrc = compress2(out + COMPRESSED_HEADER_LEN, &zlen, raw, (uLong)raw_len, Z_BEST_COMPRESSION);
+    int zrc =
+        compress2(out + COMPRESSED_HEADER_LEN, &zlen, raw, (uLong)raw_len, Z_BEST_COMPRESSION);
     free(raw);
     if (zrc != Z_OK) {
         free(out);
@@ -145,14 +142,13 @@ int db_hdr_encode_base64(const db_hdr *h, char **out) {
     unsigned char *bin;
     size_t bin_len;
     int rc = db_hdr_encode_compressed(h, &bin, &bin_len);
-    if (rc != DB_HDR_OK)
-        return rc;
+    if (rc != DB_HDR_OK) return rc;
     rc = db_hdr_base64_encode(bin, bin_len, out);
     free(bin);
     return rc;
 }
 
-/* ---- decode --------------------------------------------------------------------------------------- */
+/* ---- decode ---------------------------------------------------------------------------------- */
 
 /* Leave *out closed without reading it (the caller's struct may be uninitialised). */
 static void clear(db_hdr *out) {
@@ -181,9 +177,10 @@ static int open_from_header(const unsigned char *p, v2_header *hd, db_hdr *out, 
         return fail(errmsg, errlen, DB_HDR_ECORRUPT,
                     "significant figures %d in header (expected 1..5)", hd->sig_figs);
     if (hd->lowest < 1 || hd->highest / 2 < hd->lowest)
-        return fail(errmsg, errlen, DB_HDR_ECORRUPT,
-                    "lowest %lld / highest %lld in header (expected 1 <= lowest, 2*lowest <= highest)",
-                    (long long)hd->lowest, (long long)hd->highest);
+        return fail(
+            errmsg, errlen, DB_HDR_ECORRUPT,
+            "lowest %lld / highest %lld in header (expected 1 <= lowest, 2*lowest <= highest)",
+            (long long)hd->lowest, (long long)hd->highest);
     int rc = db_hdr_init(out, hd->lowest, hd->highest, hd->sig_figs);
     if (rc != DB_HDR_OK)
         return fail(errmsg, errlen, rc == DB_HDR_EINVAL ? DB_HDR_ECORRUPT : rc,
@@ -201,23 +198,26 @@ static int open_from_header(const unsigned char *p, v2_header *hd, db_hdr *out, 
 }
 
 /* Fill out->counts from the varint payload. */
-static int read_payload(const unsigned char *p, size_t len, db_hdr *out, char *errmsg, size_t errlen) {
+static int read_payload(const unsigned char *p, size_t len, db_hdr *out, char *errmsg,
+                        size_t errlen) {
     int64_t index = 0, total = 0;
     size_t pos = 0;
     while (pos < len) {
         int64_t n;
         size_t used = get_varint(p + pos, len - pos, &n);
         if (used == 0)
-            return fail(errmsg, errlen, DB_HDR_ECORRUPT, "count at payload byte %zu is cut off", pos);
+            return fail(errmsg, errlen, DB_HDR_ECORRUPT, "count at payload byte %zu is cut off",
+                        pos);
         pos += used;
         if (n == INT64_MIN)
             return fail(errmsg, errlen, DB_HDR_ECORRUPT, "zero run at payload byte %zu overflows",
                         pos - used);
         if (n < 0) {
             if (-n > out->counts_len - index)
-                return fail(errmsg, errlen, DB_HDR_ERANGE,
-                            "run of %lld zero counts at index %lld passes the %d counts of the layout",
-                            (long long)-n, (long long)index, out->counts_len);
+                return fail(
+                    errmsg, errlen, DB_HDR_ERANGE,
+                    "run of %lld zero counts at index %lld passes the %d counts of the layout",
+                    (long long)-n, (long long)index, out->counts_len);
             index += -n;
             continue;
         }
@@ -242,30 +242,30 @@ static int read_payload(const unsigned char *p, size_t len, db_hdr *out, char *e
     return DB_HDR_OK;
 }
 
-int db_hdr_decode_v2(const unsigned char *buf, size_t len, db_hdr *out, char *errmsg, size_t errlen) {
-    if (!out)
-        return fail(errmsg, errlen, DB_HDR_EINVAL, "no histogram to decode into");
+int db_hdr_decode_v2(const unsigned char *buf, size_t len, db_hdr *out, char *errmsg,
+                     size_t errlen) {
+    if (!out) return fail(errmsg, errlen, DB_HDR_EINVAL, "no histogram to decode into");
     clear(out);
     if (!buf || len < V2_HEADER_LEN)
-        return fail(errmsg, errlen, DB_HDR_ECORRUPT, "%zu bytes is shorter than the %d-byte V2 header",
-                    buf ? len : 0, V2_HEADER_LEN);
-    v2_header hd;
+        return fail(errmsg, errlen, DB_HDR_ECORRUPT,
+                    "%zu bytes is shorter than the %d-byte V2 header", buf ? len : 0,
+                    V2_HEADER_LEN);
+    v2_header hd = {0};
     int rc = open_from_header(buf, &hd, out, errmsg, errlen);
-    if (rc != DB_HDR_OK)
-        return rc;
+    if (rc != DB_HDR_OK) return rc;
     if (hd.payload_len > len - V2_HEADER_LEN) {
         db_hdr_close(out);
-        return fail(errmsg, errlen, DB_HDR_ECORRUPT, "payload length %u but only %zu bytes follow the header",
-                    hd.payload_len, len - V2_HEADER_LEN);
+        return fail(errmsg, errlen, DB_HDR_ECORRUPT,
+                    "payload length %u but only %zu bytes follow the header", hd.payload_len,
+                    len - V2_HEADER_LEN);
     }
     rc = read_payload(buf + V2_HEADER_LEN, hd.payload_len, out, errmsg, errlen);
-    if (rc != DB_HDR_OK)
-        db_hdr_close(out);
+    if (rc != DB_HDR_OK) db_hdr_close(out);
     return rc;
 }
 
-/* Inflate exactly `want` more bytes into dst; DB_HDR_OK, or a message saying what went wrong. `last`
- * says the stream must end right there (and must not hold more). */
+/* Inflate exactly `want` more bytes into dst; DB_HDR_OK, or a message saying what went wrong.
+ * `last` says the stream must end right there (and must not hold more). */
 static int inflate_exact(z_stream *zs, unsigned char *dst, size_t want, bool last, char *errmsg,
                          size_t errlen) {
     unsigned char spare;
@@ -282,8 +282,7 @@ static int inflate_exact(z_stream *zs, unsigned char *dst, size_t want, bool las
                     zrc == Z_STREAM_END ? "zlib stream ends %u bytes before the declared length"
                                         : "zlib stream is truncated (%u bytes missing)",
                     zs->avail_out);
-    if (!last || zrc == Z_STREAM_END)
-        return DB_HDR_OK;
+    if (!last || zrc == Z_STREAM_END) return DB_HDR_OK;
     zs->next_out = &spare;
     zs->avail_out = 1;
     zrc = inflate(zs, Z_SYNC_FLUSH);
@@ -297,30 +296,26 @@ static int inflate_exact(z_stream *zs, unsigned char *dst, size_t want, bool las
 static int decode_zlib(z_stream *zs, db_hdr *out, char *errmsg, size_t errlen) {
     unsigned char header[V2_HEADER_LEN];
     int rc = inflate_exact(zs, header, V2_HEADER_LEN, false, errmsg, errlen);
-    if (rc != DB_HDR_OK)
-        return rc;
-    v2_header hd;
+    if (rc != DB_HDR_OK) return rc;
+    v2_header hd = {0};
     rc = open_from_header(header, &hd, out, errmsg, errlen);
-    if (rc != DB_HDR_OK)
-        return rc;
+    if (rc != DB_HDR_OK) return rc;
     unsigned char *payload = malloc(hd.payload_len ? hd.payload_len : 1);
     if (!payload) {
         db_hdr_close(out);
-        return fail(errmsg, errlen, DB_HDR_ENOMEM, "no memory for a %u-byte payload", hd.payload_len);
+        return fail(errmsg, errlen, DB_HDR_ENOMEM, "no memory for a %u-byte payload",
+                    hd.payload_len);
     }
     rc = inflate_exact(zs, payload, hd.payload_len, true, errmsg, errlen);
-    if (rc == DB_HDR_OK)
-        rc = read_payload(payload, hd.payload_len, out, errmsg, errlen);
+    if (rc == DB_HDR_OK) rc = read_payload(payload, hd.payload_len, out, errmsg, errlen);
     free(payload);
-    if (rc != DB_HDR_OK)
-        db_hdr_close(out);
+    if (rc != DB_HDR_OK) db_hdr_close(out);
     return rc;
 }
 
 int db_hdr_decode_compressed(const unsigned char *buf, size_t len, db_hdr *out, char *errmsg,
                              size_t errlen) {
-    if (!out)
-        return fail(errmsg, errlen, DB_HDR_EINVAL, "no histogram to decode into");
+    if (!out) return fail(errmsg, errlen, DB_HDR_EINVAL, "no histogram to decode into");
     clear(out);
     if (!buf || len < COMPRESSED_HEADER_LEN)
         return fail(errmsg, errlen, DB_HDR_ECORRUPT,
@@ -339,7 +334,8 @@ int db_hdr_decode_compressed(const unsigned char *buf, size_t len, db_hdr *out, 
     memset(&zs, 0, sizeof zs);
     if (inflateInit(&zs) != Z_OK)
         return fail(errmsg, errlen, DB_HDR_ENOMEM, "zlib could not start");
-    zs.next_in = (unsigned char *)(uintptr_t)(buf + COMPRESSED_HEADER_LEN); /* zlib does not write */
+    zs.next_in =
+        (unsigned char *)(uintptr_t)(buf + COMPRESSED_HEADER_LEN); /* zlib does not write */
     zs.avail_in = zlen;
     int rc = decode_zlib(&zs, out, errmsg, errlen);
     inflateEnd(&zs);
@@ -347,8 +343,7 @@ int db_hdr_decode_compressed(const unsigned char *buf, size_t len, db_hdr *out, 
 }
 
 int db_hdr_decode_base64(const char *b64, size_t len, db_hdr *out, char *errmsg, size_t errlen) {
-    if (!out)
-        return fail(errmsg, errlen, DB_HDR_EINVAL, "no histogram to decode into");
+    if (!out) return fail(errmsg, errlen, DB_HDR_EINVAL, "no histogram to decode into");
     clear(out);
     unsigned char *bin;
     size_t bin_len;

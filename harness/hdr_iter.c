@@ -1,5 +1,6 @@
-/* harness/hdr_iter.c — recorded-value and percentile iteration over an HDR histogram (harness/hdr.h).
- * The percentile ladder is Java HdrHistogram's PercentileIterator, step for step, so .hgrm tables match. */
+/* harness/hdr_iter.c — recorded-value and percentile iteration over an HDR histogram
+ * (harness/hdr.h). The percentile ladder is Java HdrHistogram's PercentileIterator, step for step,
+ * so .hgrm tables match. */
 #include "hdr.h"
 
 #include <math.h>
@@ -62,8 +63,10 @@ static double next_level(double level, int32_t ticks) {
 static bool next_percentile(db_hdr_iter *it) {
     const db_hdr *h = it->h;
     if (it->cumulative_count >= h->total_count) {
-        if (it->reached_last)
-            return (it->done = true, false);
+        if (it->reached_last) {
+            it->done = true;
+            return false;
+        }
         it->reached_last = true; /* one extra final step at 100% */
         it->level = 100.0;
     }
@@ -72,14 +75,12 @@ static bool next_percentile(db_hdr_iter *it) {
             it->cumulative_count += h->counts[i];
             it->next_index = i;
         }
-        if (h->counts[i] == 0)
-            continue;
+        if (h->counts[i] == 0) continue;
         double reached = 100.0 * (double)it->cumulative_count / (double)h->total_count;
         if (reached >= it->level) {
             fill_step(it, i);
             it->percentile = it->level;
-            if (!it->reached_last)
-                it->level = next_level(it->level, it->ticks_per_half_distance);
+            if (!it->reached_last) it->level = next_level(it->level, it->ticks_per_half_distance);
             return true;
         }
     }
@@ -88,7 +89,6 @@ static bool next_percentile(db_hdr_iter *it) {
 }
 
 bool db_hdr_iter_next(db_hdr_iter *it) {
-    if (it->done)
-        return false;
+    if (it->done) return false;
     return it->kind == DB_HDR_ITER_RECORDED ? next_recorded(it) : next_percentile(it);
 }

@@ -8,14 +8,15 @@
 #include <string.h>
 #include <time.h>
 
-#define LOG_LEGEND \
+#define LOG_LEGEND                                                                                 \
     "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
 #define START_TIME_PREFIX "#[StartTime: "
 #define BASE_TIME_PREFIX "#[BaseTime: "
-/* Java's reader: a first timestamp more than a year before StartTime means "relative to StartTime". */
+/* Java's reader: a first timestamp more than a year before StartTime means "relative to StartTime".
+ */
 #define RELATIVE_TIMESTAMP_WINDOW_S (365.0 * 24 * 3600)
 
-/* ---- writer --------------------------------------------------------------------------------------- */
+/* ---- writer ---------------------------------------------------------------------------------- */
 
 int db_hdr_log_writer_open(db_hdr_log_writer *w, FILE *f, double start_time_s, double base_time_s) {
     if (!w || !f || !isfinite(start_time_s) || start_time_s < 0 || isnan(base_time_s))
@@ -29,10 +30,10 @@ int db_hdr_log_writer_open(db_hdr_log_writer *w, FILE *f, double start_time_s, d
     time_t whole = (time_t)floor(start_time_s);
     struct tm tm;
     char date[64] = "";
-    if (gmtime_r(&whole, &tm))
-        strftime(date, sizeof date, "%a %b %d %H:%M:%S UTC %Y", &tm);
+    if (gmtime_r(&whole, &tm)) strftime(date, sizeof date, "%a %b %d %H:%M:%S UTC %Y", &tm);
     int bad = fprintf(f, "#[Histogram log format version 1.3]\n") < 0;
-    bad |= fprintf(f, START_TIME_PREFIX "%.3f (seconds since epoch), %s]\n", start_time_s, date) < 0;
+    bad |=
+        fprintf(f, START_TIME_PREFIX "%.3f (seconds since epoch), %s]\n", start_time_s, date) < 0;
     if (w->has_base_time)
         bad |= fprintf(f, BASE_TIME_PREFIX "%.3f (seconds since epoch)]\n", base_time_s) < 0;
     bad |= fprintf(f, LOG_LEGEND "\n") < 0;
@@ -43,18 +44,16 @@ static bool tag_is_valid(const char *tag) {
     return strpbrk(tag, ", \r\n") == NULL;
 }
 
-int db_hdr_log_write_interval(db_hdr_log_writer *w, const char *tag, double start_s, double length_s,
-                              const db_hdr *h) {
+int db_hdr_log_write_interval(db_hdr_log_writer *w, const char *tag, double start_s,
+                              double length_s, const db_hdr *h) {
     if (!w || !w->f || !h || !isfinite(start_s) || !isfinite(length_s) ||
         (tag && !tag_is_valid(tag)) || !(w->max_value_divisor > 0.0))
         return DB_HDR_EINVAL;
     char *b64;
     int rc = db_hdr_encode_base64(h, &b64);
-    if (rc != DB_HDR_OK)
-        return rc;
+    if (rc != DB_HDR_OK) return rc;
     int bad = 0;
-    if (tag && tag[0])
-        bad = fprintf(w->f, "Tag=%s,", tag) < 0;
+    if (tag && tag[0]) bad = fprintf(w->f, "Tag=%s,", tag) < 0;
     bad |= fprintf(w->f, "%.3f,%.3f,%.3f,%s\n", start_s - w->base_time_s, length_s,
                    (double)db_hdr_max(h) / w->max_value_divisor, b64) < 0;
     free(b64);
@@ -62,16 +61,14 @@ int db_hdr_log_write_interval(db_hdr_log_writer *w, const char *tag, double star
 }
 
 int db_hdr_log_write_comment(db_hdr_log_writer *w, const char *text) {
-    if (!w || !w->f || !text || strpbrk(text, "\r\n"))
-        return DB_HDR_EINVAL;
+    if (!w || !w->f || !text || strpbrk(text, "\r\n")) return DB_HDR_EINVAL;
     return fprintf(w->f, "#%s\n", text) < 0 ? DB_HDR_EIO : DB_HDR_OK;
 }
 
-/* ---- reader --------------------------------------------------------------------------------------- */
+/* ---- reader ---------------------------------------------------------------------------------- */
 
 int db_hdr_log_reader_open(db_hdr_log_reader *r, FILE *f, const char *name) {
-    if (!r || !f)
-        return DB_HDR_EINVAL;
+    if (!r || !f) return DB_HDR_EINVAL;
     memset(r, 0, sizeof *r);
     r->f = f;
     r->name = name ? name : "<hlog>";
@@ -79,15 +76,15 @@ int db_hdr_log_reader_open(db_hdr_log_reader *r, FILE *f, const char *name) {
 }
 
 void db_hdr_log_reader_close(db_hdr_log_reader *r) {
-    if (!r)
-        return;
+    if (!r) return;
     free(r->line);
     r->line = NULL;
     r->line_cap = 0;
 }
 
-static int line_error(const db_hdr_log_reader *r, char *errmsg, size_t errlen, int status,
-                      const char *fmt, ...) {
+__attribute__((format(printf, 5, 6))) static int line_error(const db_hdr_log_reader *r,
+                                                            char *errmsg, size_t errlen, int status,
+                                                            const char *fmt, ...) {
     if (errmsg && errlen > 0) {
         int n = snprintf(errmsg, errlen, "%s:%lld: ", r->name, (long long)r->line_no);
         if (n >= 0 && (size_t)n < errlen) {
@@ -103,8 +100,7 @@ static int line_error(const db_hdr_log_reader *r, char *errmsg, size_t errlen, i
 /* Parse a whole field as a finite number. */
 static bool parse_seconds(const char *s, double *out) {
     char *end;
-    if (!*s)
-        return false;
+    if (!*s) return false;
     *out = strtod(s, &end);
     return *end == '\0' && isfinite(*out);
 }
@@ -116,16 +112,15 @@ static bool parse_header_time(const char *s, double *out) {
     return end != s && (*end == ' ' || *end == ']' || *end == '\0') && isfinite(*out);
 }
 
-/* Split s at commas into at most max fields; returns the number of fields found (max + 1 if more). */
+/* Split s at commas into at most max fields; returns the number of fields found (max + 1 if more).
+ */
 static int split_commas(char *s, char **fields, int max) {
     int n = 0;
     for (char *p = s;; p++) {
-        if (n == max)
-            return max + 1;
+        if (n == max) return max + 1;
         fields[n++] = p;
         p = strchr(p, ',');
-        if (!p)
-            return n;
+        if (!p) return n;
         *p = '\0';
     }
 }
@@ -145,9 +140,10 @@ static int parse_interval(db_hdr_log_reader *r, char *line, db_hdr_log_interval 
     char *fields[4];
     int n = split_commas(line, fields, 4);
     if (n != 4)
-        return line_error(r, errmsg, errlen, DB_HDR_ECORRUPT,
-                          "expected 4 comma-separated fields (start, length, max, histogram), found %s%d",
-                          n > 4 ? "more than " : "", n > 4 ? 4 : n);
+        return line_error(
+            r, errmsg, errlen, DB_HDR_ECORRUPT,
+            "expected 4 comma-separated fields (start, length, max, histogram), found %s%d",
+            n > 4 ? "more than " : "", n > 4 ? 4 : n);
     if (!parse_seconds(fields[0], &iv->start_s))
         return line_error(r, errmsg, errlen, DB_HDR_ECORRUPT,
                           "expected a start timestamp in seconds, got '%.40s'", fields[0]);
@@ -156,11 +152,10 @@ static int parse_interval(db_hdr_log_reader *r, char *line, db_hdr_log_interval 
                           "expected an interval length in seconds, got '%.40s'", fields[1]);
     char why[160];
     int rc = db_hdr_decode_base64(fields[3], strlen(fields[3]), &iv->hist, why, sizeof why);
-    if (rc != DB_HDR_OK)
-        return line_error(r, errmsg, errlen, rc, "interval histogram: %s", why);
+    if (rc != DB_HDR_OK) return line_error(r, errmsg, errlen, rc, "interval histogram: %s", why);
     if (!r->has_base_time) { /* deduce as Java does, from the first interval */
-        bool relative = r->has_start_time &&
-                        iv->start_s < r->start_time_s - RELATIVE_TIMESTAMP_WINDOW_S;
+        bool relative =
+            r->has_start_time && iv->start_s < r->start_time_s - RELATIVE_TIMESTAMP_WINDOW_S;
         r->base_time_s = relative ? r->start_time_s : 0.0;
         r->has_base_time = true;
     }
@@ -168,9 +163,9 @@ static int parse_interval(db_hdr_log_reader *r, char *line, db_hdr_log_interval 
     return 1;
 }
 
-int db_hdr_log_reader_next(db_hdr_log_reader *r, db_hdr_log_interval *iv, char *errmsg, size_t errlen) {
-    if (!r || !r->f || !iv)
-        return DB_HDR_EINVAL;
+int db_hdr_log_reader_next(db_hdr_log_reader *r, db_hdr_log_interval *iv, char *errmsg,
+                           size_t errlen) {
+    if (!r || !r->f || !iv) return DB_HDR_EINVAL;
     memset(iv, 0, sizeof *iv);
     iv->hist.min_value = INT64_MAX;
     for (;;) {

@@ -1,6 +1,6 @@
-/* tests/test_hdr_codec.c — V2 encoding (uncompressed, zlib-compressed, base64 "HISTF…"): the known blob
- * from spec/hdr.md, exact bytes of small encodings, random round trips, and corrupt input that must be
- * rejected with an error (never a crash or an over-read; this file also runs under ASan).
+/* tests/test_hdr_codec.c — V2 encoding (uncompressed, zlib-compressed, base64 "HISTF…"): the known
+ * blob from spec/hdr.md, exact bytes of small encodings, random round trips, and corrupt input that
+ * must be rejected with an error (never a crash or an over-read; this file also runs under ASan).
  * Random round trips draw a fresh seed each run and print it; DB_HDR_SEED=<n> replays one. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,7 +20,7 @@
 /* spec/hdr.md: one count at value 42, L=1, H=2, s=3. */
 static const char KNOWN_BLOB[] = "HISTFAAAAB542pNpmSzMwMDAxAABzFCaEUoz2X+AMIKZAEARAtM=";
 
-/* ---- helpers -------------------------------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static void put_be(unsigned char *p, uint64_t v, int bytes) {
     for (int i = 0; i < bytes; i++)
@@ -39,7 +39,8 @@ static raw_header good_header(uint32_t payload_len) {
     return h;
 }
 
-/* Uncompressed V2 buffer with exactly the given header fields and payload bytes; returns its length. */
+/* Uncompressed V2 buffer with exactly the given header fields and payload bytes; returns its
+ * length. */
 static size_t build_v2(unsigned char *out, raw_header h, const unsigned char *payload, size_t n) {
     put_be(out, h.cookie, 4);
     put_be(out + 4, h.payload_len, 4);
@@ -78,8 +79,7 @@ static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
 
 static uint64_t test_seed(void) {
     const char *env = getenv("DB_HDR_SEED");
-    if (env && *env)
-        return strtoull(env, NULL, 0);
+    if (env && *env) return strtoull(env, NULL, 0);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
@@ -96,10 +96,11 @@ static void assert_same_histogram(const db_hdr *a, const db_hdr *b) {
     assert_int_equal(db_hdr_max(a), db_hdr_max(b));
     const double ps[] = {0.0, 50.0, 90.0, 99.0, 99.9, 100.0};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
-        assert_int_equal(db_hdr_value_at_percentile(a, ps[i]), db_hdr_value_at_percentile(b, ps[i]));
+        assert_int_equal(db_hdr_value_at_percentile(a, ps[i]),
+                         db_hdr_value_at_percentile(b, ps[i]));
 }
 
-/* ---- known encodings -------------------------------------------------------------------------------- */
+/* ---- known encodings ------------------------------------------------------------------------- */
 
 static void known_blob_decodes_to_one_count_at_42(void **state) {
     (void)state;
@@ -122,7 +123,8 @@ static void encoding_42_reproduces_known_blob(void **state) {
     (void)state;
     db_hdr h;
     assert_int_equal(db_hdr_init(&h, 1, 2, 3), DB_HDR_OK);
-    assert_true(db_hdr_record(&h, 42)); /* above H, inside counts_len (2048): accepted, as in Java */
+    assert_true(
+        db_hdr_record(&h, 42)); /* above H, inside counts_len (2048): accepted, as in Java */
     char *b64;
     assert_int_equal(db_hdr_encode_base64(&h, &b64), DB_HDR_OK);
     assert_string_equal(b64, KNOWN_BLOB);
@@ -130,13 +132,14 @@ static void encoding_42_reproduces_known_blob(void **state) {
     db_hdr_close(&h);
 }
 
-/* Uncompressed bytes by hand: cookie 1c849313, payload length 2, offset 0, s=3, L=1, H=2, ratio 1.0;
- * payload: 42 zero counts -> ZigZag(-42) = 83 = 0x53, then count 1 -> ZigZag(1) = 0x02. */
+/* Uncompressed bytes by hand: cookie 1c849313, payload length 2, offset 0, s=3, L=1, H=2,
+ * ratio 1.0; payload: 42 zero counts -> ZigZag(-42) = 83 = 0x53, then count 1 -> ZigZag(1) = 0x02.
+ */
 static void uncompressed_bytes_of_42(void **state) {
     (void)state;
     static const unsigned char expected[] = {
-        0x1c, 0x84, 0x93, 0x13, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0,    0,
-        0,    1,    0,    0,    0, 0, 0, 0, 0, 2, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x53, 0x02};
+        0x1c, 0x84, 0x93, 0x13, 0, 0, 0, 2, 0, 0, 0, 0,    0,    0, 0, 3, 0, 0, 0, 0,    0,
+        0,    0,    1,    0,    0, 0, 0, 0, 0, 0, 2, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x53, 0x02};
     db_hdr h;
     assert_int_equal(db_hdr_init(&h, 1, 2, 3), DB_HDR_OK);
     assert_true(db_hdr_record(&h, 42));
@@ -248,8 +251,8 @@ static void base64_matches_rfc4648_vectors(void **state) {
     const char *coded[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
     for (int i = 0; i < 7; i++) {
         char *s;
-        assert_int_equal(db_hdr_base64_encode((const unsigned char *)plain[i], strlen(plain[i]), &s),
-                         DB_HDR_OK);
+        assert_int_equal(
+            db_hdr_base64_encode((const unsigned char *)plain[i], strlen(plain[i]), &s), DB_HDR_OK);
         assert_string_equal(s, coded[i]);
         free(s);
         unsigned char *b;
@@ -261,13 +264,14 @@ static void base64_matches_rfc4648_vectors(void **state) {
     }
 }
 
-/* ---- random round trips --------------------------------------------------------------------------- */
+/* ---- random round trips ---------------------------------------------------------------------- */
 
 static void random_histogram(db_hdr *h, uint64_t *rng) {
     int sig = 1 + (int)(rng_next(rng) % 5);
     int64_t lowest = (int64_t)1 << (rng_next(rng) % 20);
     lowest += (int64_t)(rng_next(rng) % (uint64_t)lowest);
-    int64_t highest = lowest * 2 + (int64_t)(rng_next(rng) % ((uint64_t)1 << (10 + rng_next(rng) % 30)));
+    int64_t highest =
+        lowest * 2 + (int64_t)(rng_next(rng) % ((uint64_t)1 << (10 + rng_next(rng) % 30)));
     assert_int_equal(db_hdr_init(h, lowest, highest, sig), DB_HDR_OK);
     int n = (int)(rng_next(rng) % 600);
     for (int i = 0; i < n; i++) {
@@ -308,7 +312,7 @@ static void random_histograms_round_trip(void **state) {
     }
 }
 
-/* ---- corrupt input ---------------------------------------------------------------------------------- */
+/* ---- corrupt input --------------------------------------------------------------------------- */
 
 static int decode_b64(const char *s) {
     db_hdr h;
@@ -323,9 +327,12 @@ static int decode_b64(const char *s) {
 
 static void bad_base64_is_rejected(void **state) {
     (void)state;
-    assert_int_equal(decode_b64("HISTF*AAB542pNpmSzMwMDAxAABzFCaEUoz2X+AMIKZAEARAtM="), DB_HDR_ECORRUPT);
-    assert_int_equal(decode_b64("HISTFAAAAB542pNpmSzMwMDAxAABzFCaEUoz2X+AMIKZAEARAtM"), DB_HDR_ECORRUPT);
-    assert_int_equal(decode_b64("HIS=FAAAAB542pNpmSzMwMDAxAABzFCaEUoz2X+AMIKZAEARAtM="), DB_HDR_ECORRUPT);
+    assert_int_equal(decode_b64("HISTF*AAB542pNpmSzMwMDAxAABzFCaEUoz2X+AMIKZAEARAtM="),
+                     DB_HDR_ECORRUPT);
+    assert_int_equal(decode_b64("HISTFAAAAB542pNpmSzMwMDAxAABzFCaEUoz2X+AMIKZAEARAtM"),
+                     DB_HDR_ECORRUPT);
+    assert_int_equal(decode_b64("HIS=FAAAAB542pNpmSzMwMDAxAABzFCaEUoz2X+AMIKZAEARAtM="),
+                     DB_HDR_ECORRUPT);
     assert_int_equal(decode_b64("HISTFAAAAB542pNpmSzMwMDAxAABzFCaEUoz2X+AMIKZAEARAt\n="),
                      DB_HDR_ECORRUPT);
     assert_int_equal(decode_b64(""), DB_HDR_ECORRUPT);
@@ -364,7 +371,8 @@ static void bad_inner_cookie_is_rejected(void **state) {
     unsigned char raw[64], comp[256];
     raw_header hd = good_header(2);
     hd.cookie = 0x1c849301u; /* V1 encoding: not supported */
-    size_t len = wrap_compressed(comp, sizeof comp, raw, build_v2(raw, hd, (const unsigned char *)"\x53\x02", 2));
+    size_t len = wrap_compressed(comp, sizeof comp, raw,
+                                 build_v2(raw, hd, (const unsigned char *)"\x53\x02", 2));
     db_hdr h;
     char msg[256];
     assert_int_equal(db_hdr_decode_compressed(comp, len, &h, msg, sizeof msg), DB_HDR_ECORRUPT);
@@ -397,8 +405,9 @@ static void truncated_zlib_stream_is_rejected(void **state) {
 static void payload_longer_than_declared_is_rejected(void **state) {
     (void)state;
     unsigned char raw[64], comp[256];
-    size_t len = wrap_compressed(comp, sizeof comp, raw,
-                                 build_v2(raw, good_header(1), (const unsigned char *)"\x53\x02", 2));
+    size_t len =
+        wrap_compressed(comp, sizeof comp, raw,
+                        build_v2(raw, good_header(1), (const unsigned char *)"\x53\x02", 2));
     db_hdr h;
     char msg[256];
     assert_int_equal(db_hdr_decode_compressed(comp, len, &h, msg, sizeof msg), DB_HDR_ECORRUPT);
@@ -419,12 +428,12 @@ static void payload_shorter_than_declared_is_rejected(void **state) {
 
 static int decode_with_header(raw_header hd) {
     unsigned char raw[64], comp[256];
-    size_t len = wrap_compressed(comp, sizeof comp, raw, build_v2(raw, hd, (const unsigned char *)"\x02", 1));
+    size_t len = wrap_compressed(comp, sizeof comp, raw,
+                                 build_v2(raw, hd, (const unsigned char *)"\x02", 1));
     db_hdr h;
     char msg[256] = "";
     int rc = db_hdr_decode_compressed(comp, len, &h, msg, sizeof msg);
-    if (rc == DB_HDR_OK)
-        db_hdr_close(&h);
+    if (rc == DB_HDR_OK) db_hdr_close(&h);
     return rc;
 }
 
@@ -458,9 +467,11 @@ static void counts_beyond_the_layout_are_rejected(void **state) {
     (void)state;
     db_hdr h;
     /* ZigZag(-23552) = 47103 = LEB128 ff ef 02, then a count of 1 */
-    assert_int_equal(decode_raw_payload((const unsigned char *)"\xff\xef\x02\x02", 4, &h), DB_HDR_ERANGE);
+    assert_int_equal(decode_raw_payload((const unsigned char *)"\xff\xef\x02\x02", 4, &h),
+                     DB_HDR_ERANGE);
     /* ZigZag(-23553) = 47105 = 81 f0 02: the run alone passes the end */
-    assert_int_equal(decode_raw_payload((const unsigned char *)"\x81\xf0\x02", 3, &h), DB_HDR_ERANGE);
+    assert_int_equal(decode_raw_payload((const unsigned char *)"\x81\xf0\x02", 3, &h),
+                     DB_HDR_ERANGE);
     /* a run up to the end, with nothing after it, is fine */
     assert_int_equal(decode_raw_payload((const unsigned char *)"\xff\xef\x02", 3, &h), DB_HDR_OK);
     db_hdr_close(&h);
@@ -471,8 +482,9 @@ static void cut_off_varint_is_rejected(void **state) {
     db_hdr h;
     assert_int_equal(decode_raw_payload((const unsigned char *)"\x02\x80", 2, &h), DB_HDR_ECORRUPT);
     /* ZigZag(INT64_MIN) = 2^64 - 1: nine bytes, all ones */
-    assert_int_equal(decode_raw_payload((const unsigned char *)"\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9, &h),
-                     DB_HDR_ECORRUPT);
+    assert_int_equal(
+        decode_raw_payload((const unsigned char *)"\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9, &h),
+        DB_HDR_ECORRUPT);
 }
 
 static void counts_overflowing_int64_are_rejected(void **state) {
@@ -486,7 +498,8 @@ static void counts_overflowing_int64_are_rejected(void **state) {
     assert_int_equal(decode_raw_payload(payload, 9, &h), DB_HDR_OK);
     assert_int_equal(h.total_count, (int64_t)1 << 62);
     db_hdr_close(&h);
-    assert_int_equal(decode_raw_payload(payload, 27, &h), DB_HDR_ECORRUPT); /* 3 * 2^62 > 2^63 - 1 */
+    assert_int_equal(decode_raw_payload(payload, 27, &h),
+                     DB_HDR_ECORRUPT); /* 3 * 2^62 > 2^63 - 1 */
 }
 
 /* Random byte flips in valid buffers: any status, never a crash; what decodes is consistent. */

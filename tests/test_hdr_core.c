@@ -1,6 +1,6 @@
 /* tests/test_hdr_core.c — HDR histogram layout, recording, queries, merge and iteration.
- * Expected numbers come from spec/hdr.md's worked examples or from hand derivations in the comments,
- * using the spec's formulas (bucket from clz, sub-bucket by shift). */
+ * Expected numbers come from spec/hdr.md's worked examples or from hand derivations in the
+ * comments, using the spec's formulas (bucket from clz, sub-bucket by shift). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +25,8 @@ static void layout_matches_spec_example(void **state) {
     db_hdr_close(&h);
 }
 
-/* unit_magnitude = floor(log2(1000)) = 9; s=2 -> 2^ceil(log2(200)) = 256 sub-buckets, mask 255 << 9. */
+/* unit_magnitude = floor(log2(1000)) = 9; s=2 -> 2^ceil(log2(200)) = 256 sub-buckets, mask 255
+ * << 9. */
 static void layout_with_large_lowest_and_two_digits(void **state) {
     (void)state;
     db_hdr h;
@@ -42,10 +43,10 @@ static void layout_with_large_lowest_and_two_digits(void **state) {
 static void init_rejects_bad_configuration(void **state) {
     (void)state;
     db_hdr h;
-    assert_int_equal(db_hdr_init(&h, 0, 100, 3), DB_HDR_EINVAL);    /* L < 1 */
-    assert_int_equal(db_hdr_init(&h, 10, 19, 3), DB_HDR_EINVAL);    /* H < 2L */
-    assert_int_equal(db_hdr_init(&h, 1, 1000, 0), DB_HDR_EINVAL);   /* s < 1 */
-    assert_int_equal(db_hdr_init(&h, 1, 1000, 6), DB_HDR_EINVAL);   /* s > 5 */
+    assert_int_equal(db_hdr_init(&h, 0, 100, 3), DB_HDR_EINVAL);  /* L < 1 */
+    assert_int_equal(db_hdr_init(&h, 10, 19, 3), DB_HDR_EINVAL);  /* H < 2L */
+    assert_int_equal(db_hdr_init(&h, 1, 1000, 0), DB_HDR_EINVAL); /* s < 1 */
+    assert_int_equal(db_hdr_init(&h, 1, 1000, 6), DB_HDR_EINVAL); /* s > 5 */
     assert_null(h.counts);
     db_hdr_close(&h); /* closing a failed init is safe */
 }
@@ -61,7 +62,8 @@ static void widest_layout_records_int64_max(void **state) {
     db_hdr_close(&h);
 }
 
-/* spec/hdr.md, Value <-> index: 10007 -> index 4322; lowest 10000, size 8, highest 10007, median 10004. */
+/* spec/hdr.md, Value <-> index: 10007 -> index 4322; lowest 10000, size 8, highest 10007, median
+ * 10004. */
 static void equivalent_range_of_10007(void **state) {
     (void)state;
     db_hdr h;
@@ -124,7 +126,8 @@ static void p44_of_one_to_ten_is_five(void **state) {
 }
 
 /* p0 returns the lowest equivalent and p>0 the highest equivalent of the value's range:
- * 100000000 at s=3 lies in bucket 16 (range 65536): lowest 1525*65536 = 99942400, highest 100007935. */
+ * 100000000 at s=3 lies in bucket 16 (range 65536): lowest 1525*65536 = 99942400, highest
+ * 100007935. */
 static void percentile_reports_highest_equivalent_value(void **state) {
     (void)state;
     db_hdr h;
@@ -175,6 +178,22 @@ static void empty_histogram_reports_zeros(void **state) {
     db_hdr_close(&h);
 }
 
+/* A zeroed or closed struct refuses values and answers zeros instead of touching memory. */
+static void closed_histogram_is_inert(void **state) {
+    (void)state;
+    db_hdr h = {0};
+    assert_false(db_hdr_record(&h, 0));
+    assert_false(db_hdr_record(&h, 12345));
+    assert_int_equal(db_hdr_count_at_value(&h, 0), 0);
+    assert_int_equal(db_hdr_value_at_percentile(&h, 50.0), 0);
+    assert_int_equal(db_hdr_max(&h), 0);
+    assert_int_equal(db_hdr_init(&h, 1, 1000, 2), DB_HDR_OK);
+    db_hdr_close(&h);
+    assert_false(db_hdr_record(&h, 5));
+    db_hdr_reset(&h);
+    db_hdr_close(&h); /* twice is safe */
+}
+
 static void record_rejects_values_out_of_range(void **state) {
     (void)state;
     db_hdr h;
@@ -199,12 +218,13 @@ static void record_n_adds_count_and_tracks_min_max(void **state) {
     assert_int_equal(h.total_count, 10);
     assert_int_equal(h.min_value, 20);
     assert_int_equal(h.max_value, 500);
-    assert_int_equal(db_hdr_value_at_percentile(&h, 30.0), 20);  /* ceil(3.0) = 3rd value */
+    assert_int_equal(db_hdr_value_at_percentile(&h, 30.0), 20);   /* ceil(3.0) = 3rd value */
     assert_int_equal(db_hdr_value_at_percentile(&h, 30.01), 500); /* ceil(3.001) = 4th value */
     db_hdr_close(&h);
 }
 
-/* Coordinated-omission correction, spec: v, v-I, v-2I, ... while >= I. v=100, I=30 -> 100, 70, 40. */
+/* Coordinated-omission correction, spec: v, v-I, v-2I, ... while >= I. v=100, I=30 -> 100, 70, 40.
+ */
 static void corrected_recording_fills_missing_samples(void **state) {
     (void)state;
     db_hdr h;
@@ -365,8 +385,8 @@ static void recorded_iteration_visits_each_nonempty_index(void **state) {
     db_hdr_close(&h);
 }
 
-/* Percentile ladder for 1..10, ticks 5 (spec .hgrm rule): levels step by 10 up to 50, by 5 up to 75,
- * by 2.5 up to 87.5, by 1.25 up to 93.75; the running percentage reaches 100 at value 10 on the
+/* Percentile ladder for 1..10, ticks 5 (spec .hgrm rule): levels step by 10 up to 50, by 5 up to
+ * 75, by 2.5 up to 87.5, by 1.25 up to 93.75; the running percentage reaches 100 at value 10 on the
  * 91.25 step, then one final step at 100. Value = the first v with 10*v >= level. */
 static void percentile_iteration_follows_java_ladder(void **state) {
     (void)state;
@@ -374,7 +394,7 @@ static void percentile_iteration_follows_java_ladder(void **state) {
     assert_int_equal(db_hdr_init(&h, 1, 3600000000LL, 3), DB_HDR_OK);
     for (int v = 1; v <= 10; v++)
         assert_true(db_hdr_record(&h, v));
-    const double levels[] = {0,  10, 20,   30, 40,   50,   55,    60, 65,    70,
+    const double levels[] = {0,  10,   20, 30,   40, 50,   55,    60, 65,    70,
                              75, 77.5, 80, 82.5, 85, 87.5, 88.75, 90, 91.25, 100};
     const int64_t values[] = {1, 1, 2, 3, 4, 5, 6, 6, 7, 7, 8, 8, 8, 9, 9, 9, 9, 9, 10, 10};
     db_hdr_iter it;
@@ -417,6 +437,7 @@ int main(void) {
         cmocka_unit_test(mean_and_stddev_of_one_to_ten),
         cmocka_unit_test(mean_uses_median_equivalent_values),
         cmocka_unit_test(empty_histogram_reports_zeros),
+        cmocka_unit_test(closed_histogram_is_inert),
         cmocka_unit_test(record_rejects_values_out_of_range),
         cmocka_unit_test(record_n_adds_count_and_tracks_min_max),
         cmocka_unit_test(corrected_recording_fills_missing_samples),

@@ -1,9 +1,10 @@
-/* tests/test_hdr_interop.c — interchange with hdr-histogram-js 3 (npm), a port of the Java reference.
- * Both directions: node decodes our base64 blobs and .hlog files to the same totals, percentiles, mean
- * and stddev; node encodes histograms (its headers write normalizing offset 1 and an integer ratio) and
- * .hlog files that we decode to the same numbers; its .hgrm table matches ours line for line.
- * The node side is tests/hdr_interop.js. Skipped (exit 77) when node or the module is missing.
- * Random histograms draw a fresh seed each run and print it; DB_HDR_SEED=<n> replays one. */
+/* tests/test_hdr_interop.c — interchange with hdr-histogram-js 3 (npm), a port of the Java
+ * reference. Both directions: node decodes our base64 blobs and .hlog files to the same totals,
+ * percentiles, mean and stddev; node encodes histograms (its headers write normalizing offset 1 and
+ * an integer ratio) and .hlog files that we decode to the same numbers; its .hgrm table matches
+ * ours line for line. The node side is tests/hdr_interop.js. Skipped (exit 77) when node or the
+ * module is missing. Random histograms draw a fresh seed each run and print it; DB_HDR_SEED=<n>
+ * replays one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +36,7 @@ typedef struct stats {
     double mean, stddev;
 } stats;
 
-/* ---- environment ---------------------------------------------------------------------------------- */
+/* ---- environment ----------------------------------------------------------------------------- */
 
 static bool find_on_path(const char *name, char *out, size_t cap) {
     const char *path = getenv("PATH");
@@ -43,8 +44,7 @@ static bool find_on_path(const char *name, char *out, size_t cap) {
         const char *end = strchr(path, ':');
         size_t len = end ? (size_t)(end - path) : strlen(path);
         snprintf(out, cap, "%.*s/%s", (int)len, path, name);
-        if (len > 0 && access(out, X_OK) == 0)
-            return true;
+        if (len > 0 && access(out, X_OK) == 0) return true;
         path = end ? end + 1 : NULL;
     }
     return false;
@@ -52,14 +52,14 @@ static bool find_on_path(const char *name, char *out, size_t cap) {
 
 static uint64_t fresh_seed(void) {
     const char *env = getenv("DB_HDR_SEED");
-    if (env && *env)
-        return strtoull(env, NULL, 0);
+    if (env && *env) return strtoull(env, NULL, 0);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return ((uint64_t)ts.tv_sec * 1000003u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 20) & 0xffffffffu;
+    return ((uint64_t)ts.tv_sec * 1000003u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 20) &
+           0xffffffffu;
 }
 
-/* ---- running node ----------------------------------------------------------------------------------- */
+/* ---- running node ---------------------------------------------------------------------------- */
 
 /* Single-quote s for the shell. */
 static void quote(char *out, size_t cap, const char *s) {
@@ -77,7 +77,8 @@ static void quote(char *out, size_t cap, const char *s) {
     out[o] = '\0';
 }
 
-/* Run `node hdr_interop.js ARGS...` and return its stdout (malloc'ed); fails the test on non-zero exit. */
+/* Run `node hdr_interop.js ARGS...` and return its stdout (malloc'ed); fails the test on non-zero
+ * exit. */
 static char *run_node(const interop *io, const char *cmd, const char *a, const char *b) {
     char qn[2100], qs[2100], qa[2100], qb[2100], line[8800];
     quote(qn, sizeof qn, io->node);
@@ -92,17 +93,16 @@ static char *run_node(const interop *io, const char *cmd, const char *a, const c
     size_t n;
     while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
         len += n;
-        if (cap - len < 4096)
-            out = realloc(out, cap *= 2);
+        if (cap - len < 4096) out = realloc(out, cap *= 2);
     }
     out[len] = '\0';
     int status = pclose(p);
-    if (status != 0)
-        fail_msg("node %s %s failed (status %d): %s", cmd, a, status, out);
+    if (status != 0) fail_msg("node %s %s failed (status %d): %s", cmd, a, status, out);
     return out;
 }
 
-/* Parse "<total> <p0> ... <p100> <mean> <stddev>" starting at s; returns the end of what was read. */
+/* Parse "<total> <p0> ... <p100> <mean> <stddev>" starting at s; returns the end of what was read.
+ */
 static char *parse_stats(char *s, stats *st) {
     char *end;
     st->total = (int64_t)strtod(s, &end);
@@ -120,8 +120,8 @@ static void compare_stats(const db_hdr *h, const stats *node, const char *what, 
     for (int i = 0; i < N_PCT; i++) {
         int64_t ours = db_hdr_value_at_percentile(h, PERCENTILES[i]);
         if (ours != node->pct[i])
-            fail_msg("%s %d: p%g ours %lld, node %lld", what, index, PERCENTILES[i], (long long)ours,
-                     (long long)node->pct[i]);
+            fail_msg("%s %d: p%g ours %lld, node %lld", what, index, PERCENTILES[i],
+                     (long long)ours, (long long)node->pct[i]);
     }
     double tol_mean = 1e-9 * (node->mean > 1 ? node->mean : 1);
     double tol_sd = 1e-9 * (node->stddev > 1 ? node->stddev : 1);
@@ -129,7 +129,7 @@ static void compare_stats(const db_hdr *h, const stats *node, const char *what, 
     assert_float_equal(db_hdr_stddev(h), node->stddev, tol_sd);
 }
 
-/* ---- our random histograms (values below 2^40 so node's doubles hold them exactly) ------------------ */
+/* ---- our random histograms (values below 2^40 so node's doubles hold them exactly) ----------- */
 
 static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
@@ -161,7 +161,7 @@ static void write_file(const char *path, const char *text) {
     assert_int_equal(fclose(f), 0);
 }
 
-/* ---- tests ------------------------------------------------------------------------------------------ */
+/* ---- tests ----------------------------------------------------------------------------------- */
 
 static void node_decodes_our_blobs(void **state) {
     interop *io = *state;
@@ -207,8 +207,7 @@ static void we_decode_node_blobs(void **state) {
         db_hdr h;
         char msg[256];
         int rc = db_hdr_decode_base64(line, strlen(line), &h, msg, sizeof msg);
-        if (rc != DB_HDR_OK)
-            fail_msg("node blob %d (seed %s): %s", n, seed, msg);
+        if (rc != DB_HDR_OK) fail_msg("node blob %d (seed %s): %s", n, seed, msg);
         compare_stats(&h, &st, "node blob", n);
         db_hdr_close(&h);
     }
@@ -230,7 +229,8 @@ static void node_reads_our_hlog_case(interop *io, bool with_base) {
     assert_int_equal(db_hdr_log_writer_open(&w, f, start, with_base ? base : -1), DB_HDR_OK);
     for (int i = 0; i < N; i++) {
         random_histogram(&hs[i], &rng);
-        assert_int_equal(db_hdr_log_write_interval(&w, tags[i % 3], start + 2.5 * i, 2.5, &hs[i]), DB_HDR_OK);
+        assert_int_equal(db_hdr_log_write_interval(&w, tags[i % 3], start + 2.5 * i, 2.5, &hs[i]),
+                         DB_HDR_OK);
     }
     assert_int_equal(fclose(f), 0);
     char *out = run_node(io, "hlog", path, NULL);
@@ -282,8 +282,7 @@ static void we_read_node_hlog(void **state) {
         db_hdr_log_interval iv;
         char msg[512];
         int rc = db_hdr_log_reader_next(&r, &iv, msg, sizeof msg);
-        if (rc != 1)
-            fail_msg("interval %d of node's log: %s", n, rc < 0 ? msg : "missing");
+        if (rc != 1) fail_msg("interval %d of node's log: %s", n, rc < 0 ? msg : "missing");
         assert_string_equal(iv.tag ? iv.tag : "-", tag);
         assert_float_equal(iv.start_s, start_s, 0.0005);
         assert_float_equal(iv.abs_start_s, 1700000000.0 + start_s, 0.0005);
@@ -297,15 +296,15 @@ static void we_read_node_hlog(void **state) {
     free(out);
 }
 
-/* Our .hgrm table equals hdr-histogram-js's outputPercentileDistribution(5, scale), line by line. */
+/* Our .hgrm table equals hdr-histogram-js's outputPercentileDistribution(5, scale), line by line.
+ */
 static void percentile_table_matches_node(void **state) {
     interop *io = *state;
     uint64_t rng = io->seed ^ 0xa5a5a5a5u;
     for (int round = 0; round < 6; round++) {
         db_hdr h;
         random_histogram(&h, &rng);
-        if (h.total_count == 0)
-            assert_true(db_hdr_record(&h, h.lowest));
+        if (h.total_count == 0) assert_true(db_hdr_record(&h, h.lowest));
         char *b64, path[1100];
         assert_int_equal(db_hdr_encode_base64(&h, &b64), DB_HDR_OK);
         snprintf(path, sizeof path, "%s/hgrm.txt", io->dir);
@@ -322,9 +321,11 @@ static void percentile_table_matches_node(void **state) {
         fclose(f);
         char *sa, *sb;
         char *a = strtok_r(ours, "\n", &sa), *b = strtok_r(theirs, "\n", &sb);
-        for (int ln = 1; a || b; ln++, a = strtok_r(NULL, "\n", &sa), b = strtok_r(NULL, "\n", &sb)) {
-            /* The port prints its raw maxValue on the Max line (spec/hdr.md, Interop peer); Java and we
-             * print the highest equivalent value, so only the rest of that line is compared. */
+        for (int ln = 1; a || b;
+             ln++, a = strtok_r(NULL, "\n", &sa), b = strtok_r(NULL, "\n", &sb)) {
+            /* The port prints its raw maxValue on the Max line (spec/hdr.md, Interop peer); Java
+             * and we print the highest equivalent value, so only the rest of that line is compared.
+             */
             if (a && b && strncmp(a, "#[Max", 5) == 0 && strncmp(b, "#[Max", 5) == 0) {
                 a = strstr(a, ", Total count");
                 b = strstr(b, ", Total count");
@@ -341,25 +342,26 @@ static void percentile_table_matches_node(void **state) {
     }
 }
 
-/* ---- setup ------------------------------------------------------------------------------------------ */
+/* ---- setup ----------------------------------------------------------------------------------- */
 
 static int setup(void **state) {
     static interop io;
     const char *src = getenv("DB_SOURCE_DIR");
     if (!src || !*src) {
-        fprintf(stderr, "DB_SOURCE_DIR is not set (CTest sets it): cannot find tests/hdr_interop.js\n");
+        fprintf(stderr,
+                "DB_SOURCE_DIR is not set (CTest sets it): cannot find tests/hdr_interop.js\n");
         return -1;
     }
     snprintf(io.script, sizeof io.script, "%s/tests/hdr_interop.js", src);
     const char *tmp = getenv("TMPDIR");
     snprintf(io.dir, sizeof io.dir, "%s/db_hdr_interop_XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(io.dir)) {
-        fprintf(stderr, "cannot create a temporary directory under %s\n", tmp && *tmp ? tmp : "/tmp");
+        fprintf(stderr, "cannot create a temporary directory under %s\n",
+                tmp && *tmp ? tmp : "/tmp");
         return -1;
     }
     io.seed = fresh_seed();
-    if (!find_on_path("node", io.node, sizeof io.node))
-        return -1; /* checked in main before */
+    if (!find_on_path("node", io.node, sizeof io.node)) return -1; /* checked in main before */
     printf("hdr interop: seed %llu (DB_HDR_SEED=%llu replays it), files in %s\n",
            (unsigned long long)io.seed, (unsigned long long)io.seed, io.dir);
     *state = &io;
@@ -389,7 +391,8 @@ int main(void) {
     snprintf(pkg, sizeof pkg, "%s/hdr-histogram-js/package.json", modules ? modules : "");
     if (!modules || !*modules || stat(pkg, &sb) != 0) {
         printf("hdr-histogram-js not found (DB_NODE_MODULES=%s; ci/setup installs it): "
-               "interop skipped\n", modules ? modules : "(unset)");
+               "interop skipped\n",
+               modules ? modules : "(unset)");
         return 77;
     }
     const struct CMUnitTest tests[] = {

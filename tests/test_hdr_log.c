@@ -1,5 +1,6 @@
 /* tests/test_hdr_log.c — .hlog interval logs (writer, reader, the jHiccup conformance fixtures from
- * spec/hdr.md) and the .hgrm percentile table. Fixtures are read from $DB_SHARED_DIR/fixtures/hdr/. */
+ * spec/hdr.md) and the .hgrm percentile table. Fixtures are read from $DB_SHARED_DIR/fixtures/hdr/.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +13,7 @@
 
 #include "../harness/hdr.h"
 
-/* ---- helpers -------------------------------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static FILE *open_fixture(const char *name) {
     const char *shared = getenv("DB_SHARED_DIR");
@@ -21,8 +22,7 @@ static FILE *open_fixture(const char *name) {
     char path[1024];
     snprintf(path, sizeof path, "%s/fixtures/hdr/%s", shared, name);
     FILE *f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open fixture %s", path);
+    if (!f) fail_msg("cannot open fixture %s", path);
     return f;
 }
 
@@ -53,13 +53,13 @@ static void sum_fixture(const char *name, range_sum *ranges, int n_ranges) {
         }
         db_hdr_close(&iv.hist);
     }
-    if (rc != 0)
-        fail_msg("%s", msg);
+    if (rc != 0) fail_msg("%s", msg);
     db_hdr_log_reader_close(&r);
     fclose(f);
 }
 
-/* spec/hdr.md, .hlog conformance: (intervals, total, p99.9, max) for all, [5, 20] s and [40, 60] s. */
+/* spec/hdr.md, .hlog conformance: (intervals, total, p99.9, max) for all, [5, 20] s and [40, 60] s.
+ */
 static void check_fixture(const char *name) {
     range_sum ranges[3] = {{0, 1e9, 0, {0}}, {5, 20, 0, {0}}, {40, 60, 0, {0}}};
     sum_fixture(name, ranges, 3);
@@ -101,7 +101,7 @@ static int read_text(const char *text, char *msg, size_t msglen, int *intervals)
     return rc;
 }
 
-/* ---- fixtures --------------------------------------------------------------------------------------- */
+/* ---- fixtures -------------------------------------------------------------------------------- */
 
 static void jhiccup_v2_log_matches_published_figures(void **state) {
     (void)state;
@@ -135,7 +135,8 @@ static void jhiccup_v3_tags_are_read(void **state) {
         db_hdr_close(&iv.hist);
     }
     assert_int_equal(tagged, 4);
-    /* StartTime 1441812279.474, no BaseTime: small timestamps are relative to StartTime (Java rule) */
+    /* StartTime 1441812279.474, no BaseTime: small timestamps are relative to StartTime (Java rule)
+     */
     assert_true(r.has_start_time);
     assert_float_equal(r.start_time_s, 1441812279.474, 1e-6);
     assert_float_equal(r.base_time_s, 1441812279.474, 1e-6);
@@ -143,7 +144,7 @@ static void jhiccup_v3_tags_are_read(void **state) {
     fclose(f);
 }
 
-/* ---- writer ----------------------------------------------------------------------------------------- */
+/* ---- writer ---------------------------------------------------------------------------------- */
 
 /* Header and one interval, byte for byte. StartTime 1441812279.474 is Wed Sep 09 15:24:39 UTC 2015;
  * the interval starts 0.127 s after BaseTime, lasts 1.007 s, and its max 2769000 ns is 2.769 ms. */
@@ -169,7 +170,8 @@ static void writer_output_is_version_1_3_text(void **state) {
         text, "#[Histogram log format version 1.3]\n"
               "#[StartTime: 1441812279.474 (seconds since epoch), Wed Sep 09 15:24:39 UTC 2015]\n"
               "#[BaseTime: 1441812279.000 (seconds since epoch)]\n"
-              "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n"
+              "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_"
+              "Histogram\"\n"
               "Tag=TTFT,0.127,1.007,0.000,HISTFAAAAB542pNpmSzMwMDAxAABzFCaEUoz2X+AMIKZAEARAtM=");
     free(text);
     fclose(f);
@@ -207,7 +209,8 @@ static void writer_and_reader_round_trip(void **state) {
         for (int i = 0; i < 3; i++) {
             db_hdr_reset(&h);
             assert_true(db_hdr_record_n(&h, 1000000 * (i + 1), i + 1));
-            assert_int_equal(db_hdr_log_write_interval(&w, tags[i], start + 2.0 * i, 2.0, &h), DB_HDR_OK);
+            assert_int_equal(db_hdr_log_write_interval(&w, tags[i], start + 2.0 * i, 2.0, &h),
+                             DB_HDR_OK);
         }
         db_hdr_close(&h);
         rewind(f);
@@ -236,9 +239,10 @@ static void writer_and_reader_round_trip(void **state) {
     }
 }
 
-/* ---- reader errors ---------------------------------------------------------------------------------- */
+/* ---- reader errors --------------------------------------------------------------------------- */
 
-#define LEGEND "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n"
+#define LEGEND                                                                                     \
+    "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n"
 #define BLOB "HISTFAAAAB542pNpmSzMwMDAxAABzFCaEUoz2X+AMIKZAEARAtM="
 
 static void reader_errors_name_file_and_line(void **state) {
@@ -254,8 +258,9 @@ static void reader_errors_name_file_and_line(void **state) {
     assert_int_equal(read_text(LEGEND "1.0,,0.1," BLOB "\n", msg, sizeof msg, &n), DB_HDR_ECORRUPT);
     assert_non_null(strstr(msg, "bad.hlog:2:"));
     /* line 3 after a good line 2: the histogram is corrupt */
-    assert_int_equal(read_text(LEGEND "0.0,1.0,0.1," BLOB "\n1.0,1.0,0.1,HISTFAAAA\n", msg, sizeof msg, &n),
-                     DB_HDR_ECORRUPT);
+    assert_int_equal(
+        read_text(LEGEND "0.0,1.0,0.1," BLOB "\n1.0,1.0,0.1,HISTFAAAA\n", msg, sizeof msg, &n),
+        DB_HDR_ECORRUPT);
     assert_int_equal(n, 1);
     assert_non_null(strstr(msg, "bad.hlog:3: interval histogram"));
     /* missing and extra fields, tag with no comma */
@@ -291,38 +296,37 @@ static void reader_accepts_crlf_and_absolute_timestamps(void **state) {
     fclose(f);
 }
 
-/* ---- .hgrm ---------------------------------------------------------------------------------------- */
+/* ---- .hgrm ----------------------------------------------------------------------------------- */
 
 /* Values 1..10, L=1, H=3.6e9, s=3, ticks 5, scale 1. The rows follow the ladder checked in
  * test_hdr_core (levels 0, 10, ..., 91.25, 100); hdr-histogram-js 3.0.1 prints the same table. */
 static void percentile_table_of_one_to_ten(void **state) {
     (void)state;
-    static const char expected[] =
-        "       Value     Percentile TotalCount 1/(1-Percentile)\n"
-        "\n"
-        "       1.000 0.000000000000          1           1.00\n"
-        "       1.000 0.100000000000          1           1.11\n"
-        "       2.000 0.200000000000          2           1.25\n"
-        "       3.000 0.300000000000          3           1.43\n"
-        "       4.000 0.400000000000          4           1.67\n"
-        "       5.000 0.500000000000          5           2.00\n"
-        "       6.000 0.550000000000          6           2.22\n"
-        "       6.000 0.600000000000          6           2.50\n"
-        "       7.000 0.650000000000          7           2.86\n"
-        "       7.000 0.700000000000          7           3.33\n"
-        "       8.000 0.750000000000          8           4.00\n"
-        "       8.000 0.775000000000          8           4.44\n"
-        "       8.000 0.800000000000          8           5.00\n"
-        "       9.000 0.825000000000          9           5.71\n"
-        "       9.000 0.850000000000          9           6.67\n"
-        "       9.000 0.875000000000          9           8.00\n"
-        "       9.000 0.887500000000          9           8.89\n"
-        "       9.000 0.900000000000          9          10.00\n"
-        "      10.000 0.912500000000         10          11.43\n"
-        "      10.000 1.000000000000         10\n"
-        "#[Mean    =        5.500, StdDeviation   =        2.872]\n"
-        "#[Max     =       10.000, Total count    =           10]\n"
-        "#[Buckets =           22, SubBuckets     =         2048]\n";
+    static const char expected[] = "       Value     Percentile TotalCount 1/(1-Percentile)\n"
+                                   "\n"
+                                   "       1.000 0.000000000000          1           1.00\n"
+                                   "       1.000 0.100000000000          1           1.11\n"
+                                   "       2.000 0.200000000000          2           1.25\n"
+                                   "       3.000 0.300000000000          3           1.43\n"
+                                   "       4.000 0.400000000000          4           1.67\n"
+                                   "       5.000 0.500000000000          5           2.00\n"
+                                   "       6.000 0.550000000000          6           2.22\n"
+                                   "       6.000 0.600000000000          6           2.50\n"
+                                   "       7.000 0.650000000000          7           2.86\n"
+                                   "       7.000 0.700000000000          7           3.33\n"
+                                   "       8.000 0.750000000000          8           4.00\n"
+                                   "       8.000 0.775000000000          8           4.44\n"
+                                   "       8.000 0.800000000000          8           5.00\n"
+                                   "       9.000 0.825000000000          9           5.71\n"
+                                   "       9.000 0.850000000000          9           6.67\n"
+                                   "       9.000 0.875000000000          9           8.00\n"
+                                   "       9.000 0.887500000000          9           8.89\n"
+                                   "       9.000 0.900000000000          9          10.00\n"
+                                   "      10.000 0.912500000000         10          11.43\n"
+                                   "      10.000 1.000000000000         10\n"
+                                   "#[Mean    =        5.500, StdDeviation   =        2.872]\n"
+                                   "#[Max     =       10.000, Total count    =           10]\n"
+                                   "#[Buckets =           22, SubBuckets     =         2048]\n";
     db_hdr h;
     assert_int_equal(db_hdr_init(&h, 1, 3600000000LL, 3), DB_HDR_OK);
     for (int v = 1; v <= 10; v++)
@@ -355,18 +359,18 @@ static void percentile_table_scales_values(void **state) {
 
 /* Numbers are rounded as Java's Formatter does: the shortest decimal that reads back as the double,
  * rounded half-up. 2675 / 1e4 = 0.2675 is stored as 0.26749999999999998..., which C's printf would
- * print as 0.267; Java (and hdr-histogram-js) print 0.268. (2675 is odd, so at s=3 it is the highest
- * equivalent of its 2-wide range, and its median equivalent 2674 + 1 = 2675 gives the same mean.) */
+ * print as 0.267; Java (and hdr-histogram-js) print 0.268. (2675 is odd, so at s=3 it is the
+ * highest equivalent of its 2-wide range, and its median equivalent 2674 + 1 = 2675 gives the same
+ * mean.) */
 static void percentile_table_rounds_half_up_like_java(void **state) {
     (void)state;
-    static const char expected[] =
-        "       Value     Percentile TotalCount 1/(1-Percentile)\n"
-        "\n"
-        "       0.268 0.000000000000          1           1.00\n"
-        "       0.268 1.000000000000          1\n"
-        "#[Mean    =        0.268, StdDeviation   =        0.000]\n"
-        "#[Max     =        0.268, Total count    =            1]\n"
-        "#[Buckets =           22, SubBuckets     =         2048]\n";
+    static const char expected[] = "       Value     Percentile TotalCount 1/(1-Percentile)\n"
+                                   "\n"
+                                   "       0.268 0.000000000000          1           1.00\n"
+                                   "       0.268 1.000000000000          1\n"
+                                   "#[Mean    =        0.268, StdDeviation   =        0.000]\n"
+                                   "#[Max     =        0.268, Total count    =            1]\n"
+                                   "#[Buckets =           22, SubBuckets     =         2048]\n";
     db_hdr h;
     assert_int_equal(db_hdr_init(&h, 1, 3600000000LL, 3), DB_HDR_OK);
     assert_true(db_hdr_record(&h, 2675));
