@@ -31,7 +31,7 @@ typedef struct gate_args {
     db_gate_rule rules[64];
     size_t n_rules;
     db_gate_config cfg;
-    int allow_mismatch, ignore_defaults_replaced, must_match_given, quiet;
+    int allow_mismatch, ignore_defaults_replaced, must_match_given, quiet, verbose;
     long long repeat;
     const char *out, *markdown, *junit, *save;
     int run_argc; /* flags after "--" for --repeat */
@@ -80,7 +80,7 @@ static void print_help(FILE *f) {
 "  --must-match F[,F...]  environment fields that must be equal (replaces the default: backend,\n"
 "                         device, model, model_name, model_layers, precision, kv_dtype, workload,\n"
 "                         arrival, seed, batching, max_batch, max_batch_tokens, prefill_chunk,\n"
-"                         kv_block_size, kv_blocks, threads, scheduled_requests)\n"
+"                         kv_block_size, kv_blocks, kv_watermark, threads, scheduled_requests)\n"
 "  --allow-mismatch       compare anyway (the differing fields are listed as warnings)\n"
 "\n"
 "Outputs:\n"
@@ -88,6 +88,7 @@ static void print_help(FILE *f) {
 "  --junit FILE           JUnit XML: one testcase per metric, failure = REGRESSION or CHANGED,\n"
 "                         skipped = INCONCLUSIVE\n"
 "  --quiet                print only the overall line\n"
+"  --verbose              list identical exactly-compared metrics one by one (default: counted)\n"
 "\n"
 "Exit codes: 0 PASS or IMPROVEMENT; 1 REGRESSION or CHANGED; 2 usage error, unreadable input or\n"
 "fingerprint mismatch; 3 INCONCLUSIVE. A --repeat run that fails stops the gate with its exit code.\n");
@@ -193,6 +194,7 @@ static int bool_flag(gate_args *a, const char *f) {
     else if (!strcmp(f, "--no-default-rules")) a->cfg.no_default_rules = 1;
     else if (!strcmp(f, "--allow-mismatch")) a->allow_mismatch = 1;
     else if (!strcmp(f, "--quiet")) a->quiet = 1;
+    else if (!strcmp(f, "--verbose")) a->verbose = 1;
     else return 1;
     return 0;
 }
@@ -451,7 +453,7 @@ static int compare(const gate_args *a, const db_gate_samples *base, const db_gat
         return db_cli_usage_error(CMD, "%s", msg);
     describe_inputs(&a->baselines, base->n_sources, 0, bdesc, sizeof bdesc);
     describe_inputs(&a->currents, cur->n_sources, a->repeat, cdesc, sizeof cdesc);
-    db_gate_context ctx = {bdesc, cdesc, &a->cfg.params, mm, n_mm};
+    db_gate_context ctx = {bdesc, cdesc, &a->cfg.params, mm, n_mm, a->verbose};
     if (a->quiet) {
         db_gate_overall_describe(&rep, msg, sizeof msg);
         printf("%s\n", msg);

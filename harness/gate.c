@@ -13,7 +13,7 @@ const char *const db_gate_default_must_match[] = {
     "backend",    "device",   "model",        "model_name", "model_layers",
     "precision",  "kv_dtype", "workload",     "arrival",    "seed",
     "batching",   "max_batch", "max_batch_tokens", "prefill_chunk", "kv_block_size",
-    "kv_blocks",  "threads",  "scheduled_requests"};
+    "kv_blocks",  "kv_watermark", "threads",  "scheduled_requests"};
 const size_t db_gate_default_must_match_count =
     sizeof db_gate_default_must_match / sizeof db_gate_default_must_match[0];
 

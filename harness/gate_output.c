@@ -89,6 +89,35 @@ static void ci_text(const db_gate_result *r, char *buf, size_t len) {
         snprintf(buf, len, "-");
 }
 
+/* The cells of one row, as text. */
+typedef struct row_cells {
+    char rule[16], n[24], base[24], cur[24], ratio[16], ci[40], detail[400];
+} row_cells;
+
+static void cells_of(const db_gate_row *row, double confidence, row_cells *c) {
+    const db_gate_result *r = &row->res;
+    rule_text(row, c->rule, sizeof c->rule);
+    ci_text(r, c->ci, sizeof c->ci);
+    snprintf(c->n, sizeof c->n, "%zu/%zu", r->n_base, r->n_cur);
+    snprintf(c->base, sizeof c->base, isnan(r->base_median) ? "-" : "%.6g", r->base_median);
+    snprintf(c->cur, sizeof c->cur, isnan(r->cur_median) ? "-" : "%.6g", r->cur_median);
+    snprintf(c->ratio, sizeof c->ratio, isfinite(r->ratio) ? "%.4f" : "-", r->ratio);
+    table_detail(row, confidence, c->detail, sizeof c->detail);
+}
+
+/* Rows the tables list one by one: everything but identical exact-only metrics, which are counted
+ * instead (a sim gate compares a hundred of them), unless every row is asked for. */
+static int listed(const db_gate_row *row, int all_rows) {
+    return all_rows || row->has_rule || row->res.method != DB_GATE_EXACT ||
+           row->res.verdict != DB_GATE_PASS;
+}
+
+static size_t unlisted(const db_gate_report *r, int all_rows) {
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_rows; i++) n += !listed(&r->rows[i], all_rows);
+    return n;
+}
+
 /* ---- terminal ----------------------------------------------------------------------------------- */
 
 void db_gate_print_table(FILE *f, const db_gate_report *r, const db_gate_context *ctx) {
@@ -108,15 +137,15 @@ void db_gate_print_table(FILE *f, const db_gate_report *r, const db_gate_context
             "n b/c", "baseline", "current", "ratio", "CI", "verdict", "detail");
     for (size_t i = 0; i < r->n_rows; i++) {
         const db_gate_row *row = &r->rows[i];
-        char rule[16], ci[40], nn[24], detail[400];
-        rule_text(row, rule, sizeof rule);
-        ci_text(&row->res, ci, sizeof ci);
-        snprintf(nn, sizeof nn, "%zu/%zu", row->res.n_base, row->res.n_cur);
-        table_detail(row, c, detail, sizeof detail);
-        fprintf(f, "%-*s  %-24s %-6s %7s %12.6g %12.6g %7.4f %-17s %-12s %s\n", pw,
-                point_label(row), row->metric, rule, nn, row->res.base_median, row->res.cur_median,
-                row->res.ratio, ci, db_gate_verdict_name(row->res.verdict), detail);
+        if (!listed(row, ctx->all_rows)) continue;
+        row_cells k;
+        cells_of(row, c, &k);
+        fprintf(f, "%-*s  %-24s %-6s %7s %12s %12s %7s %-17s %-12s %s\n", pw, point_label(row),
+                row->metric, k.rule, k.n, k.base, k.cur, k.ratio, k.ci,
+                db_gate_verdict_name(row->res.verdict), k.detail);
     }
+    size_t hidden = unlisted(r, ctx->all_rows);
+    if (hidden) fprintf(f, "(%zu more metrics compared exactly: identical)\n", hidden);
     for (size_t i = 0; i < ctx->n_mismatches; i++)
         fprintf(f, "warning: fingerprint field %s differs: baseline '%s', %s '%s' (allowed)\n",
                 ctx->mismatches[i].field, ctx->mismatches[i].expected, ctx->mismatches[i].source,
@@ -138,6 +167,19 @@ static void md_text(FILE *f, const char *s) {
     }
 }
 
+static void md_row(FILE *f, const db_gate_row *row, double confidence) {
+    row_cells k;
+    cells_of(row, confidence, &k);
+    fputs("| ", f);
+    md_text(f, point_label(row));
+    fputs(" | ", f);
+    md_text(f, row->metric);
+    fprintf(f, " | %s | %s | %s | %s | %s | %s | **%s** | ", k.rule, k.n, k.base, k.cur, k.ratio,
+            k.ci, db_gate_verdict_name(row->res.verdict));
+    md_text(f, k.detail);
+    fputs(" |\n", f);
+}
+
 int db_gate_write_markdown(FILE *f, const db_gate_report *r, const db_gate_context *ctx) {
     char overall[512];
     db_gate_overall_describe(r, overall, sizeof overall);
@@ -147,26 +189,14 @@ int db_gate_write_markdown(FILE *f, const db_gate_report *r, const db_gate_conte
     md_text(f, ctx->baseline);
     fprintf(f, "; current: ");
     md_text(f, ctx->current);
-    fprintf(f, ". Confidence %g, %d bootstrap resamples.\n\n", ctx->params->confidence,
-            ctx->params->resamples);
+    fprintf(f, ". Medians; ratio = current / baseline; confidence %g, %d bootstrap resamples.\n\n",
+            ctx->params->confidence, ctx->params->resamples);
     fprintf(f, "| point | metric | rule | n (b/c) | baseline | current | ratio | CI | verdict | "
                "detail |\n|---|---|---|---:|---:|---:|---:|---|---|---|\n");
-    for (size_t i = 0; i < r->n_rows; i++) {
-        const db_gate_row *row = &r->rows[i];
-        char rule[16], ci[40], detail[400];
-        rule_text(row, rule, sizeof rule);
-        ci_text(&row->res, ci, sizeof ci);
-        table_detail(row, ctx->params->confidence, detail, sizeof detail);
-        fputs("| ", f);
-        md_text(f, point_label(row));
-        fputs(" | ", f);
-        md_text(f, row->metric);
-        fprintf(f, " | %s | %zu/%zu | %.6g | %.6g | %.4f | %s | **%s** | ", rule, row->res.n_base,
-                row->res.n_cur, row->res.base_median, row->res.cur_median, row->res.ratio, ci,
-                db_gate_verdict_name(row->res.verdict));
-        md_text(f, detail);
-        fputs(" |\n", f);
-    }
+    for (size_t i = 0; i < r->n_rows; i++)
+        if (listed(&r->rows[i], ctx->all_rows)) md_row(f, &r->rows[i], ctx->params->confidence);
+    size_t hidden = unlisted(r, ctx->all_rows);
+    if (hidden) fprintf(f, "\n%zu more metrics compared exactly: identical.\n", hidden);
     for (size_t i = 0; i < ctx->n_mismatches; i++) {
         fprintf(f, "%s- fingerprint field ", i ? "" : "\n");
         md_text(f, ctx->mismatches[i].field);

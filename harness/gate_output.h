@@ -18,6 +18,7 @@ typedef struct db_gate_context {
     const db_gate_params *params;
     const db_gate_mismatch *mismatches; /* (n_mismatches) shown when the gate went on anyway */
     size_t n_mismatches;
+    int all_rows; /* list identical exact-only metrics one by one instead of counting them */
 } db_gate_context;
 
 /* One line about a row's outcome: the interval and test, the change of an exact metric, or what

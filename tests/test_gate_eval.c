@@ -295,7 +295,7 @@ static char *render(int (*fn)(FILE *, const db_gate_report *, const db_gate_cont
     db_gate_config cfg;
     db_gate_config_default(&cfg);
     db_gate_report r = evaluate(&b, &c, &cfg);
-    db_gate_context ctx = {"base & co", "cur \"x\"", &cfg.params, NULL, 0};
+    db_gate_context ctx = {"base & co", "cur \"x\"", &cfg.params, NULL, 0, 0};
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -345,6 +345,9 @@ static void the_terminal_table_ends_with_the_overall_line_and_the_run_count(void
     char *t = render(print_table);
     assert_non_null(strstr(t, "Overall: REGRESSION (exit 1)"));
     assert_non_null(strstr(t, "need ~4 runs a side")); /* 2 + 2 cannot decide; 4 + 4 can */
+    /* the identical token count (exact, no rule) is counted, not listed */
+    assert_null(strstr(t, "total_output_tokens"));
+    assert_non_null(strstr(t, "(1 more metrics compared exactly: identical)"));
     free(t);
 }
 
