@@ -255,25 +255,40 @@ int64_t db_hdr_add(db_hdr *dst, const db_hdr *src) {
 
 /* ---- queries --------------------------------------------------------------------------------- */
 
+/* Index of the first count at which the running sum reaches target (1 <= target <= total). Low
+ * targets walk up from the smallest recorded value, high ones down from the largest, so p99 does
+ * not walk the whole array; both find the same index. */
+static int32_t index_at_count(const db_hdr *h, int64_t target) {
+    int32_t first = db_hdr_index_of(h, h->min_value == INT64_MAX ? 0 : h->min_value);
+    int32_t last = db_hdr_index_of(h, h->max_value);
+    first = first < h->counts_len ? first : 0;
+    last = last < h->counts_len ? last : h->counts_len - 1;
+    if (target <= h->total_count / 2) {
+        int64_t running = 0;
+        for (int32_t i = first; i < h->counts_len; i++) {
+            running += h->counts[i];
+            if (running >= target) return i;
+        }
+        return h->counts_len - 1;
+    }
+    /* from the top: stop at i when the counts above i no longer leave room for target */
+    int64_t above = 0, room = h->total_count - target;
+    int32_t i = last;
+    while (i > 0 && above + h->counts[i] <= room)
+        above += h->counts[i--];
+    return i;
+}
+
 int64_t db_hdr_value_at_percentile(const db_hdr *h, double percentile) {
     if (h->total_count == 0) return 0;
-    /* Java: step one ulp down first so an exact product is not rounded up, then clamp to [0, 100].
-     */
+    /* Java: step one ulp down first so an exact product is not rounded up; clamp to [0, 100] */
     double p = nextafter(percentile, -INFINITY);
-    p = p < 0.0 ? 0.0 : (p > 100.0 ? 100.0 : p);
-    if (isnan(p)) p = 0.0;
-    int64_t target = (int64_t)ceil(p * (double)h->total_count / 100.0);
+    p = isnan(p) || p < 0.0 ? 0.0 : (p > 100.0 ? 100.0 : p);
+    double wanted = ceil(p * (double)h->total_count / 100.0);
+    int64_t target = wanted >= (double)h->total_count ? h->total_count : (int64_t)wanted;
     if (target < 1) target = 1;
-    int64_t running = 0;
-    for (int32_t i = 0; i < h->counts_len; i++) {
-        running += h->counts[i];
-        if (running >= target) {
-            int64_t v = db_hdr_value_at_index(h, i);
-            return percentile <= 0.0 ? db_hdr_lowest_equivalent(h, v)
-                                     : db_hdr_highest_equivalent(h, v);
-        }
-    }
-    return 0;
+    int64_t v = db_hdr_value_at_index(h, index_at_count(h, target));
+    return percentile <= 0.0 ? db_hdr_lowest_equivalent(h, v) : db_hdr_highest_equivalent(h, v);
 }
 
 double db_hdr_percentile_at_or_below(const db_hdr *h, int64_t v) {

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -123,6 +124,40 @@ static void p44_of_one_to_ten_is_five(void **state) {
     assert_int_equal(db_hdr_value_at_percentile(&h, 250.0), 10); /* clamped to 100 */
     assert_int_equal(db_hdr_value_at_percentile(&h, 0.0), 1);
     db_hdr_close(&h);
+}
+
+/* The search (which walks down from the top for high percentiles) finds the same index as the
+ * spec's plain walk: the first index where the running sum reaches ceil(p/100 * total), computed
+ * with p one ulp lower. Checked on 200 generated histograms x 15 percentiles. */
+static void percentile_search_matches_forward_walk(void **state) {
+    (void)state;
+    const double ps[] = {0.0,  1.0,  10.0, 25.0,  44.0,  50.0,   50.0001, 66.6,
+                         75.0, 90.0, 99.0, 99.49, 99.99, 99.999, 100.0};
+    uint64_t x = 88172645463325252ull; /* xorshift64 */
+    for (int round = 0; round < 200; round++) {
+        db_hdr h;
+        assert_int_equal(db_hdr_init(&h, 1, 3600000000LL, 2), DB_HDR_OK);
+        int n = 1 + round % 50;
+        for (int i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            assert_true(db_hdr_record_n(&h, (int64_t)(x % 100000000), 1 + (int64_t)(x >> 60)));
+        }
+        for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++) {
+            double p = nextafter(ps[k], -INFINITY);
+            p = p < 0 ? 0 : p;
+            int64_t target = (int64_t)ceil(p * (double)h.total_count / 100.0);
+            target = target < 1 ? 1 : target;
+            int64_t running = 0;
+            int32_t i = 0;
+            while ((running += h.counts[i]) < target)
+                i++;
+            int64_t v = db_hdr_value_at_index(&h, i);
+            int64_t expected =
+                ps[k] == 0.0 ? db_hdr_lowest_equivalent(&h, v) : db_hdr_highest_equivalent(&h, v);
+            assert_int_equal(db_hdr_value_at_percentile(&h, ps[k]), expected);
+        }
+        db_hdr_close(&h);
+    }
 }
 
 /* p0 returns the lowest equivalent and p>0 the highest equivalent of the value's range:
@@ -433,6 +468,7 @@ int main(void) {
         cmocka_unit_test(values_up_to_the_first_buckets_are_exact),
         cmocka_unit_test(index_and_value_round_trip_everywhere),
         cmocka_unit_test(p44_of_one_to_ten_is_five),
+        cmocka_unit_test(percentile_search_matches_forward_walk),
         cmocka_unit_test(percentile_reports_highest_equivalent_value),
         cmocka_unit_test(mean_and_stddev_of_one_to_ten),
         cmocka_unit_test(mean_uses_median_equivalent_values),
