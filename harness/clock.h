@@ -1,5 +1,5 @@
-/* clock.h — the run's time base: seconds since the run started, on either the real monotonic clock or a
- * virtual (simulated) clock that the sim backend's modelled step times advance.
+/* clock.h — the run's time base: seconds since the run started, on either the real monotonic clock
+ * or a virtual (simulated) clock that the sim backend's modelled step times advance.
  *
  * Real: now() reads CLOCK_MONOTONIC; sleep_until() sleeps to an ABSOLUTE deadline
  * (clock_nanosleep TIMER_ABSTIME), so sleeps never accumulate drift; advance() is a no-op because

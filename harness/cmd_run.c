@@ -1,8 +1,9 @@
-/* cmd_run.c — `decodebench run`: one benchmark run. Parses and checks the flags, builds the schedule,
- * opens the engine, runs (harness/run.h) with a live progress line on a terminal, writes the outputs
- * through reports/ and prints the summary. SIGINT/SIGTERM stop the run at the next step boundary; what
- * was measured is still written, marked complete=false, and the exit code is 128 + the signal number
- * (130, 143). A second signal ends the process at once (the handler is reset after the first). */
+/* cmd_run.c — `decodebench run`: one benchmark run. Parses and checks the flags, builds the
+ * schedule, opens the engine, runs (harness/run.h) with a live progress line on a terminal, writes
+ * the outputs through reports/ and prints the summary. SIGINT/SIGTERM stop the run at the next step
+ * boundary; what was measured is still written, marked complete=false, and the exit code is 128 +
+ * the signal number (130, 143). A second signal ends the process at once (the handler is reset
+ * after the first). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,7 +114,8 @@ static int open_engine(const run_args *a, const db_model_config *model, db_engin
     if (st == DB_OK) return 0;
     fprintf(stderr, "decodebench run: cannot open the %s engine: %s\n", db_backend_name(eo.backend),
             err.msg);
-    /* bad user input (a device JSON, a checkpoint) is a usage error; a missing device is a failure */
+    /* bad user input (a device JSON, a checkpoint) is a usage error; a missing device is a failure
+     */
     return st == DB_ERR_INVALID || st == DB_ERR_IO ? DB_EXIT_USAGE : DB_EXIT_FAIL;
 }
 
@@ -197,8 +199,9 @@ int db_cmd_run(int argc, char **argv) {
     db_engine *e = NULL;
     db_metrics *m = NULL;
     char dir[4096];
-    if ((rc = build_schedule(&a, &model, &sched, &winfo)) || (rc = choose_out_dir(&a, dir, sizeof dir)) ||
-        (rc = open_engine(&a, &model, &e)) || (rc = create_metrics(&a, e, &slo, &m)))
+    if ((rc = build_schedule(&a, &model, &sched, &winfo)) ||
+        (rc = choose_out_dir(&a, dir, sizeof dir)) || (rc = open_engine(&a, &model, &e)) ||
+        (rc = create_metrics(&a, e, &slo, &m)))
         goto done;
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
@@ -209,7 +212,8 @@ int db_cmd_run(int argc, char **argv) {
     if (st != DB_OK) fprintf(stderr, "decodebench run: the run failed: %s\n", err.msg);
     bool complete = st == DB_OK && !stats.interrupted;
     rc = write_outputs(&a, argc, argv, dir, e, &sched, &winfo, m, &stats, complete, start_epoch_s);
-    if (st != DB_OK) rc = DB_EXIT_FAIL;
+    if (st != DB_OK)
+        rc = DB_EXIT_FAIL;
     else if (stats.interrupted && rc == 0) {
         fprintf(stderr, "decodebench run: stopped by signal %d; outputs marked complete=false\n",
                 (int)run_signal);

@@ -13,6 +13,9 @@
 #define CMD "run"
 
 void run_args_print_help(FILE *f) {
+    db_sched_opts d;
+    db_sched_opts_default(&d);
+    /* clang-format off */
     fprintf(f,
 "Usage: decodebench run [flags]\n"
 "\n"
@@ -76,10 +79,12 @@ void run_args_print_help(FILE *f) {
 "\n"
 "Exit codes: 0 success; 1 the run failed (reason printed); 2 usage error (bad flag, value or input\n"
 "file); 130/143 stopped by SIGINT/SIGTERM (outputs written, complete=false).\n",
-            DB_RUN_DEFAULT_REQUESTS, 64, 2048, 512);
+            DB_RUN_DEFAULT_REQUESTS, d.max_batch, d.max_batch_tokens, d.prefill_chunk);
+    /* clang-format on */
 }
 
-/* ---- flag groups: each returns 0 (taken), -1 (bad value, message printed) or 1 (not this group) -- */
+/* ---- flag groups ---------------------------------------------------------------------------- */
+/* Each returns 0 (taken), -1 (bad value, message printed) or 1 (not this group's flag). */
 
 static int str_flag(const char *flag, const char *want, const char *v, const char **out) {
     if (strcmp(flag, want)) return 1;
@@ -142,7 +147,8 @@ static int workload_flag(run_args *a, const char *f, const char *v) {
     if ((r = str_flag(f, "--prompt-len", v, &a->prompt_len)) <= 0) return r;
     if ((r = str_flag(f, "--output-len", v, &a->output_len)) <= 0) return r;
     if ((r = str_flag(f, "--arrival", v, &a->arrival)) <= 0) return r;
-    if ((r = int_flag(f, "--requests", v, 1, DB_WORKLOAD_MAX_REQUESTS, &a->requests)) <= 0) return r;
+    if ((r = int_flag(f, "--requests", v, 1, DB_WORKLOAD_MAX_REQUESTS, &a->requests)) <= 0)
+        return r;
     return 1;
 }
 
@@ -161,8 +167,8 @@ static int parse_warmup(run_args *a, const char *v) {
                 return 0;
             }
         }
-        db_cli_usage_error(CMD, "--warmup expects a time (30s) or a request count (20req), got '%s'",
-                           v);
+        db_cli_usage_error(CMD,
+                           "--warmup expects a time (30s) or a request count (20req), got '%s'", v);
         return -1;
     }
     return db_cli_duration(CMD, "--warmup", v, &a->warmup_s);
@@ -174,7 +180,8 @@ static int measure_sched_flag(run_args *a, const char *f, const char *v) {
     if (!strcmp(f, "--warmup")) return parse_warmup(a, v);
     if (!strcmp(f, "--cooldown")) return db_cli_duration(CMD, f, v, &a->cooldown_s);
     if (!strcmp(f, "--batching"))
-        return db_batching_parse(v, &a->sched.batching) ? bad_choice(f, v, "continuous, static") : 0;
+        return db_batching_parse(v, &a->sched.batching) ? bad_choice(f, v, "continuous, static")
+                                                        : 0;
     if ((r = str_flag(f, "--slo", v, &a->slo_text)) <= 0) return r;
     if ((r = str_flag(f, "--out", v, &a->out)) <= 0) return r;
     if ((r = str_flag(f, "--dump-schedule", v, &a->dump_schedule)) <= 0) return r;
@@ -188,7 +195,7 @@ static int measure_sched_flag(run_args *a, const char *f, const char *v) {
     return 1;
 }
 
-/* ---- parsing ------------------------------------------------------------------------------------ */
+/* ---- parsing --------------------------------------------------------------------------------- */
 
 static void set_defaults(run_args *a) {
     memset(a, 0, sizeof *a);
@@ -216,8 +223,10 @@ static int parse_one(run_args *a, int argc, char **argv, int *i) {
     if (is_bool_flag(name)) {
         if (eq) return db_cli_usage_error(CMD, "%s takes no value", name);
         if (!strcmp(name, "--help") || !strcmp(name, "-h")) return -2;
-        if (!strcmp(name, "--quiet")) a->quiet = true;
-        else a->clamp_context = true;
+        if (!strcmp(name, "--quiet"))
+            a->quiet = true;
+        else
+            a->clamp_context = true;
         return 0;
     }
     const char *v = eq ? eq + 1 : NULL;
@@ -255,8 +264,8 @@ static int resolve(run_args *a, db_slo_set *slo, db_model_config *model) {
     if (a->precision == DB_PREC_COUNT)
         a->precision = a->resolved == DB_BACKEND_CPU ? DB_PREC_FP32 : DB_PREC_BF16;
     if (a->kv_dtype == DB_KV_COUNT)
-        a->kv_dtype = a->precision == DB_PREC_FP32 || a->precision == DB_PREC_TF32 ? DB_KV_FP32
-                                                                                    : DB_KV_BF16;
+        a->kv_dtype =
+            a->precision == DB_PREC_FP32 || a->precision == DB_PREC_TF32 ? DB_KV_FP32 : DB_KV_BF16;
     db_error err;
     if (db_model_resolve(a->model, model, &err) != DB_OK)
         return db_cli_usage_error(CMD, "--model %s: %s", a->model, err.msg);
@@ -289,7 +298,7 @@ bool run_args_parse(int argc, char **argv, run_args *a, db_slo_set *slo, db_mode
     return true;
 }
 
-/* ---- translation -------------------------------------------------------------------------------- */
+/* ---- translation ----------------------------------------------------------------------------- */
 
 static bool ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
@@ -343,7 +352,8 @@ void run_args_metrics_config(const run_args *a, const db_engine *e, const db_slo
     /* MFU / MBU need the device's peaks: known for the sim's device ceilings; unknown (not
      * reported) for cpu and cuda. */
     db_device_ceilings dc;
-    if (db_engine_backend(e) == DB_BACKEND_SIM && db_device_resolve(a->device, &dc, NULL) == DB_OK) {
+    if (db_engine_backend(e) == DB_BACKEND_SIM &&
+        db_device_resolve(a->device, &dc, NULL) == DB_OK) {
         mc->peak_flops = dc.peak_flops[db_device_gemm_peak(db_engine_get_opts(e)->precision)];
         mc->peak_bytes_per_s = dc.memory_bandwidth;
     }

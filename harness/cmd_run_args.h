@@ -1,8 +1,9 @@
-/* cmd_run_args.h — the flags of `decodebench run`: parsing with messages that name the flag, the help
- * text with every default, and their translation into the options of the engine, the workload builder,
- * the metrics recorder, the run loop and the run's recorded settings.
- * Used only by cmd_run.c. Must not: run anything, open files other than the model/SLO inputs it
- * validates, or exit().
+/* cmd_run_args.h — the flags of `decodebench run`: parsing with messages that name the flag, the
+ * help text with every default, and their translation into the options of the engine, the workload
+ * builder, the metrics recorder, the run loop and the run's recorded settings. Used only by
+ * cmd_run.c.
+ *
+ * Must not: run anything, open files other than the model/SLO inputs it validates, or exit().
  */
 #ifndef DB_CMD_RUN_ARGS_H
 #define DB_CMD_RUN_ARGS_H
@@ -60,8 +61,8 @@ typedef struct run_args {
     bool quiet;
 } run_args;
 
-/* Parses argv (argv[0] = "run"). Returns true when the run should go ahead (a, slo and model filled);
- * false with *exit_code set: 0 after --help, 2 after a usage error (already printed). */
+/* Parses argv (argv[0] = "run"). Returns true when the run should go ahead (a, slo and model
+ * filled); false with *exit_code set: 0 after --help, 2 after a usage error (already printed). */
 bool run_args_parse(int argc, char **argv, run_args *a, db_slo_set *slo, db_model_config *model,
                     int *exit_code);
 void run_args_print_help(FILE *f);

@@ -14,9 +14,9 @@ db_status db_loadgen_init(db_loadgen *lg, const db_schedule *s, db_error *err) {
         for (size_t i = 0; i < s->n; i++) {
             double t = s->items[i].arrival_s;
             if (!isfinite(t) || t < prev)
-                return db_error_set(err, DB_ERR_INVALID,
-                                    "schedule item %zu: arrival %g s is %s (previous %g s)", i, t,
-                                    isfinite(t) ? "earlier than the previous one" : "not finite", prev);
+                return db_error_set(
+                    err, DB_ERR_INVALID, "schedule item %zu: arrival %g s is %s (previous %g s)", i,
+                    t, isfinite(t) ? "earlier than the previous one" : "not finite", prev);
             prev = t;
         }
     } else if (s->mode == DB_ARRIVAL_CLOSED) {
@@ -31,7 +31,8 @@ db_status db_loadgen_init(db_loadgen *lg, const db_schedule *s, db_error *err) {
         if (!lg->slot_ready)
             return db_error_set(err, DB_ERR_NOMEM, "out of memory for %zu closed-loop slots",
                                 lg->slots);
-        for (size_t i = 0; i < lg->slots; i++) lg->slot_ready[i] = 0.0;
+        for (size_t i = 0; i < lg->slots; i++)
+            lg->slot_ready[i] = 0.0;
         lg->ready_len = lg->slots;
     } else {
         return db_error_set(err, DB_ERR_INVALID, "unknown arrival mode %d", (int)s->mode);
@@ -46,7 +47,9 @@ void db_loadgen_free(db_loadgen *lg) {
     memset(lg, 0, sizeof *lg);
 }
 
-void db_loadgen_stop_at(db_loadgen *lg, double t_s) { lg->stop_s = t_s; }
+void db_loadgen_stop_at(db_loadgen *lg, double t_s) {
+    lg->stop_s = t_s;
+}
 
 /* Intended time of the next item, ignoring the stop time; INFINITY when unknown or none left. */
 static double candidate_time(const db_loadgen *lg) {

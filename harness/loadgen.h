@@ -1,9 +1,9 @@
 /* loadgen.h — the load generator: turns a db_schedule into request arrivals on the run clock.
  *
- * Open loop: item i arrives at its intended time items[i].arrival_s, whether or not the system keeps
- * up (latencies are measured from that time, so waiting is counted).
- * Closed loop: `concurrency` requests are kept in flight; the first `concurrency` items arrive at 0 and
- * each time a request ends (finished or failed) at t, the next item arrives at t + think_s. The arrival
+ * Open loop: item i arrives at its intended time items[i].arrival_s, whether or not the system
+ * keeps up (latencies are measured from that time, so waiting is counted). Closed loop:
+ * `concurrency` requests are kept in flight; the first `concurrency` items arrive at 0 and each
+ * time a request ends (finished or failed) at t, the next item arrives at t + think_s. The arrival
  * (issue) time is that intended time.
  * Items are issued in index order, and arrival times never decrease.
  * Must not: know the engine or the scheduler, read a clock, print or exit.
@@ -35,7 +35,8 @@ void db_loadgen_free(db_loadgen *lg);
  * slot busy) or none is left. */
 double db_loadgen_next_time(const db_loadgen *lg);
 
-/* Issues the next item if its intended arrival is <= now_s: sets *index and *arrival_s, returns true. */
+/* Issues the next item if its intended arrival is <= now_s: sets *index and *arrival_s, returns
+ * true. */
 bool db_loadgen_pop(db_loadgen *lg, double now_s, size_t *index, double *arrival_s);
 
 /* A request ended at t_s (finished or failed). Closed loop: its slot issues the next item at

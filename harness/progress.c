@@ -50,8 +50,8 @@ void db_progress_update(void *ctx, const db_run_progress *rp) {
     double now = db_clock_monotonic_s();
     if (now - p->last_draw_s < DB_PROGRESS_REDRAW_S) return;
     p->last_draw_s = now;
-    double p50 = p->ttft.total_count > 0 ? (double)db_hdr_value_at_percentile(&p->ttft, 50.0) * 1e-9
-                                         : -1.0;
+    double p50 =
+        p->ttft.total_count > 0 ? (double)db_hdr_value_at_percentile(&p->ttft, 50.0) * 1e-9 : -1.0;
     char line[160];
     db_progress_format(rp, p50, line, sizeof line);
     fprintf(p->f, "\r%s\033[K", line);

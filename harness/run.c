@@ -1,5 +1,5 @@
-/* run.c — the run loop: arrivals -> scheduler -> engine step -> metrics events, on a real or virtual
- * clock. Semantics in run.h. */
+/* run.c — the run loop: arrivals -> scheduler -> engine step -> metrics events, on a real or
+ * virtual clock. Semantics in run.h. */
 #include "run.h"
 
 #include <math.h>
@@ -30,7 +30,9 @@ void db_run_opts_default(db_run_opts *o) {
     o->clock = DB_CLOCK_REAL;
 }
 
-int64_t db_run_ns(double s) { return (int64_t)llround(s * 1e9); }
+int64_t db_run_ns(double s) {
+    return (int64_t)llround(s * 1e9);
+}
 
 static db_status metrics_failed(const run_state *st, db_error *err) {
     return db_error_set(err, DB_ERR_INTERNAL, "metrics recorder: %s", db_metrics_error(st->m));
@@ -48,8 +50,8 @@ static db_status release_arrivals(run_state *st, double now, db_error *err) {
                                        it->output_tokens))
             return metrics_failed(st, err);
         const char *reason = NULL;
-        db_status rc = db_sched_submit(st->sched, (int)i, it->prompt_tokens, it->output_tokens,
-                                       &reason, err);
+        db_status rc =
+            db_sched_submit(st->sched, (int)i, it->prompt_tokens, it->output_tokens, &reason, err);
         if (rc != DB_OK) return rc;
         if (reason) {
             st->stats->failed++;
@@ -62,8 +64,8 @@ static db_status release_arrivals(run_state *st, double now, db_error *err) {
 }
 
 /* Token, finish and first-token bookkeeping after a committed step that ended at t_end. */
-static db_status record_outputs(run_state *st, const db_sched_step *step, double t_end,
-                                int *n_ttft, db_error *err) {
+static db_status record_outputs(run_state *st, const db_sched_step *step, double t_end, int *n_ttft,
+                                db_error *err) {
     int64_t t_ns = db_run_ns(t_end);
     *n_ttft = 0;
     for (int k = 0; k < step->n_emitted; k++) {
@@ -102,8 +104,8 @@ static void report_progress(run_state *st, int n_ttft, bool final) {
 }
 
 /* Runs one planned, non-empty step: engine, clock, commit, metrics. host_t0: the real time when the
- * harness started working on this step (arrivals, planning); the host overhead is the real time spent
- * outside db_engine_step from then until the step's event is recorded. */
+ * harness started working on this step (arrivals, planning); the host overhead is the real time
+ * spent outside db_engine_step from then until the step's event is recorded. */
 static db_status run_step(run_state *st, db_sched_step *step, double host_t0, db_error *err) {
     db_run_stats *x = st->stats;
     double start = db_clock_now(&st->clock);
@@ -171,7 +173,8 @@ static void run_release(run_state *st) {
     free(st->new_ttft);
 }
 
-/* Nothing can run: wait for the next arrival. Returns DB_OK with *done set when no arrival is left. */
+/* Nothing can run: wait for the next arrival. Returns DB_OK with *done set when no arrival is left.
+ */
 static db_status run_idle(run_state *st, bool *done, db_error *err) {
     *done = false;
     if (db_sched_queued(st->sched) > 0 || db_sched_running(st->sched) > 0)
@@ -184,10 +187,12 @@ static db_status run_idle(run_state *st, bool *done, db_error *err) {
             *done = true;
             return DB_OK;
         }
-        return db_error_set(err, DB_ERR_INTERNAL, "closed loop: no request in flight and no slot free");
+        return db_error_set(err, DB_ERR_INTERNAL,
+                            "closed loop: no request in flight and no slot free");
     }
     double before = db_clock_now(&st->clock);
-    db_clock_sleep_until(&st->clock, next); /* a signal may cut it short: the loop checks the flag */
+    db_clock_sleep_until(&st->clock,
+                         next); /* a signal may cut it short: the loop checks the flag */
     st->stats->idle_s += db_clock_now(&st->clock) - before;
     return DB_OK;
 }
@@ -227,8 +232,7 @@ db_status db_run(db_engine *e, const db_schedule *s, const db_run_opts *o, db_me
     stats->in_flight = stats->issued - stats->completed - stats->failed;
     stats->preemptions = st.sched ? db_sched_preemptions(st.sched) : 0;
     report_progress(&st, 0, true);
-    if (db_metrics_finish(m, db_run_ns(stats->end_s)) && rc == DB_OK)
-        rc = metrics_failed(&st, err);
+    if (db_metrics_finish(m, db_run_ns(stats->end_s)) && rc == DB_OK) rc = metrics_failed(&st, err);
     run_release(&st);
     return rc;
 }

@@ -1,5 +1,5 @@
-/* scheduler.c — continuous batching with chunked prefill, KV admission and preemption; static batching.
- * The policy is described in scheduler.h. */
+/* scheduler.c — continuous batching with chunked prefill, KV admission and preemption; static
+ * batching. The policy is described in scheduler.h. */
 #include "scheduler.h"
 
 #include <stdlib.h>
@@ -25,12 +25,17 @@ struct db_scheduler {
     int32_t *tokens; /* (max_batch_tokens) token ids of this step's items */
 };
 
-const char *db_batching_name(db_batching b) { return b == DB_BATCHING_STATIC ? "static" : "continuous"; }
+const char *db_batching_name(db_batching b) {
+    return b == DB_BATCHING_STATIC ? "static" : "continuous";
+}
 
 int db_batching_parse(const char *s, db_batching *out) {
-    if (s && !strcmp(s, "continuous")) *out = DB_BATCHING_CONTINUOUS;
-    else if (s && !strcmp(s, "static")) *out = DB_BATCHING_STATIC;
-    else return -1;
+    if (s && !strcmp(s, "continuous"))
+        *out = DB_BATCHING_CONTINUOUS;
+    else if (s && !strcmp(s, "static"))
+        *out = DB_BATCHING_STATIC;
+    else
+        return -1;
     return 0;
 }
 
@@ -52,7 +57,8 @@ static uint64_t splitmix64(uint64_t x) {
 }
 
 int32_t db_sched_prompt_token(uint64_t seed, int req, int pos, int vocab) {
-    uint64_t h = splitmix64(splitmix64(seed ^ ((uint64_t)(uint32_t)req << 32)) + (uint64_t)(uint32_t)pos);
+    uint64_t h =
+        splitmix64(splitmix64(seed ^ ((uint64_t)(uint32_t)req << 32)) + (uint64_t)(uint32_t)pos);
     if (vocab > 3) return (int32_t)(3 + h % (uint64_t)(vocab - 3));
     return vocab > 0 ? (int32_t)(h % (uint64_t)vocab) : 0;
 }
@@ -92,22 +98,25 @@ static int64_t blocks_for(const db_scheduler *s, int64_t tokens) {
     return (tokens + s->block_size - 1) / s->block_size;
 }
 
-static int32_t known_tokens(const db_sched_req *q) { return q->prompt_tokens + q->generated; }
+static int32_t known_tokens(const db_sched_req *q) {
+    return q->prompt_tokens + q->generated;
+}
 
 static bool is_decoding(const db_sched_req *q) {
     return q->generated >= 1 && known_tokens(q) - q->computed == 1;
 }
 
-/* ---- lifetime --------------------------------------------------------------------------------- */
+/* ---- lifetime -------------------------------------------------------------------------------- */
 
 static db_status check_opts(const db_sched_opts *o, db_error *err) {
     if (o->max_batch < 1)
         return db_error_set(err, DB_ERR_INVALID, "max_batch must be >= 1, got %d", o->max_batch);
     if (o->max_batch_tokens < o->max_batch)
-        return db_error_set(err, DB_ERR_INVALID,
-                            "max_batch_tokens (%d) must be >= max_batch (%d): every running sequence "
-                            "needs one token per step",
-                            o->max_batch_tokens, o->max_batch);
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "max_batch_tokens (%d) must be >= max_batch (%d): every running sequence "
+            "needs one token per step",
+            o->max_batch_tokens, o->max_batch);
     if (o->prefill_chunk < 1)
         return db_error_set(err, DB_ERR_INVALID, "prefill_chunk must be >= 1, got %d",
                             o->prefill_chunk);
@@ -155,7 +164,8 @@ db_status db_sched_create(db_engine *e, const db_sched_opts *o, size_t n_request
         return db_error_set(err, DB_ERR_NOMEM, "out of memory for the scheduler (%zu requests)",
                             n_requests);
     }
-    for (size_t i = 0; i < n_requests; i++) s->reqs[i].seq_id = -1;
+    for (size_t i = 0; i < n_requests; i++)
+        s->reqs[i].seq_id = -1;
     *out = s;
     return DB_OK;
 }
@@ -166,7 +176,8 @@ void db_sched_free(db_scheduler *s) {
         db_sched_req *q = &s->reqs[s->run[i]];
         if (q->seq_id >= 0) db_seq_free(s->e, q->seq_id, NULL);
     }
-    for (size_t i = 0; s->reqs && i < s->n_req; i++) free(s->reqs[i].out_ids);
+    for (size_t i = 0; s->reqs && i < s->n_req; i++)
+        free(s->reqs[i].out_ids);
     free(s->reqs);
     free(s->queue);
     free(s->run);
@@ -181,7 +192,7 @@ void db_sched_free(db_scheduler *s) {
     free(s);
 }
 
-/* ---- submission ------------------------------------------------------------------------------- */
+/* ---- submission ------------------------------------------------------------------------------ */
 
 db_status db_sched_submit(db_scheduler *s, int req, int32_t prompt_tokens, int32_t output_tokens,
                           const char **failed_reason, db_error *err) {
@@ -193,8 +204,8 @@ db_status db_sched_submit(db_scheduler *s, int req, int32_t prompt_tokens, int32
         return db_error_set(err, DB_ERR_INVALID, "request %d was already submitted", req);
     if (prompt_tokens < 1 || output_tokens < 1)
         return db_error_set(err, DB_ERR_INVALID,
-                            "request %d: prompt and output lengths must be >= 1, got %d and %d", req,
-                            prompt_tokens, output_tokens);
+                            "request %d: prompt and output lengths must be >= 1, got %d and %d",
+                            req, prompt_tokens, output_tokens);
     q->prompt_tokens = prompt_tokens;
     q->output_tokens = output_tokens;
     int64_t total = (int64_t)prompt_tokens + output_tokens;
@@ -213,7 +224,7 @@ db_status db_sched_submit(db_scheduler *s, int req, int32_t prompt_tokens, int32
     return DB_OK;
 }
 
-/* ---- planning --------------------------------------------------------------------------------- */
+/* ---- planning -------------------------------------------------------------------------------- */
 
 static void add_item(db_scheduler *s, int r, int n, int32_t *tokens_used) {
     db_sched_step *t = &s->step;
@@ -238,8 +249,8 @@ static void add_item(db_scheduler *s, int r, int n, int32_t *tokens_used) {
     }
 }
 
-/* Items of the running requests: decodes, then prefill chunks oldest first. Returns the KV blocks they
- * need; fills chunk_of_run. */
+/* Items of the running requests: decodes, then prefill chunks oldest first. Returns the KV blocks
+ * they need; fills chunk_of_run. */
 static int64_t plan_running(db_scheduler *s, int32_t *tokens_used) {
     db_sched_step *t = &s->step;
     t->n = 0;
@@ -364,25 +375,29 @@ db_status db_sched_plan(db_scheduler *s, db_sched_step **step, db_error *err) {
             break;
         }
         /* Clear first-scheduled marks of the discarded plan: those requests are re-planned. */
-        for (int i = 0; i < t->n_first; i++) s->reqs[t->first_scheduled[i]].scheduled_once = false;
+        for (int i = 0; i < t->n_first; i++)
+            s->reqs[t->first_scheduled[i]].scheduled_once = false;
         if (s->n_run <= 1 && blocks > s->total_blocks)
-            return db_error_set(err, DB_ERR_INTERNAL,
-                                "a single sequence needs %lld KV blocks of %lld; it should have been "
-                                "failed at submission",
-                                (long long)blocks, (long long)s->total_blocks);
+            return db_error_set(
+                err, DB_ERR_INTERNAL,
+                "a single sequence needs %lld KV blocks of %lld; it should have been "
+                "failed at submission",
+                (long long)blocks, (long long)s->total_blocks);
         if (s->n_run == 0)
             return db_error_set(err, DB_ERR_INTERNAL, "KV blocks are held with nothing running");
         if ((st = preempt_newest(s, err))) return st;
     }
     for (int i = 0; i < t->n; i++) {
-        if (i < t->n_decode) t->decode_tokens += 1;
-        else t->prefill_tokens += t->work[i].n_tokens;
+        if (i < t->n_decode)
+            t->decode_tokens += 1;
+        else
+            t->prefill_tokens += t->work[i].n_tokens;
     }
     s->planned = t->n > 0;
     return DB_OK;
 }
 
-/* ---- commit ----------------------------------------------------------------------------------- */
+/* ---- commit ---------------------------------------------------------------------------------- */
 
 static db_status finish_request(db_scheduler *s, int r, db_error *err) {
     db_sched_req *q = &s->reqs[r];
@@ -424,15 +439,23 @@ db_status db_sched_commit(db_scheduler *s, const db_step_result *res, db_error *
     return DB_OK;
 }
 
-/* ---- queries ---------------------------------------------------------------------------------- */
+/* ---- queries --------------------------------------------------------------------------------- */
 
 const db_sched_req *db_sched_request(const db_scheduler *s, int req) {
     return req >= 0 && (size_t)req < s->n_req ? &s->reqs[req] : NULL;
 }
-size_t db_sched_queued(const db_scheduler *s) { return s->q_len; }
-size_t db_sched_running(const db_scheduler *s) { return (size_t)s->n_run; }
-int64_t db_sched_preemptions(const db_scheduler *s) { return s->preemptions; }
+size_t db_sched_queued(const db_scheduler *s) {
+    return s->q_len;
+}
+size_t db_sched_running(const db_scheduler *s) {
+    return (size_t)s->n_run;
+}
+int64_t db_sched_preemptions(const db_scheduler *s) {
+    return s->preemptions;
+}
 int64_t db_sched_kv_blocks_used(const db_scheduler *s) {
     return db_engine_kv_total_blocks(s->e) - db_engine_kv_free_blocks(s->e);
 }
-const db_sched_opts *db_sched_get_opts(const db_scheduler *s) { return &s->o; }
+const db_sched_opts *db_sched_get_opts(const db_scheduler *s) {
+    return &s->o;
+}

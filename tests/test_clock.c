@@ -1,5 +1,5 @@
-/* The run clock: the virtual clock moves only by modelled step times and jumps; the real clock reads
- * CLOCK_MONOTONIC and sleeps to absolute deadlines, returning early when a signal arrives. */
+/* The run clock: the virtual clock moves only by modelled step times and jumps; the real clock
+ * reads CLOCK_MONOTONIC and sleeps to absolute deadlines, returning early when a signal arrives. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,8 +64,8 @@ static void real_clock_never_goes_backwards(void **state) {
     }
 }
 
-/* advance() is a no-op on the real clock: the engine's work took real time by itself. A modelled hour
- * must not show up in now(). */
+/* advance() is a no-op on the real clock: the engine's work took real time by itself. A modelled
+ * hour must not show up in now(). */
 static void real_clock_ignores_advance(void **state) {
     (void)state;
     db_clock c;
@@ -98,8 +98,8 @@ static void on_alarm(int sig) {
     alarm_seen = 1;
 }
 
-/* A SIGALRM 10 ms into a sleep towards a deadline 60 s away ends the sleep early with false, so a run
- * can notice its stop flag; the clock is then still far from the deadline. */
+/* A SIGALRM 10 ms into a sleep towards a deadline 60 s away ends the sleep early with false, so a
+ * run can notice its stop flag; the clock is then still far from the deadline. */
 static void real_sleep_is_cut_short_by_a_signal(void **state) {
     (void)state;
     struct sigaction sa, old;

@@ -1,6 +1,7 @@
 /* The run loop (harness/run.h) on the sim backend and the virtual clock: what it hands the metrics
- * recorder (tokens at step ends, intended arrivals, failures with reasons, step events), closed-loop
- * concurrency, the --duration stop for issuing, idle jumps, and stopping at a step boundary. */
+ * recorder (tokens at step ends, intended arrivals, failures with reasons, step events),
+ * closed-loop concurrency, the --duration stop for issuing, idle jumps, and stopping at a step
+ * boundary. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,8 +72,8 @@ static const db_request_record *rec(const fixture *f, size_t i) {
     return db_metrics_request_at(f->m, i);
 }
 
-/* One request (64 + 4) alone: 4 steps (a prefill, three decodes). Its first token is stamped at the END
- * of step 0 and its last at the end of step 3; first scheduled at the start of step 0. */
+/* One request (64 + 4) alone: 4 steps (a prefill, three decodes). Its first token is stamped at the
+ * END of step 0 and its last at the end of step 3; first scheduled at the start of step 0. */
 static void tokens_are_stamped_at_the_end_of_their_step(void **state) {
     (void)state;
     fixture f;
@@ -90,8 +91,8 @@ static void tokens_are_stamped_at_the_end_of_their_step(void **state) {
     fx_free(&f);
 }
 
-/* A request arriving at 100 s after one at 0 finds the engine idle: the virtual clock jumps to 100 s,
- * where it is first scheduled, so its queue time is 0 and the idle time is 100 s minus the first
+/* A request arriving at 100 s after one at 0 finds the engine idle: the virtual clock jumps to 100
+ * s, where it is first scheduled, so its queue time is 0 and the idle time is 100 s minus the first
  * request's service. */
 static void the_virtual_clock_jumps_to_the_next_arrival_when_idle(void **state) {
     (void)state;
@@ -114,7 +115,8 @@ static void each_request_is_recorded_with_its_intended_arrival_and_exact_tokens(
     enum { N = 20 };
     fixture f;
     fx_init(&f, N, DB_ARRIVAL_OPEN);
-    for (int i = 0; i < N; i++) f.s.items[i] = (db_schedule_item){i * 1e-4, 10 + 7 * i, 1 + 3 * i};
+    for (int i = 0; i < N; i++)
+        f.s.items[i] = (db_schedule_item){i * 1e-4, 10 + 7 * i, 1 + 3 * i};
     fx_run(&f);
     assert_int_equal(f.st.completed, N);
     for (int i = 0; i < N; i++) {
@@ -127,7 +129,8 @@ static void each_request_is_recorded_with_its_intended_arrival_and_exact_tokens(
     fx_free(&f);
 }
 
-/* tiny's context is 512 tokens: request 1 (500 + 100) is failed with the reason, the others complete. */
+/* tiny's context is 512 tokens: request 1 (500 + 100) is failed with the reason, the others
+ * complete. */
 static void a_request_that_can_never_run_is_recorded_as_failed_with_its_reason(void **state) {
     (void)state;
     fixture f;
@@ -143,15 +146,16 @@ static void a_request_that_can_never_run_is_recorded_as_failed_with_its_reason(v
     fx_free(&f);
 }
 
-/* Closed loop, concurrency 3, think time 0: never more than 3 requests in flight; from the fourth on,
- * each request arrives exactly when an earlier one ended. */
+/* Closed loop, concurrency 3, think time 0: never more than 3 requests in flight; from the fourth
+ * on, each request arrives exactly when an earlier one ended. */
 static void a_closed_loop_keeps_concurrency_requests_in_flight(void **state) {
     (void)state;
     enum { N = 12 };
     fixture f;
     fx_init(&f, N, DB_ARRIVAL_CLOSED);
     f.s.concurrency = 3;
-    for (int i = 0; i < N; i++) f.s.items[i] = (db_schedule_item){0.0, 16 + 5 * i, 3 + (i % 4)};
+    for (int i = 0; i < N; i++)
+        f.s.items[i] = (db_schedule_item){0.0, 16 + 5 * i, 3 + (i % 4)};
     fx_run(&f);
     assert_int_equal(f.st.completed, N);
     for (int i = 0; i < N; i++) {
@@ -164,7 +168,8 @@ static void a_closed_loop_keeps_concurrency_requests_in_flight(void **state) {
             continue;
         }
         bool matches_an_end = false;
-        for (int j = 0; j < i; j++) matches_an_end |= rec(&f, (size_t)j)->end_ns == t;
+        for (int j = 0; j < i; j++)
+            matches_an_end |= rec(&f, (size_t)j)->end_ns == t;
         assert_true(matches_an_end);
     }
     fx_free(&f);
@@ -177,14 +182,16 @@ static void issuing_stops_at_the_stop_time_and_in_flight_requests_finish(void **
     fixture f;
     fx_init(&f, 100, DB_ARRIVAL_CLOSED);
     f.s.concurrency = 1;
-    for (int i = 0; i < 100; i++) f.s.items[i] = (db_schedule_item){0.0, 32, 4};
+    for (int i = 0; i < 100; i++)
+        f.s.items[i] = (db_schedule_item){0.0, 32, 4};
     f.ro.issue_until_s = 1e-9; /* first, measure S with one request */
     fx_run(&f);
     double svc = (double)rec(&f, 0)->end_ns * 1e-9;
     fx_free(&f);
     fx_init(&f, 100, DB_ARRIVAL_CLOSED);
     f.s.concurrency = 1;
-    for (int i = 0; i < 100; i++) f.s.items[i] = (db_schedule_item){0.0, 32, 4};
+    for (int i = 0; i < 100; i++)
+        f.s.items[i] = (db_schedule_item){0.0, 32, 4};
     f.ro.issue_until_s = 2.5 * svc;
     fx_run(&f);
     assert_int_equal(f.st.issued, 3);
@@ -210,7 +217,8 @@ static void the_stop_flag_ends_the_run_at_the_next_step_boundary(void **state) {
     (void)state;
     fixture f;
     fx_init(&f, 4, DB_ARRIVAL_OPEN);
-    for (int i = 0; i < 4; i++) f.s.items[i] = (db_schedule_item){0.0, 40, 50};
+    for (int i = 0; i < 4; i++)
+        f.s.items[i] = (db_schedule_item){0.0, 40, 50};
     stopper k = {0, 0};
     f.ro.stop = &k.stop;
     f.ro.progress = stop_after_five_steps;
@@ -225,13 +233,14 @@ static void the_stop_flag_ends_the_run_at_the_next_step_boundary(void **state) {
     fx_free(&f);
 }
 
-/* On the sim, a step's time is its modelled device time plus the fixed overhead, so duration >= device
- * time; FLOPs and bytes come from db_engine_cost; KV use never exceeds the capacity. */
+/* On the sim, a step's time is its modelled device time plus the fixed overhead, so duration >=
+ * device time; FLOPs and bytes come from db_engine_cost; KV use never exceeds the capacity. */
 static void step_events_carry_time_cost_and_kv_use(void **state) {
     (void)state;
     fixture f;
     fx_init(&f, 6, DB_ARRIVAL_OPEN);
-    for (int i = 0; i < 6; i++) f.s.items[i] = (db_schedule_item){0.0, 30 + 10 * i, 8};
+    for (int i = 0; i < 6; i++)
+        f.s.items[i] = (db_schedule_item){0.0, 30 + 10 * i, 8};
     fx_run(&f);
     size_t n = db_metrics_step_count(f.m);
     assert_true(n > 0);

@@ -23,7 +23,8 @@ static db_run_progress sample(void) {
     return p;
 }
 
-/* 1234 tokens in 10 s of run clock: 123 tok/s; a p50 TTFT of 0.0567 s shows as 56.7 ms; 10 s as 0:10. */
+/* 1234 tokens in 10 s of run clock: 123 tok/s; a p50 TTFT of 0.0567 s shows as 56.7 ms; 10 s as
+ * 0:10. */
 static void the_line_shows_completed_in_flight_rate_and_p50_ttft(void **state) {
     (void)state;
     db_run_progress p = sample();

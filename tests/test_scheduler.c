@@ -1,7 +1,8 @@
 /* The scheduler's invariants and policy, on the sim backend (deterministic): exact token counts, KV
- * never over-committed, FCFS first scheduling, chunked prefill within the step budgets, admission that
- * reserves whole prompts, preemption of the newest request and its recovery by recompute, failures
- * with reasons, and static batching. Expected step numbers are derived by hand in each test. */
+ * never over-committed, FCFS first scheduling, chunked prefill within the step budgets, admission
+ * that reserves whole prompts, preemption of the newest request and its recovery by recompute,
+ * failures with reasons, and static batching. Expected step numbers are derived by hand in each
+ * test. */
 #include "test_scheduler_fixture.h"
 
 static db_scheduler *make_sched(db_engine *e, db_sched_opts o, int n) {
@@ -47,8 +48,9 @@ static void every_request_gets_exactly_its_requested_tokens(void **state) {
 }
 
 /* Four requests of 20 + 60 tokens in 8 blocks: each needs ceil(79/16) = 5 blocks at its end, 20 in
- * all, so decode growth must preempt. All four are admitted at step 0 (2 blocks of prompt each); when
- * they reach 32 tokens each needs a third block with none free, and the newest are preempted. */
+ * all, so decode growth must preempt. All four are admitted at step 0 (2 blocks of prompt each);
+ * when they reach 32 tokens each needs a third block with none free, and the newest are preempted.
+ */
 static void tight_kv_preempts_the_newest_and_every_request_recovers(void **state) {
     (void)state;
     enum { N = 4 };
@@ -89,7 +91,8 @@ static void first_scheduling_follows_arrival_order(void **state) {
         static fx_log lg;
         fx_drive(e, s, N, &lg, 20000);
         assert_int_equal(lg.n_first, N);
-        for (int k = 0; k < N; k++) assert_int_equal(lg.first_order[k], k);
+        for (int k = 0; k < N; k++)
+            assert_int_equal(lg.first_order[k], k);
         assert_int_equal(lg.kv_violations, 0);
         db_sched_free(s);
         db_engine_close(e);
@@ -117,8 +120,8 @@ static void a_request_beyond_max_seq_len_fails_with_a_reason(void **state) {
 }
 
 /* 8 blocks hold 128 tokens. The last output token is never written to the cache, so a request needs
- * prompt + output - 1 tokens: 100 + 30 - 1 = 129 (9 blocks) can never run; 100 + 29 - 1 = 128 fills the
- * cache exactly and runs. */
+ * prompt + output - 1 tokens: 100 + 30 - 1 = 129 (9 blocks) can never run; 100 + 29 - 1 = 128 fills
+ * the cache exactly and runs. */
 static void a_request_larger_than_the_kv_cache_fails_and_one_that_fills_it_runs(void **state) {
     (void)state;
     int32_t prompt[2] = {100, 100}, output[2] = {30, 29};
@@ -135,8 +138,9 @@ static void a_request_larger_than_the_kv_cache_fails_and_one_that_fills_it_runs(
     db_engine_close(e);
 }
 
-/* One request of 100 prompt tokens and 3 output tokens, prefill_chunk 32: the steps carry 32, 32, 32
- * and 4 prompt tokens (the last chunk samples token 1), then two decode tokens (tokens 2 and 3). */
+/* One request of 100 prompt tokens and 3 output tokens, prefill_chunk 32: the steps carry 32, 32,
+ * 32 and 4 prompt tokens (the last chunk samples token 1), then two decode tokens (tokens 2 and 3).
+ */
 static void prefill_is_split_into_chunks_of_prefill_chunk(void **state) {
     (void)state;
     int32_t prompt[1] = {100}, output[1] = {3};
@@ -164,9 +168,9 @@ static void prefill_is_split_into_chunks_of_prefill_chunk(void **state) {
     db_engine_close(e);
 }
 
-/* Two prompts of 50, max_batch_tokens 40, prefill_chunk 32. Step 0: request 0 takes 32, request 1 the
- * 8 left. Step 1 (oldest first): 0 takes its last 18 (token 1), 1 takes the 22 left of the budget.
- * Step 2: 0 decodes 1 token; 1 takes its last 20. */
+/* Two prompts of 50, max_batch_tokens 40, prefill_chunk 32. Step 0: request 0 takes 32, request 1
+ * the 8 left. Step 1 (oldest first): 0 takes its last 18 (token 1), 1 takes the 22 left of the
+ * budget. Step 2: 0 decodes 1 token; 1 takes its last 20. */
 static void prefill_chunks_share_max_batch_tokens_oldest_first(void **state) {
     (void)state;
     int32_t prompt[2] = {50, 50}, output[2] = {4, 4};
@@ -180,7 +184,8 @@ static void prefill_chunks_share_max_batch_tokens_oldest_first(void **state) {
         db_sched_step *t;
         assert_int_equal(db_sched_plan(s, &t, &err), DB_OK);
         assert_int_equal(t->n, 2);
-        for (int i = 0; i < 2; i++) assert_int_equal(t->work[i].n_tokens, expect[k][t->req[i]]);
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(t->work[i].n_tokens, expect[k][t->req[i]]);
         assert_true(t->prefill_tokens + t->decode_tokens <= 40);
         db_step_result res = {.next_tokens = next};
         assert_int_equal(db_engine_step(e, t->work, t->n, &res, &err), DB_OK);
@@ -205,7 +210,8 @@ static void running_decodes_are_never_stalled_by_prefill(void **state) {
         db_sched_step *t;
         assert_int_equal(db_sched_plan(s, &t, &err), DB_OK);
         bool has0 = false;
-        for (int i = 0; i < t->n; i++) has0 |= t->req[i] == 0;
+        for (int i = 0; i < t->n; i++)
+            has0 |= t->req[i] == 0;
         assert_true(has0);
         decode_steps += db_sched_request(s, 0)->generated >= 1;
         db_step_result res = {.next_tokens = next};
@@ -218,10 +224,10 @@ static void running_decodes_are_never_stalled_by_prefill(void **state) {
 }
 
 /* 8 blocks, prefill_chunk 16. Request 0 (100 + 4) is admitted at step 0 reserving its whole prompt,
- * ceil(100/16) = 7 blocks, though its first chunk holds 1. Request 1 (40 + 2) needs 3 blocks, more than
- * the 1 left, so it waits. Request 0: prompt chunks at steps 0..6 (6 x 16 + 4, token 1 at step 6),
- * decodes at steps 7, 8, 9 (tokens 2..4), finished at step 9, its 103 tokens never needing an 8th block.
- * Request 1 is admitted at step 10. */
+ * ceil(100/16) = 7 blocks, though its first chunk holds 1. Request 1 (40 + 2) needs 3 blocks, more
+ * than the 1 left, so it waits. Request 0: prompt chunks at steps 0..6 (6 x 16 + 4, token 1 at step
+ * 6), decodes at steps 7, 8, 9 (tokens 2..4), finished at step 9, its 103 tokens never needing an
+ * 8th block. Request 1 is admitted at step 10. */
 static void admission_reserves_the_whole_prompt(void **state) {
     (void)state;
     int32_t prompt[2] = {100, 40}, output[2] = {4, 2};
@@ -238,9 +244,9 @@ static void admission_reserves_the_whole_prompt(void **state) {
 }
 
 /* Watermark 0.25 of 8 blocks = 2 blocks. Request 0 (16 + 50) is admitted alone (watermark waived).
- * Request 1 (96 + 1) needs 6 blocks; with request 0 running, 6 + 2 exceeds the 7 free, so it waits until
- * request 0 finishes: token 1 at step 0, tokens 2..50 at steps 1..49. Request 1 starts at step 50, alone,
- * where 6 <= 8 without the watermark. */
+ * Request 1 (96 + 1) needs 6 blocks; with request 0 running, 6 + 2 exceeds the 7 free, so it waits
+ * until request 0 finishes: token 1 at step 0, tokens 2..50 at steps 1..49. Request 1 starts at
+ * step 50, alone, where 6 <= 8 without the watermark. */
 static void the_watermark_applies_only_when_others_run(void **state) {
     (void)state;
     int32_t prompt[2] = {16, 96}, output[2] = {50, 1};
@@ -258,10 +264,10 @@ static void the_watermark_applies_only_when_others_run(void **state) {
     db_engine_close(e);
 }
 
-/* Static, max_batch 2, prompts of 10, outputs 5, 20, 3, 3, 1. Batch {0, 1}: prefill at step 0 (token 1),
- * request 1's token 20 at step 19. Batch {2, 3} starts at step 20 and ends at step 22; batch {4} runs at
- * step 23. Continuous batching starts request 2 as soon as request 0 leaves (its token 5 at step 4):
- * step 5. */
+/* Static, max_batch 2, prompts of 10, outputs 5, 20, 3, 3, 1. Batch {0, 1}: prefill at step 0
+ * (token 1), request 1's token 20 at step 19. Batch {2, 3} starts at step 20 and ends at step 22;
+ * batch {4} runs at step 23. Continuous batching starts request 2 as soon as request 0 leaves (its
+ * token 5 at step 4): step 5. */
 static void static_batching_runs_each_batch_to_completion_before_the_next(void **state) {
     (void)state;
     enum { N = 5 };
@@ -289,8 +295,8 @@ static void static_batching_runs_each_batch_to_completion_before_the_next(void *
     db_engine_close(e);
 }
 
-/* Static batching reserves prompt + output up front: with 8 blocks and requests needing 5 blocks each,
- * batches hold one request, nothing is ever preempted, and every request completes. */
+/* Static batching reserves prompt + output up front: with 8 blocks and requests needing 5 blocks
+ * each, batches hold one request, nothing is ever preempted, and every request completes. */
 static void static_batching_never_preempts(void **state) {
     (void)state;
     enum { N = 4 };
@@ -302,8 +308,10 @@ static void static_batching_never_preempts(void **state) {
     fx_drive(e, s, N, &lg, 10000);
     assert_int_equal(lg.preempted, 0);
     assert_int_equal(lg.kv_violations, 0);
-    for (int r = 0; r < N; r++) assert_int_equal(lg.emitted[r], 60);
-    for (int r = 1; r < N; r++) assert_int_equal(lg.first_step[r], lg.finish_step[r - 1] + 1);
+    for (int r = 0; r < N; r++)
+        assert_int_equal(lg.emitted[r], 60);
+    for (int r = 1; r < N; r++)
+        assert_int_equal(lg.first_step[r], lg.finish_step[r - 1] + 1);
     db_sched_free(s);
     db_engine_close(e);
 }

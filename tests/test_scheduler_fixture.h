@@ -1,7 +1,7 @@
-/* test_scheduler_fixture.h — helpers shared by the scheduler tests: a sim engine on the `tiny` shape
- * with a chosen KV capacity, and a driver that runs plan -> engine step -> commit until nothing is
- * left, checking the KV invariants after every step and logging what the tests assert on.
- * Header-only (static functions), included by tests/test_scheduler*.c. */
+/* test_scheduler_fixture.h — helpers shared by the scheduler tests: a sim engine on the `tiny`
+ * shape with a chosen KV capacity, and a driver that runs plan -> engine step -> commit until
+ * nothing is left, checking the KV invariants after every step and logging what the tests assert
+ * on. Header-only (static functions), included by tests/test_scheduler*.c. */
 #ifndef DB_TEST_SCHED_FIXTURE_H
 #define DB_TEST_SCHED_FIXTURE_H
 
@@ -21,7 +21,8 @@
 #define FX_MAX_REQ 64
 #define FX_MAX_OUT 512
 
-/* A sim engine (h100-sxm ceilings) on the `tiny` shape (max_seq_len 512), KV blocks of 16 tokens. */
+/* A sim engine (h100-sxm ceilings) on the `tiny` shape (max_seq_len 512), KV blocks of 16 tokens.
+ */
 static db_engine *fx_open_sim(int64_t kv_tokens) {
     db_engine_opts o;
     db_engine_opts_default(&o);
@@ -109,13 +110,15 @@ static void fx_log_commit(const db_scheduler *s, const db_sched_step *t, fx_log 
         if (g < FX_MAX_OUT)
             lg->out[r][g] = q->state == DB_RS_FINISHED ? -1 : q->out_ids[q->generated - 1];
     }
-    for (int k = 0; k < t->n_finished; k++) lg->finish_step[t->finished[k]] = lg->steps;
+    for (int k = 0; k < t->n_finished; k++)
+        lg->finish_step[t->finished[k]] = lg->steps;
 }
 
 /* Runs the scheduler until nothing is queued or running (at most max_steps steps). */
 static void fx_drive(db_engine *e, db_scheduler *s, int n_req, fx_log *lg, int max_steps) {
     memset(lg, 0, sizeof *lg);
-    for (int r = 0; r < FX_MAX_REQ; r++) lg->first_step[r] = lg->finish_step[r] = -1;
+    for (int r = 0; r < FX_MAX_REQ; r++)
+        lg->first_step[r] = lg->finish_step[r] = -1;
     int32_t next[4096];
     db_error err;
     for (; lg->steps < max_steps; lg->steps++) {

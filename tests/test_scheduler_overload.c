@@ -1,19 +1,20 @@
-/* Overload is visible: with constant arrivals faster than the engine serves, TTFT grows linearly with
- * the request index, at a slope derived here from the sim's modelled step times; with arrivals slower
- * than service it stays flat. Sim backend (llama2-7b bf16 on h100-sxm), virtual clock, deterministic.
+/* Overload is visible: with constant arrivals faster than the engine serves, TTFT grows linearly
+ * with the request index, at a slope derived here from the sim's modelled step times; with arrivals
+ * slower than service it stays flat. Sim backend (llama2-7b bf16 on h100-sxm), virtual clock,
+ * deterministic.
  *
- * Derivation. max_batch 1, so requests are served one at a time, each alone, in arrival order. Every
- * request has the same lengths (P prompt, O output tokens) and starts on a fresh sequence at position
- * 0, so each is served by the same O steps: one prefill of P tokens (T_p, the first token at its end)
- * and O - 1 decode steps at positions P .. P+O-2. Its service time is S = T_p + sum of those decode
- * step times. Request i arrives at i*a (constant arrivals, the first at t = 0).
- *  - Overload, a < S: the engine is never idle (request i+1 has arrived, at (i+1)*a < (i+1)*S, before
- *    request i ends at (i+1)*S), so request i starts at i*S and its first token comes at i*S + T_p:
- *      TTFT_i = i*S + T_p - i*a = T_p + i*(S - a)     (slope S - a per request)
- *      queue_i = i*S - i*a = i*(S - a)
- *  - Under load, a > S: request i finds the engine idle (request i-1 ended at (i-1)*a + S < i*a) and
- *    starts at once: TTFT_i = T_p, queue_i = 0.
- * Times reach the recorder as integer ns rounded from the run clock, so each comparison allows 2 ns.
+ * Derivation. max_batch 1, so requests are served one at a time, each alone, in arrival order.
+ * Every request has the same lengths (P prompt, O output tokens) and starts on a fresh sequence at
+ * position 0, so each is served by the same O steps: one prefill of P tokens (T_p, the first token
+ * at its end) and O - 1 decode steps at positions P .. P+O-2. Its service time is S = T_p + sum of
+ * those decode step times. Request i arrives at i*a (constant arrivals, the first at t = 0).
+ *  - Overload, a < S: the engine is never idle (request i+1 has arrived, at (i+1)*a < (i+1)*S,
+ * before request i ends at (i+1)*S), so request i starts at i*S and its first token comes at i*S +
+ * T_p: TTFT_i = i*S + T_p - i*a = T_p + i*(S - a)     (slope S - a per request) queue_i = i*S - i*a
+ * = i*(S - a)
+ *  - Under load, a > S: request i finds the engine idle (request i-1 ended at (i-1)*a + S < i*a)
+ * and starts at once: TTFT_i = T_p, queue_i = 0. Times reach the recorder as integer ns rounded
+ * from the run clock, so each comparison allows 2 ns.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,14 +56,16 @@ static void probe_service_time(double *t_prefill, double *service) {
     int seq;
     assert_int_equal(db_seq_alloc(e, &seq, &err), DB_OK);
     static int32_t tokens[P];
-    for (int i = 0; i < P; i++) tokens[i] = 3 + i;
+    for (int i = 0; i < P; i++)
+        tokens[i] = 3 + i;
     int32_t next[1];
     db_work w = {.seq_id = seq, .pos = 0, .n_tokens = P, .tokens = tokens, .want_next = 1};
     db_step_result res = {.next_tokens = next};
     assert_int_equal(db_engine_step(e, &w, 1, &res, &err), DB_OK);
     *t_prefill = *service = res.step_seconds;
     for (int k = 1; k < O; k++) {
-        db_work d = {.seq_id = seq, .pos = P + k - 1, .n_tokens = 1, .tokens = tokens, .want_next = 1};
+        db_work d = {
+            .seq_id = seq, .pos = P + k - 1, .n_tokens = 1, .tokens = tokens, .want_next = 1};
         assert_int_equal(db_engine_step(e, &d, 1, &res, &err), DB_OK);
         *service += res.step_seconds;
     }
@@ -77,7 +80,8 @@ static db_metrics *run_constant_arrivals(double a) {
     s.items = calloc(N, sizeof *s.items);
     s.n = N;
     s.mode = DB_ARRIVAL_OPEN;
-    for (int i = 0; i < N; i++) s.items[i] = (db_schedule_item){i * a, P, O};
+    for (int i = 0; i < N; i++)
+        s.items[i] = (db_schedule_item){i * a, P, O};
     db_metrics_config mc = {0};
     db_metrics *m = NULL;
     char msg[256];

@@ -4,8 +4,8 @@
  * fraction of the step time.
  *
  * Usage: bench_run_cpu_overhead [REQUESTS] [CONCURRENCY] [THREADS]
- *   defaults: 48 requests, closed loop of 8, prompts uniform:32:128, outputs uniform:32:96, all cores.
- * Scheduler: continuous, max_batch 16, max_batch_tokens 512, prefill_chunk 256.
+ *   defaults: 48 requests, closed loop of 8, prompts uniform:32:128, outputs uniform:32:96, all
+ * cores. Scheduler: continuous, max_batch 16, max_batch_tokens 512, prefill_chunk 256.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +26,11 @@ int main(int argc, char **argv) {
     }
     char arrival[64];
     snprintf(arrival, sizeof arrival, "concurrency:%ld", conc);
-    db_workload_spec w = {.prompt_len = "uniform:32:128", .output_len = "uniform:32:96",
-                          .arrival = arrival, .requests = requests, .seed = 1};
+    db_workload_spec w = {.prompt_len = "uniform:32:128",
+                          .output_len = "uniform:32:96",
+                          .arrival = arrival,
+                          .requests = requests,
+                          .seed = 1};
     db_schedule s;
     char msg[512];
     if (db_workload_build(&w, &s, msg, sizeof msg)) {

@@ -1,13 +1,13 @@
 /* bench_run_sim_azure — replays the whole Azure LLM inference conversation trace (19,366 requests,
- * about an hour of traffic, the trace's own arrival times) against llama2-7b bf16 on the sim backend
- * (h100-sxm ceilings) on the virtual clock, and prints the wall time of the replay, the harness's
- * per-step overhead and the run's summary.
+ * about an hour of traffic, the trace's own arrival times) against llama2-7b bf16 on the sim
+ * backend (h100-sxm ceilings) on the virtual clock, and prints the wall time of the replay, the
+ * harness's per-step overhead and the run's summary.
  *
  * Usage: bench_run_sim_azure [TRACE] [REPEATS]
- *   TRACE    default $DB_SHARED_DIR/traces/AzureLLMInferenceTrace_conv.csv (or ../shared/traces/...)
- *   REPEATS  timed replays (default 3); the best and the median wall time are printed
- * Scheduler: continuous, max_batch 256, max_batch_tokens 8192, prefill_chunk 2048; KV: the sim's
- * default (90% of the device's memory less the weights).
+ *   TRACE    default $DB_SHARED_DIR/traces/AzureLLMInferenceTrace_conv.csv (or
+ * ../shared/traces/...) REPEATS  timed replays (default 3); the best and the median wall time are
+ * printed Scheduler: continuous, max_batch 256, max_batch_tokens 8192, prefill_chunk 2048; KV: the
+ * sim's default (90% of the device's memory less the weights).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,9 +70,10 @@ static void print_summary(const db_metrics *m, const db_run_stats *st, const db_
     const db_metrics_summary *s = db_metrics_summary_get(m);
     printf("engine: %s, KV %lld blocks of %d tokens\n", db_engine_device_name(e),
            (long long)db_engine_kv_total_blocks(e), db_engine_kv_block_size(e));
-    printf("requests: %lld completed, %lld failed; run clock %.1f s; %lld steps; %lld preemptions\n",
-           (long long)s->completed, (long long)s->failed, st->end_s, (long long)st->steps,
-           (long long)st->preemptions);
+    printf(
+        "requests: %lld completed, %lld failed; run clock %.1f s; %lld steps; %lld preemptions\n",
+        (long long)s->completed, (long long)s->failed, st->end_s, (long long)st->steps,
+        (long long)st->preemptions);
     printf("throughput: %.2f req/s, %.1f output tok/s, %.1f total tok/s; mean concurrency %.1f\n",
            s->request_throughput, s->output_throughput, s->total_token_throughput,
            s->mean_concurrency);
@@ -91,9 +92,11 @@ static void print_summary(const db_metrics *m, const db_run_stats *st, const db_
 int main(int argc, char **argv) {
     char path[4096];
     const char *shared = getenv("DB_SHARED_DIR");
-    if (argc > 1) snprintf(path, sizeof path, "%s", argv[1]);
-    else snprintf(path, sizeof path, "%s/traces/AzureLLMInferenceTrace_conv.csv",
-                  shared ? shared : "../shared");
+    if (argc > 1)
+        snprintf(path, sizeof path, "%s", argv[1]);
+    else
+        snprintf(path, sizeof path, "%s/traces/AzureLLMInferenceTrace_conv.csv",
+                 shared ? shared : "../shared");
     int repeats = argc > 2 ? atoi(argv[2]) : 3;
     if (repeats < 1 || repeats > 100) repeats = 3;
     db_workload_spec w = {.trace = path, .arrival = "trace", .seed = 1};
@@ -113,8 +116,8 @@ int main(int argc, char **argv) {
         db_engine *e = NULL;
         if (replay(&s, &m, &st, &e)) return 1;
         wall[r] = st.wall_s;
-        printf("replay %d: wall %.3f s (%.2f us per step, harness overhead %.2f us per step)\n", r + 1,
-               st.wall_s, st.wall_s / (double)st.steps * 1e6,
+        printf("replay %d: wall %.3f s (%.2f us per step, harness overhead %.2f us per step)\n",
+               r + 1, st.wall_s, st.wall_s / (double)st.steps * 1e6,
                st.host_overhead_s / (double)st.steps * 1e6);
         if (r == repeats - 1) print_summary(m, &st, e);
         db_metrics_free(m);
