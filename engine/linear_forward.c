@@ -14,7 +14,7 @@
 
 #include "linear_kernels.h"
 
-#define DB_LIN_GEMM_MIN_BATCH 8
+#define DB_LIN_GEMM_MIN_BATCH 16
 #define DB_LIN_TILE_FLOATS (64 * 1024) /* per-thread dequantised tile: 256 KiB */
 #define DB_LIN_ROW_ALIGN 8             /* thread row ranges start at multiples of 8 rows */
 
@@ -23,15 +23,14 @@ static void blas_single_threaded(void) {
     openblas_set_num_threads(1);
 }
 
-/* Permutes each block of 32 activations into nibble order (see linear_kernels_avx2.c). */
+/* Permutes activations into the int4 GEMV's nibble order: within each block of 8, the even elements
+ * then the odd ones (0 2 4 6 1 3 5 7), matching the lanes of the unpacks in unpack_q4_32. */
 static void permute_q4(float *xa, int n) {
-    float tmp[32];
-    for (int k0 = 0; k0 < n; k0 += 32) {
-        for (int i = 0; i < 8; i++) {
+    float tmp[8];
+    for (int k0 = 0; k0 < n; k0 += 8) {
+        for (int i = 0; i < 4; i++) {
             tmp[i] = xa[k0 + 2 * i];
-            tmp[8 + i] = xa[k0 + 16 + 2 * i];
-            tmp[16 + i] = xa[k0 + 2 * i + 1];
-            tmp[24 + i] = xa[k0 + 16 + 2 * i + 1];
+            tmp[4 + i] = xa[k0 + 2 * i + 1];
         }
         memcpy(xa + k0, tmp, sizeof tmp);
     }
@@ -46,7 +45,7 @@ void db_lin_prepare_row(db_precision p, const float *x, int K, float *xa, int ld
         float sx = db_e4m3_scale(amax);
         *xscale = sx;
         for (int k = 0; k < K; k++)
-            xa[k] = db_e4m3_to_f32(db_e4m3_quantize(x[k], sx));
+            xa[k] = db_e4m3_to_f32(db_e4m3_quantize(x[k], sx)) * 0x1p60f;
     } else {
         memcpy(xa, x, (size_t)K * sizeof(float));
         db_round_buffer_to_precision(xa, (size_t)K, p);

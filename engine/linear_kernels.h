@@ -8,13 +8,14 @@
  *
  * Conventions every kernel follows, so the paths agree:
  *   - Prepared activations xa (B, ldx) hold the scheme-rounded activations; for fp8 they hold the
- * e4m3 values of x / sx[b] (unscaled, exact), and xscale[b] = sx[b].
- *   - int4 activations for the GEMV kernels are in the "nibble order" of db_lin_permute_q4 when
- *     db_lin_q4_wants_permuted() is 1, and in natural order otherwise (and always for the GEMM
- * path).
- *   - fp8 weights are summed as e4m3 * 2^-8 (the exact value the fp16 bit trick gives), so the
- * output is acc * (256 * sw[n] * sx[b]); int8 output is acc * s[n]; int4 applies group scales
- * inside the sum.
+ *     e4m3 values of x / sx[b] times 2^60 (exact), and xscale[b] = sx[b].
+ *   - int4 activations for the AVX2 GEMV are in "nibble order" (within each 8: 0 2 4 6 1 3 5 7)
+ *     when db_lin_have_avx2() is 1, and in natural order otherwise and for the GEMM path.
+ *   - fp8 weights are summed as e4m3 * 2^-120 (the fp32 whose bits are the e4m3 sign, exponent and
+ *     mantissa moved to bits 31, 26..23 and 22..20; e4m3 subnormals become fp32 subnormals,
+ * exactly) against activations prepared as e4m3 * 2^60, so products stay normal and the output is
+ *     acc * (2^60 * sw[n] * sx[b]); int8 output is acc * s[n]; int4 applies group scales inside the
+ *     sum.
  */
 #ifndef DB_LINEAR_KERNELS_H
 #define DB_LINEAR_KERNELS_H
@@ -38,9 +39,10 @@ int db_lin_have_avx2(void);
 void db_lin_gemv_avx2(const db_lin_args *a, int n0, int n1);
 void db_lin_gemv_scalar(const db_lin_args *a, int n0, int n1);
 
-/* Tile dequantisation for the GEMM path: rows [n0, n0 + rows) of W into tile (rows, ld) as fp32
- * with the same per-format convention as the GEMV (fp8 values * 2^-8 and int8 q without their row
- * scale; int4 with group scales applied). Columns K .. ld are left untouched. */
+/* Tile dequantisation for the GEMM path: rows [n0, n0 + rows) of W into tile (rows, ld >=
+ * row_stride) as fp32 with the same per-format convention as the GEMV (fp8 values * 2^-120 and int8
+ * q without their row scale; int4 with group scales applied, its zero padding written up to
+ * row_stride). */
 void db_lin_dequant_tile_avx2(const db_linear *W, int n0, int rows, float *tile, int ld);
 void db_lin_dequant_tile_scalar(const db_linear *W, int n0, int rows, float *tile, int ld);
 
@@ -48,7 +50,7 @@ void db_lin_dequant_tile_scalar(const db_linear *W, int n0, int rows, float *til
 static inline float db_lin_out_scale(const db_lin_args *a, int n, int b) {
     switch (a->W->precision) {
     case DB_PREC_FP8:
-        return 256.0f * a->W->row_scale[n] * a->xscale[b];
+        return 0x1p60f * a->W->row_scale[n] * a->xscale[b];
     case DB_PREC_INT8:
         return a->W->row_scale[n];
     default:
@@ -64,7 +66,9 @@ typedef enum db_lin_path { DB_LIN_PATH_AUTO = 0, DB_LIN_PATH_GEMV, DB_LIN_PATH_G
 db_status db_lin_forward_path(const db_linear *W, const float *x, float *y, int B,
                               db_threadpool *pool, db_lin_path path, db_error *err);
 
-/* Activation preparation of one row (K elements in, ldx written; columns K .. ldx are zeroed). */
+/* Activation preparation of one row (K elements in, ldx written; columns K .. ldx are zeroed);
+ * *xscale receives the fp8 per-token scale. q4_permuted: int4 GEMV order (linear_kernels_avx2.c).
+ */
 void db_lin_prepare_row(db_precision p, const float *x, int K, float *xa, int ldx, float *xscale,
                         int q4_permuted);
 

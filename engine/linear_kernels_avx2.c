@@ -3,10 +3,10 @@
  * GEMV: each thread walks its rows of W in memory order (one sequential stream for the
  * prefetchers); every 8 weights are widened to fp32 once and multiplied into up to 4 activation
  * rows held in L1. Widening: fp16 by vcvtph2ps; bf16 by a 16-bit shift; int8 by vpmovsxbd +
- * vcvtdq2ps; fp8 e4m3 by sign-extending to 16 bits, shifting left 7 and masking with 0xBF80, which
- * yields the fp16 whose value is exactly e4m3 * 2^-8 (subnormals included), then vcvtph2ps; int4 by
- * masking / shifting nibbles and subtracting 8 in bytes, reading the activations in the matching
- * "nibble order".
+ * vcvtdq2ps; fp8 e4m3 by vpmovsxbd, a 20-bit shift and a mask, which leaves the fp32 bits of
+ * e4m3 * 2^-120 (linear_kernels.h); int4 by two vpshufb table look-ups that give the bf16 bytes of
+ * q - 8 for each nibble, interleaved into fp32 by byte and word unpacks, reading the activations in
+ * the order those in-lane unpacks produce ("nibble order", see db_lin_prepare_row).
  */
 #include "linear_kernels.h"
 
@@ -30,10 +30,11 @@ AI __m256 load8(int f, const void *row, int k) {
             _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + k)));
         return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
     }
-    case F_E4M3: {
-        __m128i v = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)((const uint8_t *)row + k)));
-        v = _mm_and_si128(_mm_slli_epi16(v, 7), _mm_set1_epi16((short)0xBF80));
-        return _mm256_cvtph_ps(v);
+    case F_E4M3: { /* sign-extend, move s.eeee.mmm to fp32 bits 31 and 26..20: e4m3 * 2^-120 */
+        __m256i v =
+            _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const uint8_t *)row + k)));
+        v = _mm256_and_si256(_mm256_slli_epi32(v, 20), _mm256_set1_epi32((int)0x87F00000u));
+        return _mm256_castsi256_ps(v);
     }
     case F_I8:
         return _mm256_cvtepi32_ps(
@@ -43,6 +44,12 @@ AI __m256 load8(int f, const void *row, int k) {
     }
 }
 
+/* 16 weights at k as two vectors of 8. */
+AI void load16(int f, const void *row, int k, __m256 *w0, __m256 *w1) {
+    *w0 = load8(f, row, k);
+    *w1 = load8(f, row, k + 8);
+}
+
 AI float load1(int f, const void *row, int k) {
     switch (f) {
     case F_F16:
@@ -50,7 +57,7 @@ AI float load1(int f, const void *row, int k) {
     case F_BF16:
         return db_bf16_bits_to_f32(((const uint16_t *)row)[k]);
     case F_E4M3:
-        return db_e4m3_to_f32(((const uint8_t *)row)[k]) * 0.00390625f;
+        return db_e4m3_to_f32(((const uint8_t *)row)[k]) * 0x1p-120f;
     case F_I8:
         return (float)((const int8_t *)row)[k];
     default:
@@ -77,11 +84,15 @@ AI void dot_row(int f, int nb, const void *row, int K, const float *x, int ldx, 
     int k = 0;
     for (; k + 8 * U <= K; k += 8 * U) {
 #pragma GCC unroll 4
-        for (int u = 0; u < U; u++) {
-            __m256 w = load8(f, row, k + 8 * u);
+        for (int u = 0; u < U; u += 2) {
+            __m256 w[2];
+            load16(f, row, k + 8 * u, &w[0], &w[1]);
 #pragma GCC unroll 4
-            for (int b = 0; b < nb; b++)
-                acc[b][u] = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + b * ldx + k + 8 * u), acc[b][u]);
+            for (int h = 0; h < 2; h++)
+#pragma GCC unroll 4
+                for (int b = 0; b < nb; b++)
+                    acc[b][u + h] = _mm256_fmadd_ps(
+                        w[h], _mm256_loadu_ps(x + b * ldx + k + 8 * (u + h)), acc[b][u + h]);
         }
     }
     for (; k + 8 <= K; k += 8) {
@@ -105,17 +116,31 @@ AI void dot_row(int f, int nb, const void *row, int K, const float *x, int ldx, 
     }
 }
 
-/* The 32 int4 values of 16 packed bytes as four vectors of 8 floats, in nibble order:
- * w[0] = even k 0..14, w[1] = even k 16..30, w[2] = odd k 1..15, w[3] = odd k 17..31. */
+/* The 32 int4 values of 16 packed bytes as four vectors of 8 floats. Lane 0 of the 256-bit
+ * registers looks up the low nibbles (even k), lane 1 the high nibbles (odd k), so vector v holds
+ * k = 8v + (0 2 4 6 | 1 3 5 7): the nibble order of the prepared activations. */
 AI void unpack_q4_32(const uint8_t *p, __m256 w[4]) {
-    const __m128i mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(DB_Q4_ZERO);
-    __m128i bytes = _mm_loadu_si128((const __m128i *)p);
-    __m128i lo = _mm_sub_epi8(_mm_and_si128(bytes, mask), eight);
-    __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), eight);
-    w[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo));
-    w[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)));
-    w[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi));
-    w[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)));
+    /* bf16 bytes of the values q - 8 = -8 .. 7 for the stored nibbles 0 .. 15 */
+    const __m256i th =
+        _mm256_setr_epi8((char)0xC1, (char)0xC0, (char)0xC0, (char)0xC0, (char)0xC0, (char)0xC0,
+                         (char)0xC0, (char)0xBF, 0x00, 0x3F, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40,
+                         (char)0xC1, (char)0xC0, (char)0xC0, (char)0xC0, (char)0xC0, (char)0xC0,
+                         (char)0xC0, (char)0xBF, 0x00, 0x3F, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40);
+    const __m256i tl = _mm256_setr_epi8(
+        0x00, (char)0xE0, (char)0xC0, (char)0xA0, (char)0x80, 0x40, 0x00, (char)0x80, 0x00,
+        (char)0x80, 0x00, 0x40, (char)0x80, (char)0xA0, (char)0xC0, (char)0xE0, 0x00, (char)0xE0,
+        (char)0xC0, (char)0xA0, (char)0x80, 0x40, 0x00, (char)0x80, 0x00, (char)0x80, 0x00, 0x40,
+        (char)0x80, (char)0xA0, (char)0xC0, (char)0xE0);
+    __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
+    __m256i idx = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
+                                   _mm256_set1_epi8(0x0F));
+    __m256i hb = _mm256_shuffle_epi8(th, idx), lb = _mm256_shuffle_epi8(tl, idx);
+    __m256i a = _mm256_unpacklo_epi8(lb, hb), b = _mm256_unpackhi_epi8(lb, hb);
+    __m256i z = _mm256_setzero_si256();
+    w[0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, a));
+    w[1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, a));
+    w[2] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, b));
+    w[3] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, b));
 }
 
 /* int4 row (G groups) against nb activation rows in nibble order. */

@@ -3,7 +3,7 @@
  * Used when the compiler does not target AVX2 + FMA + F16C. Activations are in natural order. */
 #include "linear_kernels.h"
 
-/* Row n's element k in the kernels' convention (fp8 * 2^-8, int8 without its scale, int4 without
+/* Row n's element k in the kernels' convention (fp8 * 2^-120, int8 without its scale, int4 without
  * its group scale). */
 static inline float kernel_weight(const db_linear *W, int n, int k) {
     size_t off = (size_t)n * (size_t)W->row_stride + (size_t)k;
@@ -13,7 +13,7 @@ static inline float kernel_weight(const db_linear *W, int n, int k) {
     case DB_PREC_BF16:
         return db_bf16_bits_to_f32(((const uint16_t *)W->data)[off]);
     case DB_PREC_FP8:
-        return db_e4m3_to_f32(((const uint8_t *)W->data)[off]) * 0.00390625f;
+        return db_e4m3_to_f32(((const uint8_t *)W->data)[off]) * 0x1p-120f;
     case DB_PREC_INT8:
         return (float)((const int8_t *)W->data)[off];
     case DB_PREC_INT4:
