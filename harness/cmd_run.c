@@ -99,10 +99,8 @@ static int build_schedule(const run_args *a, const db_model_config *model, db_sc
     char err[512];
     if (db_workload_build_info(&w, s, info, err, sizeof err))
         return db_cli_usage_error("run", "%s", err);
-    if (a->dump_schedule && db_schedule_dump(s, a->dump_schedule, err, sizeof err)) {
-        fprintf(stderr, "decodebench run: --dump-schedule %s: %s\n", a->dump_schedule, err);
-        return DB_EXIT_FAIL;
-    }
+    if (a->dump_schedule && db_schedule_dump(s, a->dump_schedule, err, sizeof err))
+        return db_cli_usage_error("run", "--dump-schedule %s: %s", a->dump_schedule, err);
     return 0;
 }
 

@@ -84,6 +84,13 @@ cmp -s "$OUT/requests.csv" "$TMP/sim2/requests.csv" || fail "two identical sim r
 cmp -s <(cut -d, -f1-6 "$OUT/requests.csv") <(cut -d, -f1-6 "$TMP/sim3/requests.csv") ||
   fail "the replayed schedule differs in requests.csv (id, arrival, lengths, status)"
 
+# ---- static batching and a closed loop cut by --duration also run to completion ------------------
+"$DB" run --backend sim --model llama2-7b --batching static --max-batch 8 --prompt-len fixed:256 \
+  --output-len fixed:64 --arrival concurrency:8 --requests 100000 --duration 5s --out "$TMP/static" \
+  --quiet >/dev/null 2>"$TMP/static.err" || fail "static closed-loop run failed: $(cat "$TMP/static.err")"
+[ "$(json_get "$TMP/static/summary.json" complete)" = "true" ] || fail "static run: complete is not true"
+[ "$(json_get "$TMP/static/summary.json" in_flight)" = "0" ] || fail "static run: requests left in flight"
+
 # ---- usage errors name the flag -----------------------------------------------------------------
 expect_usage "unknown flag" "--bogus" --bogus 1
 expect_usage "bad backend" "--backend" --backend tpu
@@ -99,6 +106,7 @@ expect_usage "bad batching" "--batching" --batching dynamic
 expect_usage "bad prompt-len" "--prompt-len" --prompt-len gauss:3
 expect_usage "device off sim" "--device" --backend cpu --device h100-sxm
 expect_usage "positional" "unexpected argument" extra
+expect_usage "unwritable schedule dump" "--dump-schedule" --dump-schedule "$TMP/no/such/dir/s.csv"
 
 # ---- a bad trace path names the file ---------------------------------------------------------------
 expect_usage "missing trace" "$TMP/no/such/trace.csv" --workload "$TMP/no/such/trace.csv"
