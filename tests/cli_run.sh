@@ -90,6 +90,10 @@ cmp -s <(cut -d, -f1-6 "$OUT/requests.csv") <(cut -d, -f1-6 "$TMP/sim3/requests.
   --quiet >/dev/null 2>"$TMP/static.err" || fail "static closed-loop run failed: $(cat "$TMP/static.err")"
 [ "$(json_get "$TMP/static/summary.json" complete)" = "true" ] || fail "static run: complete is not true"
 [ "$(json_get "$TMP/static/summary.json" in_flight)" = "0" ] || fail "static run: requests left in flight"
+# a batch of 8 (256 prompt + 64 output tokens of llama2-7b) takes about 0.3 s of modelled time, so 5 s
+# issue a few hundred requests at most, far from the 100000 scheduled
+n_static=$(json_get "$TMP/static/summary.json" completed)
+[ "$n_static" -ge 8 ] && [ "$n_static" -lt 1000 ] || fail "static run: $n_static completed, expected 8..999"
 
 # ---- usage errors name the flag -----------------------------------------------------------------
 expect_usage "unknown flag" "--bogus" --bogus 1
