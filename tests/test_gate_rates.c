@@ -13,7 +13,7 @@
  *     1.2533 * 0.0998 * sqrt(2/n) = 0.0560 (n = 10) or 0.0323 (n = 30); a one-sided 2.5% decision on a
  *     true log-ratio of log(1/0.9) = 0.1054 has power Phi(0.1054/0.0560 - 1.96) = 0.47 and
  *     Phi(0.1054/0.0323 - 1.96) = 0.90. The claims are set a little below these (the percentile
- *     interval of a median is slightly conservative at small n: measured 44% and 90%).
+ *     interval of a median is slightly conservative at small n: measured 45% and 92%).
  * Each count is checked against the Binomial(500, claimed rate) limit that a true rate at the claim
  * would cross with probability under 1e-3 (test_gate_util.h). Bootstrap: 2000 resamples per verdict
  * (the interval end points' Monte-Carlo error is then well under the sampling noise at n <= 30).
