@@ -130,7 +130,7 @@ static db_status run_step(run_state *st, db_sched_step *step, double host_t0, db
     db_step_event ev = {
         .index = x->steps,
         .start_ns = start_ns,
-        .duration_ns = db_run_ns(end - start),
+        .duration_ns = db_run_ns(end) - start_ns, /* start + duration = the tokens' time */
         .batch_size = step->n,
         .prefill_tokens = step->prefill_tokens,
         .decode_tokens = step->decode_tokens,

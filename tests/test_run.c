@@ -258,6 +258,28 @@ static void step_events_carry_time_cost_and_kv_use(void **state) {
     fx_free(&f);
 }
 
+/* Sixty requests all at t = 0 keep the engine busy without a gap: each step starts exactly where
+ * the previous one ended, in the recorder's integer nanoseconds too (a step's start + duration is
+ * the time its tokens carry), and the run ends at the last step's end. */
+static void back_to_back_steps_tile_the_run_clock_exactly(void **state) {
+    (void)state;
+    enum { N = 60 };
+    fixture f;
+    fx_init(&f, N, DB_ARRIVAL_OPEN);
+    for (int i = 0; i < N; i++)
+        f.s.items[i] = (db_schedule_item){0.0, 17 + 13 * i, 5 + 7 * (i % 9)};
+    fx_run(&f);
+    size_t n = db_metrics_step_count(f.m);
+    assert_true(n > 100);
+    for (size_t i = 0; i + 1 < n; i++) {
+        const db_step_event *a = db_metrics_step_at(f.m, i), *b = db_metrics_step_at(f.m, i + 1);
+        assert_int_equal(a->start_ns + a->duration_ns, b->start_ns);
+    }
+    const db_step_event *last = db_metrics_step_at(f.m, n - 1);
+    assert_int_equal(db_run_ns(f.st.end_s), last->start_ns + last->duration_ns);
+    fx_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tokens_are_stamped_at_the_end_of_their_step),
@@ -268,6 +290,7 @@ int main(void) {
         cmocka_unit_test(issuing_stops_at_the_stop_time_and_in_flight_requests_finish),
         cmocka_unit_test(the_stop_flag_ends_the_run_at_the_next_step_boundary),
         cmocka_unit_test(step_events_carry_time_cost_and_kv_use),
+        cmocka_unit_test(back_to_back_steps_tile_the_run_clock_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,15 +84,17 @@ static void print_summary(const db_metrics *m, const db_run_stats *st, const db_
                db_latency_tag(k[i]), l->mean_ns * 1e-6, (double)l->p50_ns * 1e-6,
                (double)l->p90_ns * 1e-6, (double)l->p99_ns * 1e-6, (double)l->max_ns * 1e-6);
     }
-    printf("engine: mean batch %.1f, mean step %.3f ms, MFU n/a here, peak KV use %.1f%%\n",
+    printf("engine: mean batch %.1f, mean step %.3f ms, peak KV use %.1f%%\n",
            s->engine.mean_batch_size, s->engine.mean_step_s * 1e3,
            s->engine.peak_kv_utilisation * 100);
+    for (size_t i = 0; i < s->n_failures; i++)
+        printf("failed: %lld x %s\n", (long long)s->failures[i].count, s->failures[i].reason);
 }
 
 int main(int argc, char **argv) {
     char path[4096];
     const char *shared = getenv("DB_SHARED_DIR");
-    if (argc > 1)
+    if (argc > 1 && argv[1][0])
         snprintf(path, sizeof path, "%s", argv[1]);
     else
         snprintf(path, sizeof path, "%s/traces/AzureLLMInferenceTrace_conv.csv",
