@@ -16,22 +16,22 @@
 
 #define DB_LIN_GEMM_MIN_BATCH 16
 #define DB_LIN_TILE_FLOATS (64 * 1024) /* per-thread dequantised tile: 256 KiB */
-#define DB_LIN_ROW_ALIGN 8             /* thread row ranges start at multiples of 8 rows */
+#define DB_LIN_ROW_ALIGN 8             /* task row ranges are multiples of 8 rows */
+#define DB_LIN_TASKS_PER_THREAD 8
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static void blas_single_threaded(void) {
     openblas_set_num_threads(1);
 }
 
-/* Permutes activations into the int4 GEMV's nibble order: within each block of 8, the even elements
- * then the odd ones (0 2 4 6 1 3 5 7), matching the lanes of the unpacks in unpack_q4_32. */
+/* Permutes activations into the int4 GEMV's nibble order: each block of 16 is transposed as a 4x4
+ * matrix (position 4r + i holds element 4i + r), matching the lanes unpack_q4_32 produces. */
 static void permute_q4(float *xa, int n) {
-    float tmp[8];
-    for (int k0 = 0; k0 < n; k0 += 8) {
-        for (int i = 0; i < 4; i++) {
-            tmp[i] = xa[k0 + 2 * i];
-            tmp[4 + i] = xa[k0 + 2 * i + 1];
-        }
+    float tmp[16];
+    for (int k0 = 0; k0 < n; k0 += 16) {
+        for (int r = 0; r < 4; r++)
+            for (int i = 0; i < 4; i++)
+                tmp[4 * r + i] = xa[k0 + 4 * i + r];
         memcpy(xa + k0, tmp, sizeof tmp);
     }
 }
@@ -57,8 +57,9 @@ void db_lin_prepare_row(db_precision p, const float *x, int K, float *xa, int ld
 typedef struct forward_job {
     db_lin_args a;
     int use_gemm;
-    int tile_rows;
-    float **tiles; /* (n_threads): per-thread tile buffers (tile_rows, row_stride); NULL for fp32 */
+    int tile_rows;     /* rows dequantised at once on the GEMM path */
+    int rows_per_task; /* rows of W per pool task */
+    float **tiles; /* (pool size): per-worker tile buffers (tile_rows, row_stride); NULL for fp32 */
 } forward_job;
 
 /* Rows [n0, n1) through cblas_sgemm, dequantising tiles unless the storage is already fp32. */
@@ -87,17 +88,27 @@ static void gemm_rows(const forward_job *j, float *tile, int n0, int n1) {
     }
 }
 
-static void forward_thread(void *arg, int t, int nt) {
+static void forward_task(void *arg, int task, int worker) {
     const forward_job *j = arg;
-    int64_t n0, n1;
-    db_threadpool_split(j->a.W->n_rows, DB_LIN_ROW_ALIGN, t, nt, &n0, &n1);
-    if (n0 >= n1) return;
+    int n0 = task * j->rows_per_task;
+    int n1 = n0 + j->rows_per_task < j->a.W->n_rows ? n0 + j->rows_per_task : j->a.W->n_rows;
     if (j->use_gemm)
-        gemm_rows(j, j->tiles ? j->tiles[t] : NULL, (int)n0, (int)n1);
+        gemm_rows(j, j->tiles ? j->tiles[worker] : NULL, n0, n1);
     else if (db_lin_have_avx2())
-        db_lin_gemv_avx2(&j->a, (int)n0, (int)n1);
+        db_lin_gemv_avx2(&j->a, n0, n1);
     else
-        db_lin_gemv_scalar(&j->a, (int)n0, (int)n1);
+        db_lin_gemv_scalar(&j->a, n0, n1);
+}
+
+/* Rows per task: about DB_LIN_TASKS_PER_THREAD tasks per thread (so a thread that falls behind is
+ * helped by the others), whole tiles on the dequantising GEMM path, multiples of 8 rows. */
+static int rows_per_task(const forward_job *j, int n_threads, int direct) {
+    int N = j->a.W->n_rows;
+    if (j->use_gemm && !direct) return j->tile_rows;
+    int per = (N + DB_LIN_TASKS_PER_THREAD * n_threads - 1) / (DB_LIN_TASKS_PER_THREAD * n_threads);
+    int min_rows = j->use_gemm ? 4 * DB_LIN_ROW_ALIGN : DB_LIN_ROW_ALIGN;
+    per = (per + DB_LIN_ROW_ALIGN - 1) / DB_LIN_ROW_ALIGN * DB_LIN_ROW_ALIGN;
+    return per < min_rows ? min_rows : per;
 }
 
 /* Scratch: slot nt (shared) holds the prepared activations (xa_floats), the B activation scales and
@@ -146,7 +157,9 @@ db_status db_lin_forward_path(const db_linear *W, const float *x, float *y, int 
     j.use_gemm = path == DB_LIN_PATH_AUTO ? B >= DB_LIN_GEMM_MIN_BATCH : path == DB_LIN_PATH_GEMM;
     int direct = p == DB_PREC_FP32 || p == DB_PREC_TF32;
     j.tile_rows = DB_LIN_TILE_FLOATS / W->row_stride;
-    if (j.tile_rows < DB_LIN_ROW_ALIGN) j.tile_rows = DB_LIN_ROW_ALIGN;
+    j.tile_rows = j.tile_rows < DB_LIN_ROW_ALIGN
+                      ? DB_LIN_ROW_ALIGN
+                      : j.tile_rows / DB_LIN_ROW_ALIGN * DB_LIN_ROW_ALIGN;
     void *owned = NULL;
     if (p != DB_PREC_FP32) {
         int permuted = p == DB_PREC_INT4 && !j.use_gemm && db_lin_have_avx2();
@@ -164,7 +177,9 @@ db_status db_lin_forward_path(const db_linear *W, const float *x, float *y, int 
             db_lin_prepare_row(p, x + (size_t)b * (size_t)K, K, xa + (size_t)b * (size_t)j.a.ldx,
                                j.a.ldx, (float *)j.a.xscale + b, permuted);
     }
-    db_threadpool_run(pool, forward_thread, &j);
+    j.rows_per_task = rows_per_task(&j, db_threadpool_size(pool), direct);
+    int n_tasks = (W->n_rows + j.rows_per_task - 1) / j.rows_per_task;
+    db_threadpool_run_tasks(pool, n_tasks, forward_task, &j);
     free(owned);
     return DB_OK;
 }

@@ -136,11 +136,11 @@ AI void unpack_q4_32(const uint8_t *p, __m256 w[4]) {
                                    _mm256_set1_epi8(0x0F));
     __m256i hb = _mm256_shuffle_epi8(th, idx), lb = _mm256_shuffle_epi8(tl, idx);
     __m256i a = _mm256_unpacklo_epi8(lb, hb), b = _mm256_unpackhi_epi8(lb, hb);
-    __m256i z = _mm256_setzero_si256();
-    w[0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, a));
-    w[1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, a));
-    w[2] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, b));
-    w[3] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, b));
+    const __m256i hi16 = _mm256_set1_epi32((int)0xFFFF0000u);
+    w[0] = _mm256_castsi256_ps(_mm256_slli_epi32(a, 16));
+    w[1] = _mm256_castsi256_ps(_mm256_and_si256(a, hi16));
+    w[2] = _mm256_castsi256_ps(_mm256_slli_epi32(b, 16));
+    w[3] = _mm256_castsi256_ps(_mm256_and_si256(b, hi16));
 }
 
 /* int4 row (G groups) against nb activation rows in nibble order. */

@@ -1,10 +1,15 @@
 /* threadpool.c — persistent workers that spin briefly between jobs, then sleep on a condition
- * variable.
+ * variable; the indices of a job are claimed, not assigned.
  *
  * A job is published by bumping `generation` under the mutex (so a worker that checked it under the
  * mutex before waiting cannot miss the wake-up); workers spin on `generation` for up to
- * DB_POOL_SPIN_NS before taking the mutex. Completion is a countdown of the workers still running,
- * which the caller spins on (yielding the core after a while, for oversubscribed machines).
+ * DB_POOL_SPIN_NS before taking the mutex. Every participant (the caller and each worker that joins
+ * in time) claims indices 0..n-1 from an atomic counter and runs them, so when the machine is
+ * oversubscribed and a worker is not scheduled, the caller runs that worker's index itself instead
+ * of waiting for it. Joining is a Dekker handshake on two sequentially consistent atomics: a worker
+ * increments `active` and then reads `open`; the caller clears `open` after the last index is
+ * claimed and then waits for `active` to drop to zero. Either the caller sees the worker's
+ * increment (and waits for it) or the worker sees the job closed (and touches nothing of it).
  */
 #include "threadpool.h"
 
@@ -26,10 +31,13 @@ struct db_threadpool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     atomic_uint_fast64_t generation; /* bumped once per job (and once to stop) */
-    atomic_int pending;              /* workers that have not finished the current job */
+    atomic_int next;                 /* the next index of the current job to claim */
+    atomic_int open;                 /* 1 while the current job accepts workers */
+    atomic_int active;               /* workers inside the current job */
     atomic_int stop;
-    db_parallel_fn fn;
+    db_task_fn fn; /* the current job: n_tasks calls fn(arg, task, worker) */
     void *arg;
+    int n_tasks;
     void **scratch;        /* (n_threads + 1) */
     size_t *scratch_bytes; /* (n_threads + 1) */
 };
@@ -68,6 +76,15 @@ static uint64_t wait_for_job(db_threadpool *p, uint64_t seen) {
     return g;
 }
 
+/* Claims and runs tasks of the current job until none is left. */
+static void run_claimed(db_threadpool *p, int worker) {
+    for (;;) {
+        int i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (i >= p->n_tasks) return;
+        p->fn(p->arg, i, worker);
+    }
+}
+
 static void *worker_main(void *start_arg) {
     worker_start st = *(worker_start *)start_arg;
     free(start_arg);
@@ -76,8 +93,9 @@ static void *worker_main(void *start_arg) {
     for (;;) {
         seen = wait_for_job(p, seen);
         if (atomic_load_explicit(&p->stop, memory_order_acquire)) return NULL;
-        p->fn(p->arg, st.idx, p->n_threads);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        atomic_fetch_add(&p->active, 1);
+        if (atomic_load(&p->open)) run_claimed(p, st.idx);
+        atomic_fetch_sub_explicit(&p->active, 1, memory_order_release);
     }
 }
 
@@ -101,7 +119,9 @@ db_status db_threadpool_create(int n_threads, db_threadpool **out, db_error *err
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     atomic_init(&p->generation, 0);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->next, 0);
+    atomic_init(&p->open, 0);
+    atomic_init(&p->active, 0);
     atomic_init(&p->stop, 0);
     p->n_threads = n_threads;
     p->workers = calloc((size_t)n_threads, sizeof *p->workers);
@@ -153,22 +173,43 @@ int db_threadpool_size(const db_threadpool *p) {
     return p ? p->n_threads : 1;
 }
 
-void db_threadpool_run(db_threadpool *p, db_parallel_fn fn, void *arg) {
-    if (!p || p->n_threads == 1) {
-        fn(arg, 0, 1);
+void db_threadpool_run_tasks(db_threadpool *p, int n_tasks, db_task_fn fn, void *arg) {
+    if (n_tasks <= 0) return;
+    if (!p || p->n_threads == 1 || n_tasks == 1) {
+        for (int i = 0; i < n_tasks; i++)
+            fn(arg, i, 0);
         return;
     }
     p->fn = fn;
     p->arg = arg;
-    atomic_store_explicit(&p->pending, p->n_threads - 1, memory_order_relaxed);
+    p->n_tasks = n_tasks;
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    atomic_store(&p->open, 1);
     publish(p);
-    fn(arg, 0, p->n_threads);
-    for (unsigned spins = 1; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+    run_claimed(p, 0);
+    atomic_store(&p->open, 0);
+    for (unsigned spins = 1; atomic_load_explicit(&p->active, memory_order_acquire) > 0; spins++) {
         if (spins % DB_POOL_YIELD_SPINS == 0)
             sched_yield();
         else
             cpu_relax();
     }
+}
+
+typedef struct index_job {
+    db_parallel_fn fn;
+    void *arg;
+    int n;
+} index_job;
+
+static void index_task(void *arg, int task, int worker) {
+    const index_job *j = arg;
+    j->fn(j->arg, task, j->n);
+}
+
+void db_threadpool_run(db_threadpool *p, db_parallel_fn fn, void *arg) {
+    index_job j = {fn, arg, db_threadpool_size(p)};
+    db_threadpool_run_tasks(p, j.n, index_task, &j);
 }
 
 void db_threadpool_split(int64_t total, int64_t align, int thread_idx, int n_threads,

@@ -1,12 +1,15 @@
 /* threadpool.h — a small persistent pthread pool: a low-latency parallel-for for the CPU backend.
  *
- * What it is for: n threads (the caller plus n - 1 workers) run one function together,
- * fn(arg, thread_idx, n_threads) once for each thread_idx in [0, n); the caller runs index 0 and
- * db_threadpool_run returns when every index has returned. Between jobs the workers spin briefly
- * (a decode step issues many small jobs back to back) and then sleep on a condition variable.
- * It also keeps per-thread scratch buffers that a job may use.
- * What it must not do: be called re-entrantly (from inside fn) or from two threads at once; call
- * OpenBLAS (that policy lives in linear.h); print or exit.
+ * What it is for: one function run by n threads together (the caller plus n - 1 workers):
+ * fn(arg, i, n) is called exactly once for each index i in [0, n), and db_threadpool_run returns
+ * when every call has returned. Indices are claimed by whichever thread is ready first, so the
+ * calls may run concurrently or one after another on the same thread (when a worker is not
+ * scheduled in time, e.g. on an oversubscribed machine, the caller runs its index); use i, not the
+ * OS thread, to pick a share of the work or a scratch slot. Between jobs the workers spin briefly
+ * (a decode step issues many small jobs back to back) and then sleep on a condition variable. The
+ * pool also keeps scratch buffers, one per index plus one shared. What it must not do: be called
+ * re-entrantly (from inside fn) or from two threads at once; call OpenBLAS (that policy lives in
+ * linear.h); print or exit.
  */
 #ifndef DB_THREADPOOL_H
 #define DB_THREADPOOL_H
@@ -32,9 +35,19 @@ void db_threadpool_destroy(db_threadpool *pool);
 /* Number of threads (>= 1); 1 for a NULL pool. */
 int db_threadpool_size(const db_threadpool *pool);
 
-/* Runs fn(arg, i, n) for every i in [0, n) and waits for all of them. A NULL pool runs fn(arg, 0,
- * 1). */
+/* Runs fn(arg, i, n) once for every i in [0, n) and waits for all of them. A NULL pool runs fn(arg,
+ * 0, 1). */
 void db_threadpool_run(db_threadpool *pool, db_parallel_fn fn, void *arg);
+
+/* One task of db_threadpool_run_tasks: task in [0, n_tasks); worker in [0, size) names the thread
+ * running it (0 = the caller), unique among the calls running at the same time: use it to pick a
+ * scratch slot. */
+typedef void (*db_task_fn)(void *arg, int task, int worker);
+
+/* Runs fn(arg, task, worker) once for every task in [0, n_tasks), the tasks claimed in order by
+ * whichever thread is free (finer tasks than threads balance uneven progress, e.g. on a loaded
+ * machine), and waits for all of them. A NULL pool runs them in order on the caller. */
+void db_threadpool_run_tasks(db_threadpool *pool, int n_tasks, db_task_fn fn, void *arg);
 
 /* The share [*begin, *end) of thread_idx when [0, total) is split into n_threads contiguous ranges
  * whose boundaries are multiples of align (align >= 1) and whose sizes in units of align differ by
