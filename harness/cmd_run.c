@@ -197,9 +197,8 @@ int db_cmd_run(int argc, char **argv) {
     db_engine *e = NULL;
     db_metrics *m = NULL;
     char dir[4096];
-    if ((rc = build_schedule(&a, &model, &sched, &winfo)) ||
-        (rc = choose_out_dir(&a, dir, sizeof dir)) || (rc = open_engine(&a, &model, &e)) ||
-        (rc = create_metrics(&a, e, &slo, &m)))
+    if ((rc = build_schedule(&a, &model, &sched, &winfo)) || (rc = open_engine(&a, &model, &e)) ||
+        (rc = choose_out_dir(&a, dir, sizeof dir)) || (rc = create_metrics(&a, e, &slo, &m)))
         goto done;
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);

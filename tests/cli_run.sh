@@ -111,6 +111,8 @@ expect_usage "bad prompt-len" "--prompt-len" --prompt-len gauss:3
 expect_usage "device off sim" "--device" --backend cpu --device h100-sxm
 expect_usage "positional" "unexpected argument" extra
 expect_usage "unwritable schedule dump" "--dump-schedule" --dump-schedule "$TMP/no/such/dir/s.csv"
+: >"$TMP/a-file"
+expect_usage "output below a file" "--out" --out "$TMP/a-file/run"
 
 # ---- a bad trace path names the file ---------------------------------------------------------------
 expect_usage "missing trace" "$TMP/no/such/trace.csv" --workload "$TMP/no/such/trace.csv"
