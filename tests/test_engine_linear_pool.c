@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "threadpool.h"
 
@@ -140,10 +141,59 @@ static void zero_threads_means_one_per_cpu(void **state) {
     db_threadpool_destroy(pool);
 }
 
+typedef struct task_job {
+    atomic_int hits[1000];
+    atomic_int busy[8];  /* 1 while a call runs on that worker */
+    atomic_int overlaps; /* a worker index used by two calls at once */
+    atomic_int bad_worker;
+    int size;
+} task_job;
+
+static void task_fn(void *arg, int task, int worker) {
+    task_job *j = arg;
+    if (worker < 0 || worker >= j->size) {
+        atomic_fetch_add(&j->bad_worker, 1);
+        return;
+    }
+    if (atomic_exchange(&j->busy[worker], 1)) atomic_fetch_add(&j->overlaps, 1);
+    atomic_fetch_add(&j->hits[task], 1);
+    atomic_store(&j->busy[worker], 0);
+}
+
+static void every_task_runs_once_on_a_distinct_worker(void **state) {
+    (void)state;
+    static task_job j; /* large: not on the stack */
+    const int counts[] = {1, 2, 7, 1000};
+    for (int nt = 1; nt <= 4; nt++) {
+        db_threadpool *pool;
+        assert_int_equal(db_threadpool_create(nt, &pool, NULL), DB_OK);
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+            for (int rep = 0; rep < 50; rep++) {
+                memset(&j, 0, sizeof j);
+                j.size = nt;
+                db_threadpool_run_tasks(pool, counts[c], task_fn, &j);
+                for (int t = 0; t < 1000; t++)
+                    assert_int_equal(atomic_load(&j.hits[t]), t < counts[c] ? 1 : 0);
+                assert_int_equal(atomic_load(&j.overlaps), 0);
+                assert_int_equal(atomic_load(&j.bad_worker), 0);
+            }
+        db_threadpool_destroy(pool);
+    }
+    /* No pool: in order on the caller (worker 0); zero tasks: nothing runs. */
+    memset(&j, 0, sizeof j);
+    j.size = 1;
+    db_threadpool_run_tasks(NULL, 5, task_fn, &j);
+    db_threadpool_run_tasks(NULL, 0, task_fn, &j);
+    for (int t = 0; t < 5; t++)
+        assert_int_equal(atomic_load(&j.hits[t]), 1);
+    assert_int_equal(atomic_load(&j.hits[5]), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_index_runs_exactly_once_per_job),
         cmocka_unit_test(null_pool_runs_inline),
+        cmocka_unit_test(every_task_runs_once_on_a_distinct_worker),
         cmocka_unit_test(jobs_see_previous_jobs_writes),
         cmocka_unit_test(split_covers_range_with_aligned_boundaries),
         cmocka_unit_test(scratch_is_aligned_and_grows),
