@@ -1,5 +1,6 @@
 #include "gate.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,18 @@ static void add_note(db_gate_report *r, const char *fmt, const char *a, const ch
         snprintf(r->notes[r->n_notes++], sizeof r->notes[0], fmt, a, b);
 }
 
+/* A row that could not be judged: INCONCLUSIVE, no numbers, a note saying why. */
+static void unjudged(db_gate_result *res, size_t nb, size_t nc, const char *note) {
+    memset(res, 0, sizeof *res);
+    res->verdict = DB_GATE_INCONCLUSIVE;
+    res->n_base = nb;
+    res->n_cur = nc;
+    res->base_median = res->cur_median = res->ratio = NAN;
+    res->ci_lo = res->ci_hi = res->p_bad = res->p_good = res->p_value = NAN;
+    res->need_base = res->need_cur = 0; /* more runs of the same inputs would not help */
+    snprintf(res->note, sizeof res->note, "%s", note);
+}
+
 static int wants_exact(const db_gate_config *c, int exact_all, const char *metric,
                        const db_gate_series *b, const db_gate_series *s) {
     return exact_all || in_list(c->exact, c->n_exact, metric) ||
@@ -138,12 +151,8 @@ static int judge_row(db_gate_report *r, const db_gate_config *c, const char *key
     if (!row) return -1;
     if (rule) row->rule = *rule, row->has_rule = 1;
     if (!b || !s) {
-        memset(&row->res, 0, sizeof row->res);
-        row->res.verdict = DB_GATE_INCONCLUSIVE;
-        row->res.n_base = b ? b->n : 0;
-        row->res.n_cur = s ? s->n : 0;
-        snprintf(row->res.note, sizeof row->res.note, "missing in the %s",
-                 b ? "current results" : "baseline");
+        unjudged(&row->res, b ? b->n : 0, s ? s->n : 0,
+                 b ? "missing in the current results" : "missing in the baseline");
         return 0;
     }
     if (wants_exact(c, r->exact_all, metric, b, s)) {
@@ -211,9 +220,14 @@ static db_gate_verdict overall_of(const db_gate_report *r) {
 int db_gate_evaluate(const db_gate_samples *base, const db_gate_samples *cur,
                      const db_gate_config *c, db_gate_report *out, char *msg, size_t len) {
     memset(out, 0, sizeof *out);
+    db_gate_rule *rules = NULL;
     if (check_rule_names(base, cur, c, msg, len)) return -1;
-    db_gate_rule rules[64];
-    size_t n_rules = effective_rules(c, rules, sizeof rules / sizeof rules[0]);
+    size_t n_defaults, cap = c->n_rules;
+    db_gate_default_rules(&n_defaults);
+    cap += n_defaults;
+    rules = malloc((cap ? cap : 1) * sizeof *rules);
+    if (!rules) goto oom;
+    size_t n_rules = effective_rules(c, rules, cap);
     out->exact_all = c->exact_all || (c->auto_exact_sim && all_sim(base) && all_sim(cur));
     for (size_t p = 0; p < base->n_points; p++) {
         const db_gate_point *bp = &base->points[p];
@@ -221,13 +235,13 @@ int db_gate_evaluate(const db_gate_samples *base, const db_gate_samples *cur,
         if (!cp) {
             db_gate_row *row = new_row(out, bp->key, "(every metric)");
             if (!row) goto oom;
-            row->res.verdict = DB_GATE_INCONCLUSIVE;
-            row->res.n_base = bp->n ? bp->series[0].n : 0;
-            snprintf(row->res.note, sizeof row->res.note, "point not in the current results");
+            unjudged(&row->res, bp->n ? bp->series[0].n : 0, 0, "point not in the current results");
             continue;
         }
         if (judge_point(out, c, rules, n_rules, bp, cp)) goto oom;
     }
+    free(rules);
+    rules = NULL;
     for (size_t p = 0; p < cur->n_points; p++)
         if (!db_gate_samples_point(base, cur->points[p].key))
             add_note(out, "point %s%s is only in the current results (not gated)",
@@ -238,6 +252,7 @@ int db_gate_evaluate(const db_gate_samples *base, const db_gate_samples *cur,
     out->overall = overall_of(out);
     return 0;
 oom:
+    free(rules);
     snprintf(msg, len, "out of memory");
     db_gate_report_free(out);
     return -1;

@@ -28,6 +28,8 @@ void db_gate_row_describe(const db_gate_row *row, double confidence, char *buf, 
     char more[160];
     if (r->method == DB_GATE_EXACT) {
         snprintf(buf, len, "exact: %s", r->note);
+    } else if (r->verdict == DB_GATE_INCONCLUSIVE && r->need_base == 0 && r->need_cur == 0) {
+        snprintf(buf, len, "%s", r->note); /* missing data: no run count helps */
     } else if (r->verdict == DB_GATE_INCONCLUSIVE) {
         need_text(r, more, sizeof more);
         snprintf(buf, len, "%s; %s", r->note, more);

@@ -202,6 +202,7 @@ int db_gate_judge(const db_gate_rule *r, const double *base, size_t nb, const do
     result_init(out, nb, nc);
     if (nb == 0 || nc == 0) {
         snprintf(out->note, sizeof out->note, "no samples in the %s", nb ? "current" : "baseline");
+        out->need_base = out->need_cur = 0;
         return 0;
     }
     out->base_median = db_stats_median(base, nb);
@@ -222,6 +223,7 @@ int db_gate_judge(const db_gate_rule *r, const double *base, size_t nb, const do
     if (db_stats_bootstrap_ratio_ci(base, nb, cur, nc, p->confidence, p->resamples, p->ci, seed,
                                     &ci)) {
         snprintf(out->note, sizeof out->note, "ratio undefined: samples must be positive numbers");
+        out->need_base = out->need_cur = 0; /* more samples would not help */
         return 0;
     }
     out->ratio = ci.ratio, out->ci_lo = ci.lo, out->ci_hi = ci.hi;

@@ -75,7 +75,8 @@ typedef struct db_gate_result {
                             * PASS p_good, IMPROVEMENT against the mirror 1 / (1 + t),
                             * INCONCLUSIVE min(p_bad, p_good) */
     int mwu_exact;         /* the Mann-Whitney p-values come from the exact distribution */
-    double need_base, need_cur; /* INCONCLUSIVE: samples that would decide (INFINITY: cannot say) */
+    double need_base, need_cur; /* INCONCLUSIVE: samples that would decide (INFINITY: cannot say;
+                                 * 0: more samples would not help, e.g. data missing) */
     char note[200];        /* why, in words: "CI [0.91, 1.02] straddles 0.95", "changed 12 -> 13" */
 } db_gate_result;
 
