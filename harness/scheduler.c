@@ -369,7 +369,10 @@ db_status db_sched_plan(db_scheduler *s, db_sched_step **step, db_error *err) {
     for (;;) {
         int64_t blocks = plan_running(s, &used);
         if (blocks <= db_engine_kv_free_blocks(s->e)) {
-            if (s->o.batching == DB_BATCHING_CONTINUOUS && t->n_preempted == 0 &&
+            /* No admission in a step that preempted (the preempted would be re-admitted at once),
+             * unless nothing is left to run. */
+            bool admit = t->n_preempted == 0 || t->n == 0;
+            if (s->o.batching == DB_BATCHING_CONTINUOUS && admit &&
                 (st = admit_continuous(s, blocks, &used, err)))
                 return st;
             break;

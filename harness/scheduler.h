@@ -1,32 +1,32 @@
 /* scheduler.h — continuous (iteration-level) batching with chunked prefill, and static batching for
  * comparison: decides which sequences run in each engine step, owns the engine sequences of the
- * requests it runs, and keeps the paged KV cache from being over-committed (admission +
- * preemption).
+ * requests it runs, and keeps the paged KV cache from being over-committed (admission, preemption).
  *
  * A step (continuous):
  *   1. every running sequence that is decoding contributes one decode token (running <= max_batch,
- * so all of them fit);
+ *      so all of them fit);
  *   2. running sequences still in prefill get the next chunk of their prompt, oldest first:
  *      min(prompt left, prefill_chunk, tokens left of max_batch_tokens);
  *   3. if the KV blocks these items need exceed the free blocks, the NEWEST running request (latest
  *      intended arrival) is preempted: its blocks are freed and it returns to the FRONT of the
- * queue, to recompute its prompt and the tokens it had generated; repeat until the step fits;
- *   4. unless step 3 preempted, requests are admitted from the FCFS queue while running < max_batch
- * and tokens are left. Admission rule: a request is admitted only if the free blocks, less the
- * blocks of this step's items and less the blocks still needed by the rest of the prompts already
- * in prefill, cover the blocks of its WHOLE prompt (prompt + generated tokens when recomputing)
- * plus a watermark (kv_watermark x total blocks, floored; waived when nothing else runs). So
- * prefill never causes a preemption; only decode growth does. The queue is strict FCFS: the head
- * blocks those behind it. A step (static): a batch is formed only when the previous one has
- * completely finished: up to max_batch queued requests, FCFS, each reserving the KV of its prompt +
- * output up front (so nothing is ever preempted); its members then step (prefill chunks and decodes
- * as above) until all have finished.
+ *      queue, to recompute its prompt and the tokens it had generated; repeat until the step fits;
+ *   4. unless step 3 preempted (and something still runs), requests are admitted from the FCFS
+ *      queue while running < max_batch and tokens are left. Admission rule: a request is admitted
+ *      only if the free blocks, less the blocks of this step's items and less the blocks still
+ *      needed by the rest of the prompts already in prefill, cover the blocks of its WHOLE prompt
+ *      (prompt + generated tokens when recomputing) plus a watermark (kv_watermark x total blocks,
+ *      floored; waived when nothing else runs). So prefill never causes a preemption; only decode
+ *      growth does. The queue is strict FCFS: the head blocks those behind it.
+ * A step (static): a batch is formed only when the previous one has completely finished: up to
+ * max_batch queued requests, FCFS, each reserving the KV of its prompt + output up front (so
+ * nothing is ever preempted); its members then step (prefill chunks and decodes as above) until
+ * all have finished.
  *
  * Every request runs to exactly its requested output length (end-of-sequence is ignored). Prompts
- * are seeded pseudo-random token ids (db_sched_prompt_token). A request that can never run — prompt
- * + output above the model's max_seq_len, or prompt + output - 1 tokens (the last token is never
- * written to the cache) needing more KV blocks than the whole cache — is failed at submission with
- * a reason.
+ * are seeded pseudo-random token ids (db_sched_prompt_token). A request that can never run (prompt
+ * + output above the model's max_seq_len, or prompt + output - 1 tokens, the last token never being
+ * written to the cache, needing more KV blocks than the whole cache) is failed at submission with a
+ * reason.
  *
  * Must not: read a clock, record metrics, print or exit. The caller (run.c) runs the engine step
  * between db_sched_plan and db_sched_commit and turns the step's lists into metrics events.
