@@ -1,8 +1,9 @@
 /* cmd_gate.c — `decodebench gate`: the CI performance-regression gate. Loads a baseline and the
  * current results (or runs the current configuration --repeat times through `decodebench run`),
  * refuses runs from different environments, compares every ruled metric with a bootstrap interval
- * and a Mann-Whitney test (deterministic metrics exactly), prints a table, optionally writes markdown,
- * JUnit XML and a baseline file, and exits 0 (pass), 1 (regression), 2 (usage), 3 (inconclusive). */
+ * and a Mann-Whitney test (deterministic metrics exactly), prints a table, optionally writes
+ * markdown, JUnit XML and a baseline file, and exits 0 (pass), 1 (regression), 2 (usage), 3
+ * (inconclusive). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,62 +40,89 @@ typedef struct gate_args {
 } gate_args;
 
 static void print_help(FILE *f) {
-    fprintf(f,
-"Usage: decodebench gate --baseline PATH [--current PATH | PATH]... [flags]\n"
-"       decodebench gate --baseline PATH --repeat K [-- run flags]\n"
-"       decodebench gate --save FILE [--repeat K -- run flags | PATH...]\n"
-"\n"
-"Compares current results with a baseline and exits 0 (pass), 1 (regression), 3 (inconclusive).\n"
-"Each input is a run directory, a summary.json, a sweep CSV (long format, needs --key) or a baseline\n"
-"file saved with --save; several inputs on a side are repeated samples (one per run).\n"
-"\n"
-"Inputs:\n"
-"  --baseline PATH        baseline input (repeatable)\n"
-"  --current PATH, PATH   current input (repeatable; bare paths are current inputs)\n"
-"  --repeat K             run the current configuration K times (flags after --, else the command\n"
-"                         line recorded in the baseline) and use the K runs as the current samples\n"
-"  --out DIR              where --repeat writes its runs (default runs/gate-<YYYYmmdd-HHMMSS>)\n"
-"  --key COL[,COL...]     CSV input columns identifying a point (required for CSV inputs)\n"
-"  --save FILE            write the current samples (and fingerprints) as a baseline file; with no\n"
-"                         --baseline, only save\n"
-"\n"
-"Rules and statistics:\n"
-"  --rule METRIC:+P%%|-P%%|off  the sign is the bad direction: output_throughput:-5%% (a drop of more\n"
-"                         than 5%% regresses), p99_ttft_ms:+10%%; -0%% = any significant drop; off\n"
-"                         removes a default. Defaults: request/output/total_token throughput and\n"
-"                         request_goodput -5%%; median_ and p99_ ttft/tpot/itl/e2el _ms +10%%\n"
-"  --no-default-rules     only the --rule metrics\n"
-"  --confidence C         confidence of intervals and tests, in (0.5, 1)          (default 0.95)\n"
-"  --resamples N          bootstrap resamples, >= 1000                            (default 10000)\n"
-"  --ci percentile|bca    bootstrap interval                                      (default percentile)\n"
-"  --seed N               bootstrap seed                                          (default 1)\n"
-"  --exact M[,M...]       metrics compared exactly (any difference is CHANGED, exit 1)\n"
-"  --exact-all            every metric present on both sides compared exactly (automatic when every\n"
-"                         run on both sides used the sim backend; --no-auto-exact turns that off)\n"
-"  --detect-min N         a metric with every sample equal within each side, with >= N samples a\n"
-"                         side, is compared exactly; 0 turns detection off          (default 3)\n"
-"  --ignore M[,M...]      never compare these (default schema_version, start_epoch_s,\n"
-"                         engine.mean_host_overhead_ms); replaces the default list\n"
-"\n"
-"Environment fingerprint:\n"
-"  --must-match F[,F...]  environment fields that must be equal (replaces the default: backend,\n"
-"                         device, model, model_name, model_layers, precision, kv_dtype, workload,\n"
-"                         arrival, seed, batching, max_batch, max_batch_tokens, prefill_chunk,\n"
-"                         kv_block_size, kv_blocks, kv_watermark, threads, scheduled_requests)\n"
-"  --allow-mismatch       compare anyway (the differing fields are listed as warnings)\n"
-"\n"
-"Outputs:\n"
-"  --markdown FILE        markdown table for a pull-request comment\n"
-"  --junit FILE           JUnit XML: one testcase per metric, failure = REGRESSION or CHANGED,\n"
-"                         skipped = INCONCLUSIVE\n"
-"  --quiet                print only the overall line\n"
-"  --verbose              list identical exactly-compared metrics one by one (default: counted)\n"
-"\n"
-"Exit codes: 0 PASS or IMPROVEMENT; 1 REGRESSION or CHANGED; 2 usage error, unreadable input or\n"
-"fingerprint mismatch; 3 INCONCLUSIVE. A --repeat run that fails stops the gate with its exit code.\n");
+    fprintf(
+        f,
+        "Usage: decodebench gate --baseline PATH [--current PATH | PATH]... [flags]\n"
+        "       decodebench gate --baseline PATH --repeat K [-- run flags]\n"
+        "       decodebench gate --save FILE [--repeat K -- run flags | PATH...]\n"
+        "\n"
+        "Compares current results with a baseline and exits 0 (pass), 1 (regression), 3 "
+        "(inconclusive).\n"
+        "Each input is a run directory, a summary.json, a sweep CSV (long format, needs --key) or "
+        "a baseline\n"
+        "file saved with --save; several inputs on a side are repeated samples (one per run).\n"
+        "\n"
+        "Inputs:\n"
+        "  --baseline PATH        baseline input (repeatable)\n"
+        "  --current PATH, PATH   current input (repeatable; bare paths are current inputs)\n"
+        "  --repeat K             run the current configuration K times (flags after --, else the "
+        "command\n"
+        "                         line recorded in the baseline) and use the K runs as the current "
+        "samples\n"
+        "  --out DIR              where --repeat writes its runs (default "
+        "runs/gate-<YYYYmmdd-HHMMSS>)\n"
+        "  --key COL[,COL...]     CSV input columns identifying a point (required for CSV inputs)\n"
+        "  --save FILE            write the current samples (and fingerprints) as a baseline file; "
+        "with no\n"
+        "                         --baseline, only save\n"
+        "\n"
+        "Rules and statistics:\n"
+        "  --rule METRIC:+P%%|-P%%|off  the sign is the bad direction: output_throughput:-5%% (a "
+        "drop of more\n"
+        "                         than 5%% regresses), p99_ttft_ms:+10%%; -0%% = any significant "
+        "drop; off\n"
+        "                         removes a default. Defaults: request/output/total_token "
+        "throughput and\n"
+        "                         request_goodput -5%%; median_ and p99_ ttft/tpot/itl/e2el _ms "
+        "+10%%\n"
+        "  --no-default-rules     only the --rule metrics\n"
+        "  --confidence C         confidence of intervals and tests, in (0.5, 1)          (default "
+        "0.95)\n"
+        "  --resamples N          bootstrap resamples, >= 1000                            (default "
+        "10000)\n"
+        "  --ci percentile|bca    bootstrap interval                                      (default "
+        "percentile)\n"
+        "  --seed N               bootstrap seed                                          (default "
+        "1)\n"
+        "  --exact M[,M...]       metrics compared exactly (any difference is CHANGED, exit 1)\n"
+        "  --exact-all            every metric present on both sides compared exactly (automatic "
+        "when every\n"
+        "                         run on both sides used the sim backend; --no-auto-exact turns "
+        "that off)\n"
+        "  --detect-min N         a metric with every sample equal within each side, with >= N "
+        "samples a\n"
+        "                         side, is compared exactly; 0 turns detection off          "
+        "(default 3)\n"
+        "  --ignore M[,M...]      never compare these (default schema_version, start_epoch_s,\n"
+        "                         engine.mean_host_overhead_ms); replaces the default list\n"
+        "\n"
+        "Environment fingerprint:\n"
+        "  --must-match F[,F...]  environment fields that must be equal (replaces the default: "
+        "backend,\n"
+        "                         device, model, model_name, model_layers, precision, kv_dtype, "
+        "workload,\n"
+        "                         arrival, seed, batching, max_batch, max_batch_tokens, "
+        "prefill_chunk,\n"
+        "                         kv_block_size, kv_blocks, kv_watermark, threads, "
+        "scheduled_requests)\n"
+        "  --allow-mismatch       compare anyway (the differing fields are listed as warnings)\n"
+        "\n"
+        "Outputs:\n"
+        "  --markdown FILE        markdown table for a pull-request comment\n"
+        "  --junit FILE           JUnit XML: one testcase per metric, failure = REGRESSION or "
+        "CHANGED,\n"
+        "                         skipped = INCONCLUSIVE\n"
+        "  --quiet                print only the overall line\n"
+        "  --verbose              list identical exactly-compared metrics one by one (default: "
+        "counted)\n"
+        "\n"
+        "Exit codes: 0 PASS or IMPROVEMENT; 1 REGRESSION or CHANGED; 2 usage error, unreadable "
+        "input or\n"
+        "fingerprint mismatch; 3 INCONCLUSIVE. A --repeat run that fails stops the gate with its "
+        "exit code.\n");
 }
 
-/* ---- parsing ------------------------------------------------------------------------------------ */
+/* ---- parsing --------------------------------------------------------------------------------- */
 
 static int list_add(str_list *l, const char *flag, const char *v, int split) {
     char *copy = strdup(v), *save = NULL;
@@ -116,13 +144,16 @@ static int list_add(str_list *l, const char *flag, const char *v, int split) {
 }
 
 static void list_free(str_list *l) {
-    for (size_t i = 0; i < l->n; i++) free(l->items[i]);
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
     l->n = 0;
 }
 
 static void args_free(gate_args *a) {
-    str_list *lists[] = {&a->baselines, &a->currents, &a->exact, &a->ignore, &a->must_match, &a->keys};
-    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) list_free(lists[i]);
+    str_list *lists[] = {&a->baselines, &a->currents,   &a->exact,
+                         &a->ignore,    &a->must_match, &a->keys};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        list_free(lists[i]);
 }
 
 static int stat_flag(gate_args *a, const char *f, const char *v) {
@@ -140,9 +171,12 @@ static int stat_flag(gate_args *a, const char *f, const char *v) {
         return 0;
     }
     if (!strcmp(f, "--ci")) {
-        if (!strcmp(v, "percentile")) a->cfg.params.ci = DB_CI_PERCENTILE;
-        else if (!strcmp(v, "bca")) a->cfg.params.ci = DB_CI_BCA;
-        else return db_cli_usage_error(CMD, "--ci expects percentile or bca, got '%s'", v);
+        if (!strcmp(v, "percentile"))
+            a->cfg.params.ci = DB_CI_PERCENTILE;
+        else if (!strcmp(v, "bca"))
+            a->cfg.params.ci = DB_CI_BCA;
+        else
+            return db_cli_usage_error(CMD, "--ci expects percentile or bca, got '%s'", v);
         return 0;
     }
     if (!strcmp(f, "--detect-min")) {
@@ -150,7 +184,8 @@ static int stat_flag(gate_args *a, const char *f, const char *v) {
         a->cfg.detect_min = (size_t)k;
         return 0;
     }
-    if (!strcmp(f, "--repeat")) return db_cli_int(CMD, f, v, 1, 10000, &a->repeat) ? DB_EXIT_USAGE : 0;
+    if (!strcmp(f, "--repeat"))
+        return db_cli_int(CMD, f, v, 1, 10000, &a->repeat) ? DB_EXIT_USAGE : 0;
     if (!strcmp(f, "--rule")) {
         char msg[256];
         if (a->n_rules == sizeof a->rules / sizeof a->rules[0])
@@ -189,13 +224,20 @@ static int value_flag(gate_args *a, const char *f, const char *v) {
 }
 
 static int bool_flag(gate_args *a, const char *f) {
-    if (!strcmp(f, "--exact-all")) a->cfg.exact_all = 1;
-    else if (!strcmp(f, "--no-auto-exact")) a->cfg.auto_exact_sim = 0;
-    else if (!strcmp(f, "--no-default-rules")) a->cfg.no_default_rules = 1;
-    else if (!strcmp(f, "--allow-mismatch")) a->allow_mismatch = 1;
-    else if (!strcmp(f, "--quiet")) a->quiet = 1;
-    else if (!strcmp(f, "--verbose")) a->verbose = 1;
-    else return 1;
+    if (!strcmp(f, "--exact-all"))
+        a->cfg.exact_all = 1;
+    else if (!strcmp(f, "--no-auto-exact"))
+        a->cfg.auto_exact_sim = 0;
+    else if (!strcmp(f, "--no-default-rules"))
+        a->cfg.no_default_rules = 1;
+    else if (!strcmp(f, "--allow-mismatch"))
+        a->allow_mismatch = 1;
+    else if (!strcmp(f, "--quiet"))
+        a->quiet = 1;
+    else if (!strcmp(f, "--verbose"))
+        a->verbose = 1;
+    else
+        return 1;
     return 0;
 }
 
@@ -232,7 +274,8 @@ static int check_args(gate_args *a) {
     if (a->baselines.n == 0 && !a->save)
         return db_cli_usage_error(CMD, "give --baseline PATH (or --save FILE to make one)");
     if (a->currents.n == 0 && a->repeat == 0)
-        return db_cli_usage_error(CMD, "give current results (PATH or --current PATH) or --repeat K");
+        return db_cli_usage_error(CMD,
+                                  "give current results (PATH or --current PATH) or --repeat K");
     if (a->run_argc > 0 && a->repeat == 0)
         return db_cli_usage_error(CMD, "flags after -- are for --repeat K");
     if (a->repeat > 0 && a->run_argc == 0 && a->baselines.n == 0)
@@ -253,7 +296,7 @@ static int check_args(gate_args *a) {
     return 0;
 }
 
-/* ---- --repeat ----------------------------------------------------------------------------------- */
+/* ---- --repeat -------------------------------------------------------------------------------- */
 
 /* mkdir -p. 0, or -1 with errno set. */
 static int make_dirs(const char *path) {
@@ -285,8 +328,10 @@ static int run_flags(const gate_args *a, const db_gate_samples *base, wordexp_t 
             return db_cli_usage_error(CMD, "--repeat: the baseline recorded no command line; give "
                                            "the run flags after --");
         if (wordexp(base->command_line, we, WRDE_NOCMD | WRDE_UNDEF) != 0)
-            return db_cli_usage_error(CMD, "--repeat: cannot split the baseline's command line "
-                                           "'%s'", base->command_line);
+            return db_cli_usage_error(CMD,
+                                      "--repeat: cannot split the baseline's command line "
+                                      "'%s'",
+                                      base->command_line);
         *used_we = 1;
         *argv = we->we_wordv;
         *argc = (int)we->we_wordc;
@@ -302,7 +347,8 @@ static int run_once(char **flags, int n, const char *dir) {
     char **argv = calloc((size_t)n + 5, sizeof *argv);
     if (!argv) return DB_EXIT_FAIL;
     argv[0] = "run";
-    for (int i = 0; i < n; i++) argv[i + 1] = flags[i];
+    for (int i = 0; i < n; i++)
+        argv[i + 1] = flags[i];
     argv[n + 1] = "--out";
     argv[n + 2] = (char *)dir;
     argv[n + 3] = "--quiet";
@@ -357,7 +403,7 @@ done:
     return rc;
 }
 
-/* ---- inputs and outputs ------------------------------------------------------------------------- */
+/* ---- inputs and outputs ---------------------------------------------------------------------- */
 
 static int load_all(const str_list *paths, db_gate_samples *s, const db_gate_load_opts *lo) {
     char msg[1024];
@@ -374,8 +420,8 @@ static int load_all(const str_list *paths, db_gate_samples *s, const db_gate_loa
 static void describe_inputs(const str_list *paths, size_t runs, long long repeats, char *buf,
                             size_t len) {
     size_t n = 0;
-    if (repeats > 0) n += (size_t)snprintf(buf, len, "%lld repeated runs%s", repeats,
-                                           paths->n ? " + " : "");
+    if (repeats > 0)
+        n += (size_t)snprintf(buf, len, "%lld repeated runs%s", repeats, paths->n ? " + " : "");
     if (paths->n == 1)
         snprintf(buf + n, len - n, "%s", paths->items[0]);
     else if (paths->n > 1)
@@ -422,7 +468,8 @@ static int save_baseline(const char *path, const db_gate_samples *cur) {
     return 0;
 }
 
-/* The fingerprint check: prints the differing fields; DB_EXIT_USAGE unless mismatches are allowed. */
+/* The fingerprint check: prints the differing fields; DB_EXIT_USAGE unless mismatches are allowed.
+ */
 static int check_fingerprint(const gate_args *a, const db_gate_samples *base,
                              const db_gate_samples *cur, db_gate_mismatch *mm, size_t max,
                              size_t *n_mm) {
@@ -430,8 +477,10 @@ static int check_fingerprint(const gate_args *a, const db_gate_samples *base,
     *n_mm = db_gate_fingerprint_check(base, cur, a->cfg.must_match, a->cfg.n_must_match, mm, max,
                                       &checked);
     if (!checked)
-        fprintf(stderr, "decodebench gate: note: %s recorded no environment; the fingerprint was "
-                        "not checked\n", base->n_envs ? "the current results" : "the baseline");
+        fprintf(stderr,
+                "decodebench gate: note: %s recorded no environment; the fingerprint was "
+                "not checked\n",
+                base->n_envs ? "the current results" : "the baseline");
     if (*n_mm == 0 || a->allow_mismatch) return 0;
     fprintf(stderr, "decodebench gate: the baseline and the current results come from different "
                     "environments:\n");

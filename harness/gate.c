@@ -10,11 +10,25 @@ const char *const db_gate_default_ignore[] = {"schema_version", "start_epoch_s",
 const size_t db_gate_default_ignore_count =
     sizeof db_gate_default_ignore / sizeof db_gate_default_ignore[0];
 
-const char *const db_gate_default_must_match[] = {
-    "backend",    "device",   "model",        "model_name", "model_layers",
-    "precision",  "kv_dtype", "workload",     "arrival",    "seed",
-    "batching",   "max_batch", "max_batch_tokens", "prefill_chunk", "kv_block_size",
-    "kv_blocks",  "kv_watermark", "threads",  "scheduled_requests"};
+const char *const db_gate_default_must_match[] = {"backend",
+                                                  "device",
+                                                  "model",
+                                                  "model_name",
+                                                  "model_layers",
+                                                  "precision",
+                                                  "kv_dtype",
+                                                  "workload",
+                                                  "arrival",
+                                                  "seed",
+                                                  "batching",
+                                                  "max_batch",
+                                                  "max_batch_tokens",
+                                                  "prefill_chunk",
+                                                  "kv_block_size",
+                                                  "kv_blocks",
+                                                  "kv_watermark",
+                                                  "threads",
+                                                  "scheduled_requests"};
 const size_t db_gate_default_must_match_count =
     sizeof db_gate_default_must_match / sizeof db_gate_default_must_match[0];
 
@@ -32,10 +46,13 @@ void db_gate_config_default(db_gate_config *c) {
 int db_gate_exit_code(db_gate_verdict overall) {
     switch (overall) {
     case DB_GATE_PASS:
-    case DB_GATE_IMPROVEMENT: return DB_GATE_EXIT_PASS;
+    case DB_GATE_IMPROVEMENT:
+        return DB_GATE_EXIT_PASS;
     case DB_GATE_REGRESSION:
-    case DB_GATE_CHANGED: return DB_GATE_EXIT_REGRESSION;
-    case DB_GATE_INCONCLUSIVE: break;
+    case DB_GATE_CHANGED:
+        return DB_GATE_EXIT_REGRESSION;
+    case DB_GATE_INCONCLUSIVE:
+        break;
     }
     return DB_GATE_EXIT_INCONCLUSIVE;
 }
@@ -45,7 +62,7 @@ void db_gate_report_free(db_gate_report *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* ---- fingerprint -------------------------------------------------------------------------------- */
+/* ---- fingerprint ----------------------------------------------------------------------------- */
 
 static void check_env(const db_gate_env *ref, const db_gate_env *e, const char *const *fields,
                       size_t n, db_gate_mismatch *out, size_t max, size_t *found) {
@@ -77,7 +94,7 @@ size_t db_gate_fingerprint_check(const db_gate_samples *base, const db_gate_samp
     return found < max ? found : max;
 }
 
-/* ---- rows --------------------------------------------------------------------------------------- */
+/* ---- rows ------------------------------------------------------------------------------------ */
 
 static int in_list(const char *const *list, size_t n, const char *s) {
     for (size_t i = 0; i < n; i++)
@@ -92,12 +109,14 @@ static size_t effective_rules(const db_gate_config *c, db_gate_rule *out, size_t
     const db_gate_rule *d = c->no_default_rules ? NULL : db_gate_default_rules(&nd);
     for (size_t i = 0; i < nd && n < max; i++) {
         int replaced = 0;
-        for (size_t j = 0; j < c->n_rules; j++) replaced |= !strcmp(c->rules[j].metric, d[i].metric);
+        for (size_t j = 0; j < c->n_rules; j++)
+            replaced |= !strcmp(c->rules[j].metric, d[i].metric);
         if (!replaced) out[n++] = d[i];
     }
     for (size_t j = 0; j < c->n_rules && n < max; j++) {
         int dup = 0;
-        for (size_t k = j + 1; k < c->n_rules; k++) dup |= !strcmp(c->rules[k].metric, c->rules[j].metric);
+        for (size_t k = j + 1; k < c->n_rules; k++)
+            dup |= !strcmp(c->rules[k].metric, c->rules[j].metric);
         if (!dup && !c->rules[j].off) out[n++] = c->rules[j]; /* the last rule of a metric wins */
     }
     return n;
@@ -173,7 +192,8 @@ static int judge_point(db_gate_report *r, const db_gate_config *c, const db_gate
     for (size_t j = 0; j < bp->n; j++) {
         const db_gate_series *b = &bp->series[j], *s = db_gate_point_series(cp, b->metric);
         int ruled = 0;
-        for (size_t i = 0; i < n_rules; i++) ruled |= !strcmp(rules[i].metric, b->metric);
+        for (size_t i = 0; i < n_rules; i++)
+            ruled |= !strcmp(rules[i].metric, b->metric);
         if (ruled || !s || in_list(c->ignore, c->n_ignore, b->metric)) continue;
         if (wants_exact(c, r->exact_all, b->metric, b, s) &&
             judge_row(r, c, bp->key, b->metric, NULL, b, s))
@@ -210,7 +230,8 @@ static int check_rule_names(const db_gate_samples *base, const db_gate_samples *
 
 static db_gate_verdict overall_of(const db_gate_report *r) {
     int seen[5] = {0};
-    for (size_t i = 0; i < r->n_rows; i++) seen[r->rows[i].res.verdict] = 1;
+    for (size_t i = 0; i < r->n_rows; i++)
+        seen[r->rows[i].res.verdict] = 1;
     if (seen[DB_GATE_REGRESSION]) return DB_GATE_REGRESSION;
     if (seen[DB_GATE_CHANGED]) return DB_GATE_CHANGED;
     if (seen[DB_GATE_INCONCLUSIVE] || r->n_rows == 0) return DB_GATE_INCONCLUSIVE;
@@ -247,8 +268,10 @@ int db_gate_evaluate(const db_gate_samples *base, const db_gate_samples *cur,
             add_note(out, "point %s%s is only in the current results (not gated)",
                      *cur->points[p].key ? cur->points[p].key : "(single run)", "");
     if (out->n_rows == 0)
-        add_note(out, "no metric was compared: the baseline and the current results share no "
-                      "ruled or deterministic metric%s%s", "", "");
+        add_note(out,
+                 "no metric was compared: the baseline and the current results share no "
+                 "ruled or deterministic metric%s%s",
+                 "", "");
     out->overall = overall_of(out);
     return 0;
 oom:

@@ -28,7 +28,8 @@ enum {
 };
 
 typedef struct db_gate_config {
-    const db_gate_rule *rules; /* (n_rules) the caller's rules: replace defaults of the same metric */
+    const db_gate_rule
+        *rules; /* (n_rules) the caller's rules: replace defaults of the same metric */
     size_t n_rules;
     int no_default_rules;
     db_gate_params params;
@@ -52,15 +53,15 @@ void db_gate_config_default(db_gate_config *c);
 extern const char *const db_gate_default_ignore[];
 extern const size_t db_gate_default_ignore_count;
 /* Must match by default: what was run and how (backend, device, model and its shape, precision,
- * KV dtype, workload, arrival, seed, batching and KV settings, threads). Build commit, compiler, host
- * name and timestamps are informational. */
+ * KV dtype, workload, arrival, seed, batching and KV settings, threads). Build commit, compiler,
+ * host name and timestamps are informational. */
 extern const char *const db_gate_default_must_match[];
 extern const size_t db_gate_default_must_match_count;
 
 typedef struct db_gate_row {
-    char point[256];                 /* "" for a single configuration */
+    char point[256]; /* "" for a single configuration */
     char metric[DB_GATE_NAME_MAX];
-    db_gate_rule rule;               /* the rule applied (for exact rows without a rule: off = 1) */
+    db_gate_rule rule; /* the rule applied (for exact rows without a rule: off = 1) */
     int has_rule;
     db_gate_result res;
 } db_gate_row;
@@ -69,14 +70,14 @@ typedef struct db_gate_mismatch {
     char field[128];
     char expected[256]; /* in the first baseline run ("(absent)" when missing) */
     char found[256];
-    char source[512];   /* the input that differs */
+    char source[512]; /* the input that differs */
 } db_gate_mismatch;
 
 typedef struct db_gate_report {
     db_gate_row *rows; /* (n_rows) baseline point order, rules first, then exact-only metrics */
     size_t n_rows, cap_rows;
     db_gate_verdict overall;
-    int exact_all; /* exact comparison was applied to everything (asked or sim detected) */
+    int exact_all;      /* exact comparison was applied to everything (asked or sim detected) */
     char notes[8][512]; /* (n_notes) points or metrics present on one side only, etc. */
     size_t n_notes;
 } db_gate_report;

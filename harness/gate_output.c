@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-/* ---- words -------------------------------------------------------------------------------------- */
+/* ---- words ----------------------------------------------------------------------------------- */
 
 static void need_text(const db_gate_result *r, char *buf, size_t len) {
     if (!isfinite(r->need_base) || !isfinite(r->need_cur))
@@ -50,25 +50,30 @@ static void table_detail(const db_gate_row *row, double confidence, char *buf, s
 
 static size_t count_verdict(const db_gate_report *r, db_gate_verdict v) {
     size_t n = 0;
-    for (size_t i = 0; i < r->n_rows; i++) n += r->rows[i].res.verdict == v;
+    for (size_t i = 0; i < r->n_rows; i++)
+        n += r->rows[i].res.verdict == v;
     return n;
 }
 
 void db_gate_overall_describe(const db_gate_report *r, char *buf, size_t len) {
     int code = db_gate_exit_code(r->overall);
     size_t reg = count_verdict(r, DB_GATE_REGRESSION), chg = count_verdict(r, DB_GATE_CHANGED);
-    size_t inc = count_verdict(r, DB_GATE_INCONCLUSIVE), imp = count_verdict(r, DB_GATE_IMPROVEMENT);
-    int n = snprintf(buf, len, "%s (exit %d): %zu metrics; %zu regressed, %zu changed, %zu "
-                     "inconclusive, %zu improved", db_gate_verdict_name(r->overall), code,
-                     r->n_rows, reg, chg, inc, imp);
+    size_t inc = count_verdict(r, DB_GATE_INCONCLUSIVE),
+           imp = count_verdict(r, DB_GATE_IMPROVEMENT);
+    int n = snprintf(buf, len,
+                     "%s (exit %d): %zu metrics; %zu regressed, %zu changed, %zu "
+                     "inconclusive, %zu improved",
+                     db_gate_verdict_name(r->overall), code, r->n_rows, reg, chg, inc, imp);
     if (r->overall != DB_GATE_INCONCLUSIVE || inc == 0 || n < 0 || (size_t)n >= len) return;
     double nb = 0, nc = 0;
     int feasible = 1;
     for (size_t i = 0; i < r->n_rows; i++) {
         const db_gate_result *x = &r->rows[i].res;
         if (x->verdict != DB_GATE_INCONCLUSIVE) continue;
-        if (!isfinite(x->need_base) || !isfinite(x->need_cur)) feasible = 0;
-        else nb = fmax(nb, x->need_base), nc = fmax(nc, x->need_cur);
+        if (!isfinite(x->need_base) || !isfinite(x->need_cur))
+            feasible = 0;
+        else
+            nb = fmax(nb, x->need_base), nc = fmax(nc, x->need_cur);
     }
     if (nb > 0)
         snprintf(buf + n, len - (size_t)n, "; ~%.0f baseline + %.0f current runs would decide %s",
@@ -80,8 +85,10 @@ static const char *point_label(const db_gate_row *row) {
 }
 
 static void rule_text(const db_gate_row *row, char *buf, size_t len) {
-    if (row->res.method == DB_GATE_EXACT) snprintf(buf, len, "exact");
-    else db_gate_rule_format(&row->rule, buf, len);
+    if (row->res.method == DB_GATE_EXACT)
+        snprintf(buf, len, "exact");
+    else
+        db_gate_rule_format(&row->rule, buf, len);
 }
 
 static void ci_text(const db_gate_result *r, char *buf, size_t len) {
@@ -116,18 +123,20 @@ static int listed(const db_gate_row *row, int all_rows) {
 
 static size_t unlisted(const db_gate_report *r, int all_rows) {
     size_t n = 0;
-    for (size_t i = 0; i < r->n_rows; i++) n += !listed(&r->rows[i], all_rows);
+    for (size_t i = 0; i < r->n_rows; i++)
+        n += !listed(&r->rows[i], all_rows);
     return n;
 }
 
-/* ---- terminal ----------------------------------------------------------------------------------- */
+/* ---- terminal -------------------------------------------------------------------------------- */
 
 void db_gate_print_table(FILE *f, const db_gate_report *r, const db_gate_context *ctx) {
     double c = ctx->params->confidence;
     fprintf(f, "decodebench gate: baseline %s; current %s\n", ctx->baseline, ctx->current);
-    fprintf(f, "baseline and current columns are medians; ratio = current / baseline; confidence %g, "
-               "bootstrap %d resamples (%s interval), seed %llu%s\n\n", c, ctx->params->resamples,
-            ctx->params->ci == DB_CI_BCA ? "BCa" : "percentile",
+    fprintf(f,
+            "baseline and current columns are medians; ratio = current / baseline; confidence %g, "
+            "bootstrap %d resamples (%s interval), seed %llu%s\n\n",
+            c, ctx->params->resamples, ctx->params->ci == DB_CI_BCA ? "BCa" : "percentile",
             (unsigned long long)ctx->params->seed,
             r->exact_all ? "; every metric compared exactly (deterministic runs)" : "");
     int pw = 5;
@@ -152,13 +161,14 @@ void db_gate_print_table(FILE *f, const db_gate_report *r, const db_gate_context
         fprintf(f, "warning: fingerprint field %s differs: baseline '%s', %s '%s' (allowed)\n",
                 ctx->mismatches[i].field, ctx->mismatches[i].expected, ctx->mismatches[i].source,
                 ctx->mismatches[i].found);
-    for (size_t i = 0; i < r->n_notes; i++) fprintf(f, "note: %s\n", r->notes[i]);
+    for (size_t i = 0; i < r->n_notes; i++)
+        fprintf(f, "note: %s\n", r->notes[i]);
     char overall[512];
     db_gate_overall_describe(r, overall, sizeof overall);
     fprintf(f, "\nOverall: %s\n", overall);
 }
 
-/* ---- markdown ----------------------------------------------------------------------------------- */
+/* ---- markdown -------------------------------------------------------------------------------- */
 
 /* Writes s with the characters markdown tables treat specially escaped. */
 static void md_text(FILE *f, const char *s) {
@@ -216,7 +226,7 @@ int db_gate_write_markdown(FILE *f, const db_gate_report *r, const db_gate_conte
     return ferror(f) ? -1 : 0;
 }
 
-/* ---- JUnit XML ---------------------------------------------------------------------------------- */
+/* ---- JUnit XML ------------------------------------------------------------------------------- */
 
 /* Writes s as XML character data / attribute text; control characters XML 1.0 forbids are
  * dropped. */
@@ -224,11 +234,21 @@ static void xml_text(FILE *f, const char *s) {
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
         switch (ch) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&apos;", f);
+            break;
         default:
             if (ch >= 0x20 || ch == '\t' || ch == '\n') fputc(ch, f);
         }
@@ -271,18 +291,24 @@ int db_gate_write_junit(FILE *f, const db_gate_report *r, const db_gate_context 
     size_t failures = count_verdict(r, DB_GATE_REGRESSION) + count_verdict(r, DB_GATE_CHANGED);
     size_t skipped = count_verdict(r, DB_GATE_INCONCLUSIVE);
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    fprintf(f, "<testsuites name=\"decodebench gate\" tests=\"%zu\" failures=\"%zu\" "
-               "errors=\"0\" skipped=\"%zu\">\n", r->n_rows, failures, skipped);
-    fprintf(f, "  <testsuite name=\"decodebench gate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-               "skipped=\"%zu\" time=\"0\">\n", r->n_rows, failures, skipped);
+    fprintf(f,
+            "<testsuites name=\"decodebench gate\" tests=\"%zu\" failures=\"%zu\" "
+            "errors=\"0\" skipped=\"%zu\">\n",
+            r->n_rows, failures, skipped);
+    fprintf(f,
+            "  <testsuite name=\"decodebench gate\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+            "skipped=\"%zu\" time=\"0\">\n",
+            r->n_rows, failures, skipped);
     fputs("    <properties>\n      <property name=\"baseline\" value=\"", f);
     xml_text(f, ctx->baseline);
     fputs("\"/>\n      <property name=\"current\" value=\"", f);
     xml_text(f, ctx->current);
-    fprintf(f, "\"/>\n      <property name=\"confidence\" value=\"%g\"/>\n"
-               "      <property name=\"overall\" value=\"%s\"/>\n    </properties>\n",
+    fprintf(f,
+            "\"/>\n      <property name=\"confidence\" value=\"%g\"/>\n"
+            "      <property name=\"overall\" value=\"%s\"/>\n    </properties>\n",
             ctx->params->confidence, db_gate_verdict_name(r->overall));
-    for (size_t i = 0; i < r->n_rows; i++) junit_case(f, &r->rows[i], ctx->params->confidence);
+    for (size_t i = 0; i < r->n_rows; i++)
+        junit_case(f, &r->rows[i], ctx->params->confidence);
     fputs("  </testsuite>\n</testsuites>\n", f);
     return ferror(f) ? -1 : 0;
 }

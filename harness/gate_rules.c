@@ -10,24 +10,29 @@
 
 const char *db_gate_verdict_name(db_gate_verdict v) {
     switch (v) {
-    case DB_GATE_PASS: return "PASS";
-    case DB_GATE_IMPROVEMENT: return "IMPROVEMENT";
-    case DB_GATE_INCONCLUSIVE: return "INCONCLUSIVE";
-    case DB_GATE_REGRESSION: return "REGRESSION";
-    case DB_GATE_CHANGED: return "CHANGED";
+    case DB_GATE_PASS:
+        return "PASS";
+    case DB_GATE_IMPROVEMENT:
+        return "IMPROVEMENT";
+    case DB_GATE_INCONCLUSIVE:
+        return "INCONCLUSIVE";
+    case DB_GATE_REGRESSION:
+        return "REGRESSION";
+    case DB_GATE_CHANGED:
+        return "CHANGED";
     }
     return "?";
 }
 
-/* ---- rules -------------------------------------------------------------------------------------- */
+/* ---- rules ----------------------------------------------------------------------------------- */
 
 static const db_gate_rule default_rules[] = {
-    {"request_throughput", -0.05, 0, 0}, {"output_throughput", -0.05, 0, 0},
+    {"request_throughput", -0.05, 0, 0},     {"output_throughput", -0.05, 0, 0},
     {"total_token_throughput", -0.05, 0, 0}, {"request_goodput", -0.05, 0, 0},
-    {"median_ttft_ms", 0.10, 1, 0},      {"p99_ttft_ms", 0.10, 1, 0},
-    {"median_tpot_ms", 0.10, 1, 0},      {"p99_tpot_ms", 0.10, 1, 0},
-    {"median_itl_ms", 0.10, 1, 0},       {"p99_itl_ms", 0.10, 1, 0},
-    {"median_e2el_ms", 0.10, 1, 0},      {"p99_e2el_ms", 0.10, 1, 0},
+    {"median_ttft_ms", 0.10, 1, 0},          {"p99_ttft_ms", 0.10, 1, 0},
+    {"median_tpot_ms", 0.10, 1, 0},          {"p99_tpot_ms", 0.10, 1, 0},
+    {"median_itl_ms", 0.10, 1, 0},           {"p99_itl_ms", 0.10, 1, 0},
+    {"median_e2el_ms", 0.10, 1, 0},          {"p99_e2el_ms", 0.10, 1, 0},
 };
 
 const db_gate_rule *db_gate_default_rules(size_t *n) {
@@ -73,7 +78,7 @@ void db_gate_rule_format(const db_gate_rule *r, char *buf, size_t len) {
         snprintf(buf, len, "%c%g%%", r->bad_up ? '+' : '-', fabs(r->threshold) * 100.0);
 }
 
-/* ---- exact comparison --------------------------------------------------------------------------- */
+/* ---- exact comparison ------------------------------------------------------------------------ */
 
 static int all_equal(const double *x, size_t n) {
     for (size_t i = 1; i < n; i++)
@@ -122,9 +127,8 @@ void db_gate_judge_exact(const double *base, size_t nb, const double *cur, size_
     if (!all_equal(base, nb) || !all_equal(cur, nc)) {
         int b = !all_equal(base, nb);
         range_of(b ? base : cur, b ? nb : nc, &lo, &hi);
-        snprintf(out->note, sizeof out->note,
-                 "not deterministic: %s samples range %.10g..%.10g", b ? "baseline" : "current", lo,
-                 hi);
+        snprintf(out->note, sizeof out->note, "not deterministic: %s samples range %.10g..%.10g",
+                 b ? "baseline" : "current", lo, hi);
         out->verdict = DB_GATE_CHANGED;
     } else if (base[0] == cur[0]) {
         snprintf(out->note, sizeof out->note, "identical (%.10g)", base[0]);
@@ -139,23 +143,25 @@ void db_gate_judge_exact(const double *base, size_t nb, const double *cur, size_
     }
 }
 
-/* ---- statistical verdict ------------------------------------------------------------------------ */
+/* ---- statistical verdict --------------------------------------------------------------------- */
 
 static uint64_t name_hash(const char *s) {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return h;
 }
 
-/* One-sided Mann-Whitney p-values of cur against the baseline scaled by `factor`: *p_bad for "current
- * worse than baseline x factor", *p_good for "better"; *z is the normal statistic (sign: positive =
- * current larger). */
+/* One-sided Mann-Whitney p-values of cur against the baseline scaled by `factor`: *p_bad for
+ * "current worse than baseline x factor", *p_good for "better"; *z is the normal statistic (sign:
+ * positive = current larger). */
 static int mwu_scaled(const db_gate_rule *r, const double *base, size_t nb, const double *cur,
                       size_t nc, double factor, double *p_bad, double *p_good, double *z,
                       int *exact) {
     double *scaled = malloc(nb * sizeof *scaled);
     if (!scaled) return -1;
-    for (size_t i = 0; i < nb; i++) scaled[i] = base[i] * factor;
+    for (size_t i = 0; i < nb; i++)
+        scaled[i] = base[i] * factor;
     db_mwu_result m;
     int rc = db_stats_mann_whitney(cur, nc, scaled, nb, &m);
     free(scaled);
@@ -167,20 +173,24 @@ static int mwu_scaled(const db_gate_rule *r, const double *base, size_t nb, cons
     return 0;
 }
 
-/* Grows (nb, nc) in proportion until the exact Mann-Whitney test could reach p <= alpha two-sided. */
+/* Grows (nb, nc) in proportion until the exact Mann-Whitney test could reach p <= alpha two-sided.
+ */
 static void grow_until_attainable(double *nb, double *nc, double alpha) {
     if (*nb < 2) *nb = 2;
     if (*nc < 2) *nc = 2;
     while (db_stats_mwu_min_p_two_sided((size_t)*nb, (size_t)*nc) > alpha) {
-        if (*nb <= *nc) *nb += 1;
-        else *nc += 1;
+        if (*nb <= *nc)
+            *nb += 1;
+        else
+            *nc += 1;
     }
 }
 
 /* Samples per side that would decide an undecided comparison: the factor k by which both sample
  * counts must grow so that (a) the interval's half-width on the threshold's side falls below the
- * distance from the estimate to the threshold (width ~ 1/sqrt(n)) and (b) the Mann-Whitney z against
- * the threshold reaches z_(1-alpha/2) (z ~ sqrt(n)), with the dispersion and estimate observed now. */
+ * distance from the estimate to the threshold (width ~ 1/sqrt(n)) and (b) the Mann-Whitney z
+ * against the threshold reaches z_(1-alpha/2) (z ~ sqrt(n)), with the dispersion and estimate
+ * observed now. */
 static void samples_to_decide(db_gate_result *o, double bound, double z, double alpha) {
     double lr = log(o->ratio), lb = log(bound);
     double half = lb < lr ? lr - log(o->ci_lo) : log(o->ci_hi) - lr;
@@ -236,8 +246,8 @@ int db_gate_judge(const db_gate_rule *r, const double *base, size_t nb, const do
         return -1;
     out->mwu_exact = exact;
     double tail = alpha / 2;
-    int bad_b = r->bad_up ? ci.lo > bound : ci.hi < bound;   /* CI wholly worse than B */
-    int good_b = r->bad_up ? ci.hi < bound : ci.lo > bound;  /* CI wholly better than B */
+    int bad_b = r->bad_up ? ci.lo > bound : ci.hi < bound;    /* CI wholly worse than B */
+    int good_b = r->bad_up ? ci.hi < bound : ci.lo > bound;   /* CI wholly better than B */
     int good_m = r->bad_up ? ci.hi < mirror : ci.lo > mirror; /* CI wholly better than M */
     if (bad_b && out->p_bad <= tail) {
         out->verdict = DB_GATE_REGRESSION;

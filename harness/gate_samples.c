@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-/* ---- the containers ----------------------------------------------------------------------------- */
+/* ---- the containers -------------------------------------------------------------------------- */
 
 /* Grows *arr (elements of `size` bytes) to hold one more than *n. 0, or -1 when memory runs out. */
 static int grow(void **arr, size_t *cap, size_t n, size_t size) {
@@ -23,17 +23,20 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size) {
 }
 
 static void env_free(db_gate_env *e) {
-    for (size_t i = 0; i < e->n; i++) free(e->keys[i]), free(e->values[i]);
+    for (size_t i = 0; i < e->n; i++)
+        free(e->keys[i]), free(e->values[i]);
     free(e->keys), free(e->values), free(e->source);
 }
 
 void db_gate_samples_free(db_gate_samples *s) {
     for (size_t i = 0; i < s->n_points; i++) {
         db_gate_point *p = &s->points[i];
-        for (size_t j = 0; j < p->n; j++) free(p->series[j].metric), free(p->series[j].v);
+        for (size_t j = 0; j < p->n; j++)
+            free(p->series[j].metric), free(p->series[j].v);
         free(p->series), free(p->key);
     }
-    for (size_t i = 0; i < s->n_envs; i++) env_free(&s->envs[i]);
+    for (size_t i = 0; i < s->n_envs; i++)
+        env_free(&s->envs[i]);
     free(s->points), free(s->envs), free(s->command_line);
     memset(s, 0, sizeof *s);
 }
@@ -103,16 +106,22 @@ static int env_add(db_gate_env *e, const char *key, const char *value) {
     return 0;
 }
 
-/* ---- summary.json ------------------------------------------------------------------------------- */
+/* ---- summary.json ---------------------------------------------------------------------------- */
 
 /* The text of a scalar for the fingerprint: strings as they are, numbers as JSON writes them. */
 static void scalar_text(const json_t *v, char *buf, size_t len) {
-    if (json_is_string(v)) snprintf(buf, len, "%s", json_string_value(v));
-    else if (json_is_integer(v)) snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v)) snprintf(buf, len, "%.17g", json_real_value(v));
-    else if (json_is_true(v)) snprintf(buf, len, "true");
-    else if (json_is_false(v)) snprintf(buf, len, "false");
-    else snprintf(buf, len, "null");
+    if (json_is_string(v))
+        snprintf(buf, len, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, len, "%.17g", json_real_value(v));
+    else if (json_is_true(v))
+        snprintf(buf, len, "true");
+    else if (json_is_false(v))
+        snprintf(buf, len, "false");
+    else
+        snprintf(buf, len, "null");
 }
 
 static int add_env_object(db_gate_env *e, const json_t *obj, const char *prefix, int depth) {
@@ -151,8 +160,8 @@ static int add_numbers(db_gate_samples *s, const json_t *obj, const char *prefix
     return 0;
 }
 
-int db_gate_samples_add_summary(db_gate_samples *s, const json_t *o, const char *source,
-                                char *msg, size_t len) {
+int db_gate_samples_add_summary(db_gate_samples *s, const json_t *o, const char *source, char *msg,
+                                size_t len) {
     if (!json_is_object(o)) {
         snprintf(msg, len, "%s: expected a JSON object (a run's summary.json)", source);
         return -1;
@@ -160,7 +169,8 @@ int db_gate_samples_add_summary(db_gate_samples *s, const json_t *o, const char 
     const json_t *complete = json_object_get(o, "complete");
     if (json_is_false(complete)) {
         snprintf(msg, len,
-                 "%s: the run was interrupted (\"complete\": false); its numbers are partial", source);
+                 "%s: the run was interrupted (\"complete\": false); its numbers are partial",
+                 source);
         return -1;
     }
     const json_t *env = json_object_get(o, "environment");
@@ -189,7 +199,7 @@ oom:
     return -1;
 }
 
-/* ---- the baseline file -------------------------------------------------------------------------- */
+/* ---- the baseline file ----------------------------------------------------------------------- */
 
 json_t *db_gate_samples_to_json(const db_gate_samples *s) {
     json_t *o = json_object(), *points = json_array(), *envs = json_array();
@@ -267,7 +277,8 @@ static int load_baseline_points(db_gate_samples *s, const json_t *points, const 
 static int load_baseline(db_gate_samples *s, const json_t *o, const char *src, char *msg,
                          size_t len) {
     const json_t *ver = json_object_get(o, "version"), *points = json_object_get(o, "points");
-    const json_t *envs = json_object_get(o, "environments"), *cmd = json_object_get(o, "command_line");
+    const json_t *envs = json_object_get(o, "environments"),
+                 *cmd = json_object_get(o, "command_line");
     const json_t *runs = json_object_get(o, "runs");
     if (!json_is_integer(ver) || json_integer_value(ver) != DB_GATE_BASELINE_VERSION) {
         snprintf(msg, len, "%s: unsupported baseline version (expected \"version\": %d)", src,
@@ -275,8 +286,10 @@ static int load_baseline(db_gate_samples *s, const json_t *o, const char *src, c
         return -1;
     }
     if (!json_is_array(points) || (envs && !json_is_array(envs))) {
-        snprintf(msg, len, "%s: a baseline needs a \"points\" array (and \"environments\", if "
-                           "present, must be an array)", src);
+        snprintf(msg, len,
+                 "%s: a baseline needs a \"points\" array (and \"environments\", if "
+                 "present, must be an array)",
+                 src);
         return -1;
     }
     if (load_baseline_points(s, points, src, msg, len)) return -1;
@@ -293,16 +306,18 @@ static int load_baseline(db_gate_samples *s, const json_t *o, const char *src, c
             return -1;
         }
     }
-    if (!s->command_line && json_is_string(cmd) && !(s->command_line = strdup(json_string_value(cmd)))) {
+    if (!s->command_line && json_is_string(cmd) &&
+        !(s->command_line = strdup(json_string_value(cmd)))) {
         snprintf(msg, len, "%s: out of memory", src);
         return -1;
     }
     s->n_sources += json_is_integer(runs) && json_integer_value(runs) > 0
-                        ? (size_t)json_integer_value(runs) : 1;
+                        ? (size_t)json_integer_value(runs)
+                        : 1;
     return 0;
 }
 
-/* ---- dispatch ----------------------------------------------------------------------------------- */
+/* ---- dispatch -------------------------------------------------------------------------------- */
 
 static int ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);

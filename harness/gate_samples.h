@@ -1,7 +1,7 @@
 /* gate_samples.h — the samples the regression gate compares, and where they come from. A sample set
- * holds points (one per configuration; a single run is the point with the empty key, a sweep has one
- * per row key), each with a series of values per metric (one value per run), plus the environment
- * fingerprint of every run and the first recorded command line.
+ * holds points (one per configuration; a single run is the point with the empty key, a sweep has
+ * one per row key), each with a series of values per metric (one value per run), plus the
+ * environment fingerprint of every run and the first recorded command line.
  *
  * Inputs it reads (db_gate_samples_load detects which):
  *   - a run directory (its summary.json);
@@ -9,8 +9,9 @@
  *     ("engine.total_flops"); null, text and booleans are not; "environment" is the fingerprint and
  *     "command_line" the command; a run marked "complete": false is refused;
  *   - a sweep CSV in long format (one row per point, a header row): the key columns named by the
- *     caller make the point key "col=value,col=value"; every other column whose cells are all numbers
- *     (empty, null, NA, nan = missing) is a metric; rows with the same key are repeated samples;
+ *     caller make the point key "col=value,col=value"; every other column whose cells are all
+ * numbers (empty, null, NA, nan = missing) is a metric; rows with the same key are repeated
+ * samples;
  *   - a baseline file written by db_gate_samples_to_json ("format": "decodebench-gate-baseline").
  * Several inputs add up: each run adds one value per metric.
  *
@@ -38,8 +39,8 @@ typedef struct db_gate_point {
 } db_gate_point;
 
 typedef struct db_gate_env {
-    char *source;           /* the file it came from */
-    char **keys, **values;  /* (n) flattened fields as text, in file order */
+    char *source;          /* the file it came from */
+    char **keys, **values; /* (n) flattened fields as text, in file order */
     size_t n, cap;
 } db_gate_env;
 
@@ -63,8 +64,8 @@ void db_gate_samples_free(db_gate_samples *s);
 /* Appends one value of `metric` at point `key`. 0, or -1 when memory runs out. */
 int db_gate_samples_add(db_gate_samples *s, const char *key, const char *metric, double value);
 
-/* Loads one input (see above) into s. 0, or -1 with a message naming the file (and the line, field or
- * column) and what was expected. */
+/* Loads one input (see above) into s. 0, or -1 with a message naming the file (and the line, field
+ * or column) and what was expected. */
 int db_gate_samples_load(db_gate_samples *s, const char *path, const db_gate_load_opts *o,
                          char *msg, size_t len);
 

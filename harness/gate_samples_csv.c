@@ -1,5 +1,5 @@
-/* gate_samples_csv.c — the long-format sweep CSV reader of gate_samples.h: libcsv in strict mode reads
- * every row, then the header names the key columns and the metric columns. */
+/* gate_samples_csv.c — the long-format sweep CSV reader of gate_samples.h: libcsv in strict mode
+ * reads every row, then the header names the key columns and the metric columns. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -60,12 +60,14 @@ static void on_row(int c, void *t_) {
 }
 
 static void row_free(csv_row *r) {
-    for (size_t i = 0; i < r->n; i++) free(r->fields[i]);
+    for (size_t i = 0; i < r->n; i++)
+        free(r->fields[i]);
     free(r->fields);
 }
 
 static void table_free(csv_table *t) {
-    for (size_t i = 0; i < t->n; i++) row_free(&t->rows[i]);
+    for (size_t i = 0; i < t->n; i++)
+        row_free(&t->rows[i]);
     row_free(&t->cur);
     free(t->rows);
 }
@@ -191,8 +193,10 @@ static int add_rows(db_gate_samples *s, const char *path, const csv_table *t,
 int db_gate_samples_load_csv(db_gate_samples *s, const char *path, const db_gate_load_opts *o,
                              char *msg, size_t len) {
     if (!o || o->n_keys == 0) {
-        snprintf(msg, len, "%s: a CSV input needs --key naming its input columns (e.g. "
-                           "--key batch,precision)", path);
+        snprintf(msg, len,
+                 "%s: a CSV input needs --key naming its input columns (e.g. "
+                 "--key batch,precision)",
+                 path);
         return -1;
     }
     csv_table t = {0};

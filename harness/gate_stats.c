@@ -6,7 +6,7 @@
 
 #include "rng.h"
 
-/* ---- order statistics --------------------------------------------------------------------------- */
+/* ---- order statistics ------------------------------------------------------------------------ */
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -31,8 +31,10 @@ static void select_kth(double *a, size_t n, size_t k) {
         double pivot = a[lo + (hi - lo) / 2];
         size_t i = lo, j = hi;
         while (i <= j) {
-            while (a[i] < pivot) i++;
-            while (a[j] > pivot) j--;
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
             if (i <= j) {
                 double t = a[i];
                 a[i] = a[j], a[j] = t;
@@ -41,9 +43,12 @@ static void select_kth(double *a, size_t n, size_t k) {
                 j--;
             }
         }
-        if (k <= j) hi = j;
-        else if (k >= i) lo = i;
-        else return;
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
     }
 }
 
@@ -56,7 +61,8 @@ static double quantile_select(double *a, size_t n, double q) {
     select_kth(a, n, i);
     if (i + 1 >= n || h == (double)i) return a[i];
     double next = a[i + 1];
-    for (size_t j = i + 2; j < n; j++) next = a[j] < next ? a[j] : next;
+    for (size_t j = i + 2; j < n; j++)
+        next = a[j] < next ? a[j] : next;
     return a[i] + (h - (double)i) * (next - a[i]);
 }
 
@@ -79,70 +85,90 @@ double db_stats_median(const double *x, size_t n) {
 double db_stats_mean(const double *x, size_t n) {
     if (n == 0) return NAN;
     double sum = 0;
-    for (size_t i = 0; i < n; i++) sum += x[i];
+    for (size_t i = 0; i < n; i++)
+        sum += x[i];
     return sum / (double)n;
 }
 
 double db_stats_stddev(const double *x, size_t n) {
     if (n < 2) return 0;
     double mean = db_stats_mean(x, n), ss = 0;
-    for (size_t i = 0; i < n; i++) ss += (x[i] - mean) * (x[i] - mean);
+    for (size_t i = 0; i < n; i++)
+        ss += (x[i] - mean) * (x[i] - mean);
     return sqrt(ss / (double)(n - 1));
 }
 
-/* ---- normal distribution ------------------------------------------------------------------------ */
+/* ---- normal distribution --------------------------------------------------------------------- */
 
 double db_stats_normal_cdf(double z) {
     return 0.5 * erfc(-z / sqrt(2.0));
 }
 
+/* Polynomial c[0] + c[1] x + ... + c[n-1] x^(n-1) by Horner's rule. */
+static double horner(const double *c, int n, double x) {
+    double v = c[n - 1];
+    for (int i = n - 2; i >= 0; i--)
+        v = v * x + c[i];
+    return v;
+}
+
 /* Wichura, "Algorithm AS 241: The percentage points of the normal distribution", Applied Statistics
- * 37 (1988) 477-484, PPND16. */
+ * 37 (1988) 477-484, PPND16: rational approximations in three ranges, coefficients lowest order
+ * first. */
+static const double as241_a[8] = {
+    3.387132872796366608,  133.14166789178437745, 1971.5909503065514427, 13731.693765509461125,
+    45921.953931549871457, 67265.770927008700853, 33430.575583588128105, 2509.0809287301226727};
+static const double as241_b[8] = {1.0,
+                                  42.313330701600911252,
+                                  687.1870074920579083,
+                                  5394.1960214247511077,
+                                  21213.794301586595867,
+                                  39307.89580009271061,
+                                  28729.085735721942674,
+                                  5226.495278852545925};
+static const double as241_c[8] = {1.42343711074968357734,   4.6303378461565452959,
+                                  5.7694972214606914055,    3.64784832476320460504,
+                                  1.27045825245236838258,   0.24178072517745061177,
+                                  0.0227238449892691845833, 7.7454501427834140764e-4};
+static const double as241_d[8] = {1.0,
+                                  2.05319162663775882187,
+                                  1.6763848301838038494,
+                                  0.68976733498510000455,
+                                  0.14810397642748007459,
+                                  0.0151986665636164571966,
+                                  5.475938084995344946e-4,
+                                  1.05075007164441684324e-9};
+static const double as241_e[8] = {6.6579046435011037772,     5.4637849111641143699,
+                                  1.7848265399172913358,     0.29656057182850489123,
+                                  0.026532189526576123093,   0.0012426609473880784386,
+                                  2.71155556874348757815e-5, 2.01033439929228813265e-7};
+static const double as241_f[8] = {1.0,
+                                  0.59983220655588793769,
+                                  0.13692988092273580531,
+                                  0.0148753612908506148525,
+                                  7.868691311456132591e-4,
+                                  1.8463183175100546818e-5,
+                                  1.4215117583164458887e-7,
+                                  2.04426310338993978564e-15};
+
 double db_stats_normal_quantile(double p) {
     if (isnan(p) || p < 0 || p > 1) return NAN;
     if (p == 0) return -INFINITY;
     if (p == 1) return INFINITY;
-    double q = p - 0.5, r;
+    double q = p - 0.5;
     if (fabs(q) <= 0.425) {
-        r = 0.180625 - q * q;
-        return q *
-               (((((((2509.0809287301226727 * r + 33430.575583588128105) * r +
-                     67265.770927008700853) * r + 45921.953931549871457) * r +
-                   13731.693765509461125) * r + 1971.5909503065514427) * r +
-                 133.14166789178437745) * r + 3.387132872796366608) /
-               (((((((5226.495278852545925 * r + 28729.085735721942674) * r +
-                     39307.89580009271061) * r + 21213.794301586595867) * r +
-                   5394.1960214247511077) * r + 687.1870074920579083) * r +
-                 42.313330701600911252) * r + 1.0);
+        double r = 0.180625 - q * q;
+        return q * horner(as241_a, 8, r) / horner(as241_b, 8, r);
     }
-    r = q < 0 ? p : 1 - p;
-    r = sqrt(-log(r));
-    double v;
-    if (r <= 5) {
-        r -= 1.6;
-        v = (((((((7.7454501427834140764e-4 * r + 0.0227238449892691845833) * r +
-                  0.24178072517745061177) * r + 1.27045825245236838258) * r +
-                3.64784832476320460504) * r + 5.7694972214606914055) * r +
-              4.6303378461565452959) * r + 1.42343711074968357734) /
-            (((((((1.05075007164441684324e-9 * r + 5.475938084995344946e-4) * r +
-                  0.0151986665636164571966) * r + 0.14810397642748007459) * r +
-                0.68976733498510000455) * r + 1.6763848301838038494) * r +
-              2.05319162663775882187) * r + 1.0);
-    } else {
-        r -= 5;
-        v = (((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r +
-                  0.0012426609473880784386) * r + 0.026532189526576123093) * r +
-                0.29656057182850489123) * r + 1.7848265399172913358) * r +
-              5.4637849111641143699) * r + 6.6579046435011037772) /
-            (((((((2.04426310338993978564e-15 * r + 1.4215117583164458887e-7) * r +
-                  1.8463183175100546818e-5) * r + 7.868691311456132591e-4) * r +
-                0.0148753612908506148525) * r + 0.13692988092273580531) * r +
-              0.59983220655588793769) * r + 1.0);
-    }
+    double r = sqrt(-log(q < 0 ? p : 1 - p)), v;
+    if (r <= 5)
+        v = horner(as241_c, 8, r - 1.6) / horner(as241_d, 8, r - 1.6);
+    else
+        v = horner(as241_e, 8, r - 5) / horner(as241_f, 8, r - 5);
     return q < 0 ? -v : v;
 }
 
-/* ---- bootstrap ---------------------------------------------------------------------------------- */
+/* ---- bootstrap ------------------------------------------------------------------------------- */
 
 /* Median of a resample of the ascending array s[0..n) drawn with replacement: draws n indices,
  * counts how often each was drawn (hits[n], zeroed here), then walks the cumulative counts to the
@@ -237,8 +263,8 @@ int db_stats_bootstrap_ratio_ci(const double *base, size_t nb, const double *cur
                                 double confidence, int resamples, db_ci_method method,
                                 uint64_t seed, db_ratio_ci *out) {
     if (!base || !cur || !out || nb == 0 || nc == 0 || nb > UINT32_MAX || nc > UINT32_MAX ||
-        resamples < 100 || !(confidence > 0) ||
-        !(confidence < 1) || !all_positive(base, nb) || !all_positive(cur, nc))
+        resamples < 100 || !(confidence > 0) || !(confidence < 1) || !all_positive(base, nb) ||
+        !all_positive(cur, nc))
         return -1;
     size_t b = (size_t)resamples, nmax = nb > nc ? nb : nc;
     double *sb = malloc(nb * sizeof *sb), *sc = malloc(nc * sizeof *sc);
@@ -278,12 +304,13 @@ int db_stats_bootstrap_ratio_ci(const double *base, size_t nb, const double *cur
     return 0;
 }
 
-/* ---- Mann-Whitney U ----------------------------------------------------------------------------- */
+/* ---- Mann-Whitney U -------------------------------------------------------------------------- */
 
 int db_stats_mwu_null_counts(size_t nx, size_t ny, double *counts) {
     /* The counts are the coefficients of the Gaussian binomial [nx+ny choose m]_q with m the
      * smaller size: prod_{i=1..m} (1 - q^(n+i)) / (1 - q^i). Each factor is applied as a multiply
-     * then an exact division, so every partial product is a polynomial with integer coefficients. */
+     * then an exact division, so every partial product is a polynomial with integer coefficients.
+     */
     if (!counts) return -1;
     size_t m = nx < ny ? nx : ny, n = nx < ny ? ny : nx;
     size_t len = m * n + m + 1;
@@ -293,9 +320,11 @@ int db_stats_mwu_null_counts(size_t nx, size_t ny, double *counts) {
     size_t deg = 0;
     for (size_t i = 1; i <= m; i++) {
         size_t k = n + i;
-        for (size_t j = deg + k; j >= k; j--) c[j] -= c[j - k]; /* times (1 - q^k) */
+        for (size_t j = deg + k; j >= k; j--)
+            c[j] -= c[j - k]; /* times (1 - q^k) */
         deg += k;
-        for (size_t j = i; j <= deg; j++) c[j] += c[j - i]; /* divided by (1 - q^i) */
+        for (size_t j = i; j <= deg; j++)
+            c[j] += c[j - i]; /* divided by (1 - q^i) */
         deg -= i;
     }
     memcpy(counts, c, (nx * ny + 1) * sizeof *counts);
@@ -306,8 +335,8 @@ int db_stats_mwu_null_counts(size_t nx, size_t ny, double *counts) {
 double db_stats_mwu_min_p_two_sided(size_t nx, size_t ny) {
     if (nx == 0 || ny == 0) return 1;
     /* log C(nx + ny, nx) via lgamma: exact enough for a threshold comparison. */
-    double log_c = lgamma((double)(nx + ny + 1)) - lgamma((double)(nx + 1)) -
-                   lgamma((double)(ny + 1));
+    double log_c =
+        lgamma((double)(nx + ny + 1)) - lgamma((double)(nx + 1)) - lgamma((double)(ny + 1));
     double p = 2 * exp(-log_c);
     return p > 1 ? 1 : p;
 }
@@ -328,13 +357,16 @@ static int rank_sum_x(const double *x, size_t nx, const double *y, size_t ny, do
     size_t n = nx + ny;
     pooled_value *p = malloc(n * sizeof *p);
     if (!p) return -1;
-    for (size_t i = 0; i < nx; i++) p[i] = (pooled_value){x[i], 1};
-    for (size_t j = 0; j < ny; j++) p[nx + j] = (pooled_value){y[j], 0};
+    for (size_t i = 0; i < nx; i++)
+        p[i] = (pooled_value){x[i], 1};
+    for (size_t j = 0; j < ny; j++)
+        p[nx + j] = (pooled_value){y[j], 0};
     qsort(p, n, sizeof *p, cmp_pooled);
     double rs = 0, ts = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        while (j + 1 < n && p[j + 1].v == p[i].v) j++;
+        while (j + 1 < n && p[j + 1].v == p[i].v)
+            j++;
         double t = (double)(j - i + 1), midrank = 0.5 * (double)(i + j) + 1.0;
         for (size_t k = i; k <= j; k++)
             if (p[k].from_x) rs += midrank;
@@ -400,7 +432,7 @@ int db_stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny
     return 0;
 }
 
-/* ---- sample size -------------------------------------------------------------------------------- */
+/* ---- sample size ----------------------------------------------------------------------------- */
 
 double db_stats_samples_to_decide(double n, double half_width, double distance) {
     if (!(distance > 0)) return INFINITY;

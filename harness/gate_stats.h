@@ -1,11 +1,12 @@
 /* gate_stats.h — the statistics behind the regression gate, as pure functions of their arguments:
- * medians and quantiles, the normal distribution, a seeded bootstrap confidence interval of the ratio
- * of two medians (percentile or BCa), the Mann-Whitney U test (exact null distribution or the normal
- * approximation with tie correction), and the sample size that would decide an undecided comparison.
+ * medians and quantiles, the normal distribution, a seeded bootstrap confidence interval of the
+ * ratio of two medians (percentile or BCa), the Mann-Whitney U test (exact null distribution or the
+ * normal approximation with tie correction), and the sample size that would decide an undecided
+ * comparison.
  *
- * Must not: read files, print, keep global state, or know what a metric, rule or verdict is (that is
- * gate_rules.h). Functions that allocate free what they allocate and return -1 when allocation fails
- * or an argument is invalid, 0 on success.
+ * Must not: read files, print, keep global state, or know what a metric, rule or verdict is (that
+ * is gate_rules.h). Functions that allocate free what they allocate and return -1 when allocation
+ * fails or an argument is invalid, 0 on success.
  */
 #ifndef DB_GATE_STATS_H
 #define DB_GATE_STATS_H
@@ -13,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- order statistics --------------------------------------------------------------------------- */
+/* ---- order statistics ------------------------------------------------------------------------ */
 
 /* Quantile q in [0, 1] of an ascending array (linear interpolation between order statistics,
  * Hyndman & Fan type 7: h = (n - 1) q). n >= 1. */
@@ -27,7 +28,7 @@ double db_stats_median(const double *x, size_t n);
 double db_stats_mean(const double *x, size_t n);
 double db_stats_stddev(const double *x, size_t n);
 
-/* ---- normal distribution ------------------------------------------------------------------------ */
+/* ---- normal distribution --------------------------------------------------------------------- */
 
 /* Standard normal CDF Phi(z). */
 double db_stats_normal_cdf(double z);
@@ -35,7 +36,7 @@ double db_stats_normal_cdf(double z);
  * -INFINITY / INFINITY at p = 0 / 1, NAN outside [0, 1]. */
 double db_stats_normal_quantile(double p);
 
-/* ---- bootstrap confidence interval of a ratio of medians --------------------------------------- */
+/* ---- bootstrap confidence interval of a ratio of medians ------------------------------------- */
 
 typedef enum db_ci_method {
     DB_CI_PERCENTILE = 0, /* quantiles (1-c)/2 and (1+c)/2 of the bootstrap replicates */
@@ -43,8 +44,8 @@ typedef enum db_ci_method {
 } db_ci_method;
 
 typedef struct db_ratio_ci {
-    double ratio;      /* median(cur) / median(base), the point estimate */
-    double lo, hi;     /* the confidence interval of the ratio */
+    double ratio;       /* median(cur) / median(base), the point estimate */
+    double lo, hi;      /* the confidence interval of the ratio */
     double sd_log_base; /* bootstrap standard deviation of log(median) of the baseline samples */
     double sd_log_cur;  /* ... and of the current samples */
 } db_ratio_ci;
@@ -52,12 +53,13 @@ typedef struct db_ratio_ci {
 /* Confidence interval at level `confidence` (in (0, 1)) of median(cur)/median(base) from
  * `resamples` (>= 100) bootstrap replicates: each replicate draws nb baseline and nc current values
  * with replacement, independently. Every value must be finite and > 0; nb, nc >= 1. The same seed
- * gives the same interval. Returns -1 (and leaves *out unspecified) on invalid input or no memory. */
+ * gives the same interval. Returns -1 (and leaves *out unspecified) on invalid input or no memory.
+ */
 int db_stats_bootstrap_ratio_ci(const double *base, size_t nb, const double *cur, size_t nc,
                                 double confidence, int resamples, db_ci_method method,
                                 uint64_t seed, db_ratio_ci *out);
 
-/* ---- Mann-Whitney U ----------------------------------------------------------------------------- */
+/* ---- Mann-Whitney U -------------------------------------------------------------------------- */
 
 typedef struct db_mwu_result {
     double u;           /* U of x: #{(i, j): x_i > y_j} + #{x_i == y_j} / 2; ranges 0..nx*ny */
@@ -86,7 +88,7 @@ int db_stats_mwu_null_counts(size_t nx, size_t ny, double *counts);
  * (capped at 1). When it exceeds 1 - confidence no outcome can be significant. */
 double db_stats_mwu_min_p_two_sided(size_t nx, size_t ny);
 
-/* ---- sample size -------------------------------------------------------------------------------- */
+/* ---- sample size ----------------------------------------------------------------------------- */
 
 /* Samples per side at which an interval whose half-width on one side is `half_width` (now, with n
  * samples per side) would shrink below `distance`, assuming the half-width falls as 1/sqrt(n):

@@ -1,6 +1,6 @@
 /* The gate as a whole, on samples built in memory: which metrics get a row (rules, defaults, exact
- * fields, detection, the sim backend, ignores), per-point comparison of sweeps, the overall verdict and
- * exit code, the fingerprint check, and the three output formats. */
+ * fields, detection, the sim backend, ignores), per-point comparison of sweeps, the overall verdict
+ * and exit code, the fingerprint check, and the three output formats. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,7 +44,8 @@ static void add_env(db_gate_samples *s, const char *source, const char *backend,
     e->keys = calloc(3, sizeof *e->keys);
     e->values = calloc(3, sizeof *e->values);
     const char *k[3] = {"backend", "git_commit", "precision"}, *v[3] = {backend, commit, "bf16"};
-    for (int i = 0; i < 3; i++) e->keys[i] = strdup(k[i]), e->values[i] = strdup(v[i]);
+    for (int i = 0; i < 3; i++)
+        e->keys[i] = strdup(k[i]), e->values[i] = strdup(v[i]);
     e->n = e->cap = 3;
 }
 
@@ -63,7 +64,7 @@ static db_gate_report evaluate(const db_gate_samples *b, const db_gate_samples *
     return r;
 }
 
-/* ---- rows and verdicts -------------------------------------------------------------------------- */
+/* ---- rows and verdicts ----------------------------------------------------------------------- */
 
 static void default_rules_apply_to_the_metrics_present(void **state) {
     (void)state;
@@ -232,7 +233,7 @@ static void sweep_points_are_compared_point_by_point(void **state) {
     db_gate_samples_free(&c);
 }
 
-/* ---- fingerprint -------------------------------------------------------------------------------- */
+/* ---- fingerprint ----------------------------------------------------------------------------- */
 
 static void a_fingerprint_mismatch_lists_the_differing_fields(void **state) {
     (void)state;
@@ -253,7 +254,8 @@ static void a_fingerprint_mismatch_lists_the_differing_fields(void **state) {
     /* the default must-match list leaves the build commit out */
     db_gate_config cfg;
     db_gate_config_default(&cfg);
-    for (size_t i = 0; i < cfg.n_must_match; i++) assert_string_not_equal(cfg.must_match[i], "git_commit");
+    for (size_t i = 0; i < cfg.n_must_match; i++)
+        assert_string_not_equal(cfg.must_match[i], "git_commit");
     const char *with_precision[] = {"precision"};
     free(c.envs[0].values[2]);
     c.envs[0].values[2] = strdup("int4");
@@ -276,16 +278,17 @@ static void without_an_environment_the_fingerprint_is_not_checked(void **state) 
     db_gate_samples_free(&c);
 }
 
-/* ---- outputs ------------------------------------------------------------------------------------ */
+/* ---- outputs --------------------------------------------------------------------------------- */
 
 static size_t count(const char *hay, const char *needle) {
     size_t n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p++) n++;
+    for (const char *p = hay; (p = strstr(p, needle)); p++)
+        n++;
     return n;
 }
 
-/* Renders a report with one regression (TTFT), one inconclusive (throughput, 2 runs a side would not
- * do: use a separate point) and one exact pass. */
+/* Renders a report with one regression (TTFT), one inconclusive (throughput, 2 runs a side would
+ * not do: use a separate point) and one exact pass. */
 static char *render(int (*fn)(FILE *, const db_gate_report *, const db_gate_context *)) {
     db_gate_samples b = {0}, c = {0};
     add_runs(&b, "", 10, 1000, 50, 4096, 1);
@@ -308,8 +311,8 @@ static char *render(int (*fn)(FILE *, const db_gate_report *, const db_gate_cont
     return buf;
 }
 
-static void junit_has_a_testcase_per_metric_failure_for_regression_skipped_for_inconclusive(
-    void **state) {
+static void
+junit_has_a_testcase_per_metric_failure_for_regression_skipped_for_inconclusive(void **state) {
     (void)state;
     char *x = render(db_gate_write_junit);
     /* rows: point "": throughput PASS, p99 TTFT REGRESSION, tokens exact PASS;
@@ -318,8 +321,8 @@ static void junit_has_a_testcase_per_metric_failure_for_regression_skipped_for_i
     assert_int_equal(count(x, "<failure "), 1);
     assert_int_equal(count(x, "<skipped "), 2);
     assert_non_null(strstr(x, "tests=\"5\" failures=\"1\" errors=\"0\" skipped=\"2\""));
-    assert_non_null(strstr(x, "a|b&lt;c&gt;"));         /* escaped point key */
-    assert_non_null(strstr(x, "base &amp; co"));       /* escaped property */
+    assert_non_null(strstr(x, "a|b&lt;c&gt;"));  /* escaped point key */
+    assert_non_null(strstr(x, "base &amp; co")); /* escaped property */
     assert_non_null(strstr(x, "cur &quot;x&quot;"));
     assert_null(strstr(x, "<c>"));
     free(x);
@@ -363,7 +366,8 @@ int main(void) {
         cmocka_unit_test(sweep_points_are_compared_point_by_point),
         cmocka_unit_test(a_fingerprint_mismatch_lists_the_differing_fields),
         cmocka_unit_test(without_an_environment_the_fingerprint_is_not_checked),
-        cmocka_unit_test(junit_has_a_testcase_per_metric_failure_for_regression_skipped_for_inconclusive),
+        cmocka_unit_test(
+            junit_has_a_testcase_per_metric_failure_for_regression_skipped_for_inconclusive),
         cmocka_unit_test(markdown_is_a_table_with_escaped_cells),
         cmocka_unit_test(the_terminal_table_ends_with_the_overall_line_and_the_run_count),
     };

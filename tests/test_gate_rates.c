@@ -1,17 +1,18 @@
 /* The gate's error rates, measured over 500 seeds of synthetic samples with known noise: log-normal
- * multiplicative noise with a coefficient of variation of 10% (runs of one build on a noisy machine),
- * 10 runs per side unless stated.
+ * multiplicative noise with a coefficient of variation of 10% (runs of one build on a noisy
+ * machine), 10 runs per side unless stated.
  *
  * Claims (each "REGRESSION" is a one-sided decision at (1 - c) / 2 = 2.5% for c = 0.95, see the
  * decision rule in gate_rules.c):
- *   - false positives: an unchanged configuration is flagged REGRESSION at most 2.5% of the time even
- *     with a zero threshold (the worst case: the truth sits on the threshold), and essentially never
- *     under the default -5% rule; a true 10% regression is never called PASS under -5% (<= 2.5%);
- *   - detection of a true 10% regression under a zero threshold ("-0%"): >= 40% with 10 runs a side,
+ *   - false positives: an unchanged configuration is flagged REGRESSION at most 2.5% of the time
+ * even with a zero threshold (the worst case: the truth sits on the threshold), and essentially
+ * never under the default -5% rule; a true 10% regression is never called PASS under -5% (<= 2.5%);
+ *   - detection of a true 10% regression under a zero threshold ("-0%"): >= 40% with 10 runs a
+ * side,
  *     >= 85% with 30. Where these come from: the sample median's standard error is about
  *     sqrt(pi/2) sigma / sqrt(n) (sigma = 0.0998 for CV 10%), so log(ratio) has standard error
- *     1.2533 * 0.0998 * sqrt(2/n) = 0.0560 (n = 10) or 0.0323 (n = 30); a one-sided 2.5% decision on a
- *     true log-ratio of log(1/0.9) = 0.1054 has power Phi(0.1054/0.0560 - 1.96) = 0.47 and
+ *     1.2533 * 0.0998 * sqrt(2/n) = 0.0560 (n = 10) or 0.0323 (n = 30); a one-sided 2.5% decision
+ * on a true log-ratio of log(1/0.9) = 0.1054 has power Phi(0.1054/0.0560 - 1.96) = 0.47 and
  *     Phi(0.1054/0.0323 - 1.96) = 0.90. The claims are set a little below these (the percentile
  *     interval of a median is slightly conservative at small n: measured 45% and 92%).
  * Each count is checked against the Binomial(500, claimed rate) limit that a true rate at the claim
@@ -51,9 +52,9 @@ static void count_verdicts(const char *spec, double true_ratio, size_t n, int co
         counts[o.verdict]++;
     }
     print_message("%s, true ratio %.2f, n = %zu: PASS %d IMPROVEMENT %d INCONCLUSIVE %d "
-                  "REGRESSION %d of %d\n", spec, true_ratio, n, counts[DB_GATE_PASS],
-                  counts[DB_GATE_IMPROVEMENT], counts[DB_GATE_INCONCLUSIVE],
-                  counts[DB_GATE_REGRESSION], SEEDS);
+                  "REGRESSION %d of %d\n",
+                  spec, true_ratio, n, counts[DB_GATE_PASS], counts[DB_GATE_IMPROVEMENT],
+                  counts[DB_GATE_INCONCLUSIVE], counts[DB_GATE_REGRESSION], SEEDS);
 }
 
 static void unchanged_configuration_is_not_flagged_under_the_default_rule(void **state) {
@@ -64,8 +65,8 @@ static void unchanged_configuration_is_not_flagged_under_the_default_rule(void *
     assert_int_equal(c[DB_GATE_CHANGED], 0);
 }
 
-static void false_positive_rate_on_the_threshold_is_at_most_half_of_one_minus_confidence(
-    void **state) {
+static void
+false_positive_rate_on_the_threshold_is_at_most_half_of_one_minus_confidence(void **state) {
     (void)state;
     int c[5];
     count_verdicts("output_throughput:-0%", 1.0, 10, c);

@@ -1,6 +1,6 @@
-/* The gate's per-metric rules and verdicts: rule syntax, defaults, the decision rule on clear cases,
- * INCONCLUSIVE with too few samples (and the sample count that would decide), and the exact comparison
- * of deterministic metrics. */
+/* The gate's per-metric rules and verdicts: rule syntax, defaults, the decision rule on clear
+ * cases, INCONCLUSIVE with too few samples (and the sample count that would decide), and the exact
+ * comparison of deterministic metrics. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +23,7 @@ static db_gate_rule rule(const char *spec) {
     return r;
 }
 
-/* ---- rule syntax -------------------------------------------------------------------------------- */
+/* ---- rule syntax ----------------------------------------------------------------------------- */
 
 static void rule_sign_gives_the_bad_direction(void **state) {
     (void)state;
@@ -42,9 +42,15 @@ static void rule_sign_gives_the_bad_direction(void **state) {
 
 static void rule_rejects_malformed_specs_with_a_message(void **state) {
     (void)state;
-    const char *bad[] = {"output_throughput:5%", "output_throughput:-5", ":-5%",
-                         "output_throughput", "output_throughput:-100%", "x:+abc%",
-                         "x:+2000%", "x:-%", ""};
+    const char *bad[] = {"output_throughput:5%",
+                         "output_throughput:-5",
+                         ":-5%",
+                         "output_throughput",
+                         "output_throughput:-100%",
+                         "x:+abc%",
+                         "x:+2000%",
+                         "x:-%",
+                         ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         db_gate_rule r;
         char msg[256] = "";
@@ -83,7 +89,7 @@ static void defaults_gate_throughput_down_5_and_latency_up_10_percent(void **sta
     assert_true(seen_tp && seen_p99);
 }
 
-/* ---- statistical verdicts ----------------------------------------------------------------------- */
+/* ---- statistical verdicts -------------------------------------------------------------------- */
 
 static db_gate_verdict judge(const char *spec, double base_median, double cur_median, double cv,
                              size_t n, uint64_t seed, db_gate_result *out) {
@@ -203,7 +209,7 @@ static void the_verdict_does_not_depend_on_evaluation_order(void **state) {
     assert_memory_equal(&a, &b, sizeof a);
 }
 
-/* ---- exact comparison --------------------------------------------------------------------------- */
+/* ---- exact comparison ------------------------------------------------------------------------ */
 
 static void identical_deterministic_values_pass(void **state) {
     (void)state;

@@ -1,6 +1,6 @@
-/* Where the gate's samples come from: summary.json files and run directories, long-format sweep CSVs
- * read with --key, and the baseline file (--save) round trip; bad inputs get messages that name the
- * file and the line, row, column or field. */
+/* Where the gate's samples come from: summary.json files and run directories, long-format sweep
+ * CSVs read with --key, and the baseline file (--save) round trip; bad inputs get messages that
+ * name the file and the line, row, column or field. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,19 +52,20 @@ static const double *values(const db_gate_samples *s, const char *key, const cha
 }
 
 static const char summary_a[] =
-    "{\"schema_version\": 1, \"complete\": true, \"command_line\": \"run --backend sim --seed 3\",\n"
+    "{\"schema_version\": 1, \"complete\": true, \"command_line\": \"run --backend sim --seed "
+    "3\",\n"
     " \"output_throughput\": 1234.5, \"completed\": 64, \"mean_ttft_ms\": null, \"date\": \"x\",\n"
     " \"engine\": {\"total_flops\": 2.5e12, \"steps\": 100},\n"
     " \"environment\": {\"backend\": \"sim\", \"seed\": 3, \"git_commit\": \"abc\"}}\n";
 
-/* ---- summary.json ------------------------------------------------------------------------------- */
+/* ---- summary.json ---------------------------------------------------------------------------- */
 
 static void summary_numbers_become_metrics_and_nested_objects_are_dotted(void **state) {
     (void)state;
     db_gate_samples s = {0};
     char msg[512];
-    assert_int_equal(db_gate_samples_load(&s, write_file("a.json", summary_a), NULL, msg,
-                                          sizeof msg), 0);
+    assert_int_equal(
+        db_gate_samples_load(&s, write_file("a.json", summary_a), NULL, msg, sizeof msg), 0);
     size_t n;
     assert_float_equal(values(&s, "", "output_throughput", &n)[0], 1234.5, 0);
     assert_float_equal(values(&s, "", "completed", &n)[0], 64, 0);
@@ -145,7 +146,7 @@ static void invalid_json_names_the_line_and_column(void **state) {
     db_gate_samples_free(&s);
 }
 
-/* ---- sweep CSV ---------------------------------------------------------------------------------- */
+/* ---- sweep CSV ------------------------------------------------------------------------------- */
 
 static const char sweep[] = "batch,precision,backend,output_throughput,p99_ttft_ms\n"
                             "1,bf16,sim,100.5,20\n"
@@ -209,14 +210,14 @@ static void csv_ragged_or_malformed_rows_are_named(void **state) {
     db_gate_samples_free(&s);
 }
 
-/* ---- baseline file ------------------------------------------------------------------------------ */
+/* ---- baseline file --------------------------------------------------------------------------- */
 
 static void a_saved_baseline_loads_back_with_every_sample_and_fingerprint(void **state) {
     (void)state;
     db_gate_samples s = {0}, back = {0};
     char msg[512];
-    assert_int_equal(db_gate_samples_load(&s, write_file("a.json", summary_a), NULL, msg,
-                                          sizeof msg), 0);
+    assert_int_equal(
+        db_gate_samples_load(&s, write_file("a.json", summary_a), NULL, msg, sizeof msg), 0);
     assert_int_equal(db_gate_samples_add(&s, "", "output_throughput", 1.0 / 3.0), 0);
     json_t *o = db_gate_samples_to_json(&s);
     assert_non_null(o);

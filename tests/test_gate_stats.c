@@ -1,6 +1,6 @@
 /* The gate's statistics: order statistics, the normal distribution, Mann-Whitney U against textbook
- * values and brute-force enumeration, and the bootstrap interval of a ratio of medians (determinism,
- * degenerate cases, coverage over many seeds). */
+ * values and brute-force enumeration, and the bootstrap interval of a ratio of medians
+ * (determinism, degenerate cases, coverage over many seeds). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +15,7 @@
 #include "rng.h"
 #include "test_gate_util.h"
 
-/* ---- order statistics --------------------------------------------------------------------------- */
+/* ---- order statistics ------------------------------------------------------------------------ */
 
 static void median_of_odd_and_even_counts(void **state) {
     (void)state;
@@ -43,7 +43,7 @@ static void mean_and_sample_stddev(void **state) {
     assert_float_equal(db_stats_stddev(x, 1), 0.0, 0);
 }
 
-/* ---- normal distribution ------------------------------------------------------------------------ */
+/* ---- normal distribution --------------------------------------------------------------------- */
 
 static void normal_quantile_matches_published_values(void **state) {
     (void)state;
@@ -63,7 +63,7 @@ static void normal_cdf_inverts_the_quantile(void **state) {
         assert_float_equal(db_stats_normal_cdf(db_stats_normal_quantile(p)), p, 1e-13);
 }
 
-/* ---- Mann-Whitney U ----------------------------------------------------------------------------- */
+/* ---- Mann-Whitney U -------------------------------------------------------------------------- */
 
 /* The example of the scipy.stats.mannwhitneyu documentation: U of the first sample = 17 (of 20).
  * Exact two-sided p by hand: P(U >= 17) = P(U <= 3) = (1 + 1 + 2 + 3) / C(9, 4) = 7 / 126 (the
@@ -85,15 +85,19 @@ static void mann_whitney_matches_the_scipy_documentation_example(void **state) {
  * 5,5: 4/252 and 7/252; 8,8: 321/12870 and 418/12870; 10,10: 3996/184756 and 4843/184756. */
 static void mann_whitney_null_distribution_reproduces_textbook_critical_values(void **state) {
     (void)state;
-    const struct { size_t n, crit; double le_crit, le_next, total; } t[] = {
-        {5, 2, 4, 7, 252}, {8, 13, 321, 418, 12870}, {10, 23, 3996, 4843, 184756}};
+    const struct {
+        size_t n, crit;
+        double le_crit, le_next, total;
+    } t[] = {{5, 2, 4, 7, 252}, {8, 13, 321, 418, 12870}, {10, 23, 3996, 4843, 184756}};
     for (size_t k = 0; k < 3; k++) {
         size_t len = t[k].n * t[k].n + 1;
         double *c = malloc(len * sizeof *c), total = 0, le = 0;
         assert_non_null(c);
         assert_int_equal(db_stats_mwu_null_counts(t[k].n, t[k].n, c), 0);
-        for (size_t u = 0; u < len; u++) total += c[u];
-        for (size_t u = 0; u <= t[k].crit; u++) le += c[u];
+        for (size_t u = 0; u < len; u++)
+            total += c[u];
+        for (size_t u = 0; u <= t[k].crit; u++)
+            le += c[u];
         assert_float_equal(total, t[k].total, 0);
         assert_float_equal(le, t[k].le_crit, 0);
         assert_float_equal(le + c[t[k].crit + 1], t[k].le_next, 0);
@@ -111,15 +115,19 @@ static void mann_whitney_null_counts_match_brute_force_enumeration(void **state)
         if (__builtin_popcount(mask) != M) continue;
         int u = 0, ys = 0;
         for (int i = 0; i < M + N; i++) { /* position i in ascending order */
-            if (mask & (1u << i)) u += ys;  /* x above every y placed before it */
-            else ys++;
+            if (mask & (1u << i))
+                u += ys; /* x above every y placed before it */
+            else
+                ys++;
         }
         brute[u] += 1;
     }
     assert_int_equal(db_stats_mwu_null_counts(M, N, counts), 0);
-    for (int u = 0; u <= M * N; u++) assert_float_equal(counts[u], brute[u], 0);
+    for (int u = 0; u <= M * N; u++)
+        assert_float_equal(counts[u], brute[u], 0);
     assert_int_equal(db_stats_mwu_null_counts(N, M, counts), 0); /* symmetric in the sizes */
-    for (int u = 0; u <= M * N; u++) assert_float_equal(counts[u], brute[u], 0);
+    for (int u = 0; u <= M * N; u++)
+        assert_float_equal(counts[u], brute[u], 0);
 }
 
 /* x = {1, 2, 2, 3}, y = {2, 3, 4, 5}: midranks 1, 3, 3, 5.5 for x -> R = 12.5, U = 12.5 - 10 = 2.5.
@@ -139,12 +147,13 @@ static void mann_whitney_uses_the_tie_corrected_normal_approximation_with_ties(v
 }
 
 /* Above DB_MWU_EXACT_MAX_N pooled values the normal approximation is used: 26 + 26 interleaved
- * values x_i = 2i < y_i = 2i + 1, so x_i exceeds exactly i of the y's and U = 0 + 1 + ... + 25 = 325,
- * against a null mean of 26 * 26 / 2 = 338 and (no ties) variance 26 * 26 / 12 * 53. */
+ * values x_i = 2i < y_i = 2i + 1, so x_i exceeds exactly i of the y's and U = 0 + 1 + ... + 25 =
+ * 325, against a null mean of 26 * 26 / 2 = 338 and (no ties) variance 26 * 26 / 12 * 53. */
 static void mann_whitney_normal_approximation_is_centred(void **state) {
     (void)state;
     double x[26], y[26];
-    for (int i = 0; i < 26; i++) x[i] = 2 * i, y[i] = 2 * i + 1; /* x_i < y_i < x_(i+1) */
+    for (int i = 0; i < 26; i++)
+        x[i] = 2 * i, y[i] = 2 * i + 1; /* x_i < y_i < x_(i+1) */
     db_mwu_result r;
     assert_int_equal(db_stats_mann_whitney(x, 26, y, 26, &r), 0);
     assert_false(r.exact); /* 52 > DB_MWU_EXACT_MAX_N */
@@ -168,7 +177,7 @@ static void mann_whitney_rejects_empty_and_nan_input(void **state) {
     assert_int_equal(db_stats_mann_whitney(x, 0, y, 1, &r), -1);
 }
 
-/* ---- bootstrap ---------------------------------------------------------------------------------- */
+/* ---- bootstrap ------------------------------------------------------------------------------- */
 
 static void bootstrap_point_estimate_is_the_ratio_of_medians(void **state) {
     (void)state;
@@ -185,8 +194,8 @@ static void bootstrap_of_constant_samples_is_a_point(void **state) {
     const double base[] = {10, 10, 10, 10}, cur[] = {12, 12, 12};
     db_ratio_ci ci;
     for (int m = 0; m < 2; m++) {
-        assert_int_equal(db_stats_bootstrap_ratio_ci(base, 4, cur, 3, 0.95, 500, (db_ci_method)m,
-                                                     3, &ci), 0);
+        assert_int_equal(
+            db_stats_bootstrap_ratio_ci(base, 4, cur, 3, 0.95, 500, (db_ci_method)m, 3, &ci), 0);
         assert_float_equal(ci.lo, 1.2, 1e-15);
         assert_float_equal(ci.hi, 1.2, 1e-15);
         assert_float_equal(ci.sd_log_base, 0.0, 1e-12);
@@ -201,9 +210,12 @@ static void bootstrap_same_seed_same_interval(void **state) {
     gate_lognormal(&r, 100, 0.1, base, 12);
     gate_lognormal(&r, 95, 0.1, cur, 12);
     db_ratio_ci a, b, c;
-    assert_int_equal(db_stats_bootstrap_ratio_ci(base, 12, cur, 12, 0.95, 2000, DB_CI_BCA, 5, &a), 0);
-    assert_int_equal(db_stats_bootstrap_ratio_ci(base, 12, cur, 12, 0.95, 2000, DB_CI_BCA, 5, &b), 0);
-    assert_int_equal(db_stats_bootstrap_ratio_ci(base, 12, cur, 12, 0.95, 2000, DB_CI_BCA, 6, &c), 0);
+    assert_int_equal(db_stats_bootstrap_ratio_ci(base, 12, cur, 12, 0.95, 2000, DB_CI_BCA, 5, &a),
+                     0);
+    assert_int_equal(db_stats_bootstrap_ratio_ci(base, 12, cur, 12, 0.95, 2000, DB_CI_BCA, 5, &b),
+                     0);
+    assert_int_equal(db_stats_bootstrap_ratio_ci(base, 12, cur, 12, 0.95, 2000, DB_CI_BCA, 6, &c),
+                     0);
     assert_memory_equal(&a, &b, sizeof a);
     assert_true(a.lo != c.lo || a.hi != c.hi);
 }
@@ -234,8 +246,8 @@ static void check_coverage(db_ci_method method) {
         gate_lognormal(&r, 100, 0.1, base, N);
         gate_lognormal(&r, 90, 0.1, cur, N);
         db_ratio_ci ci;
-        assert_int_equal(db_stats_bootstrap_ratio_ci(base, N, cur, N, 0.95, 2000, method,
-                                                     (uint64_t)s, &ci), 0);
+        assert_int_equal(
+            db_stats_bootstrap_ratio_ci(base, N, cur, N, 0.95, 2000, method, (uint64_t)s, &ci), 0);
         miss_low += ci.hi < 0.9;
         miss_high += ci.lo > 0.9;
     }
@@ -265,8 +277,8 @@ static void bca_differs_from_percentile_on_skewed_samples(void **state) {
     const double base[] = {10, 10.2, 10.3, 10.5, 11, 12, 14, 18, 25, 40};
     const double cur[] = {9, 9.1, 9.3, 9.8, 10, 10.1, 10.4, 11, 13, 30};
     db_ratio_ci p, b;
-    assert_int_equal(db_stats_bootstrap_ratio_ci(base, 10, cur, 10, 0.95, 4000, DB_CI_PERCENTILE,
-                                                 9, &p), 0);
+    assert_int_equal(
+        db_stats_bootstrap_ratio_ci(base, 10, cur, 10, 0.95, 4000, DB_CI_PERCENTILE, 9, &p), 0);
     assert_int_equal(db_stats_bootstrap_ratio_ci(base, 10, cur, 10, 0.95, 4000, DB_CI_BCA, 9, &b),
                      0);
     assert_true(p.lo != b.lo || p.hi != b.hi);
@@ -274,7 +286,7 @@ static void bca_differs_from_percentile_on_skewed_samples(void **state) {
     assert_true(p.lo <= p.ratio && p.ratio <= p.hi);
 }
 
-/* ---- sample size -------------------------------------------------------------------------------- */
+/* ---- sample size ----------------------------------------------------------------------------- */
 
 static void samples_to_decide_scales_with_the_square_of_the_width_ratio(void **state) {
     (void)state;
