@@ -261,7 +261,10 @@ static int parse_args(int argc, char **argv, gate_args *a) {
         if (eq && (size_t)(eq - arg) >= sizeof name)
             return db_cli_usage_error(CMD, "unknown flag '%s'", arg);
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
-        if (!eq && bool_flag(a, name) == 0) continue;
+        if (bool_flag(a, name) == 0) {
+            if (eq) return db_cli_usage_error(CMD, "%s takes no value", name);
+            continue;
+        }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!v) return db_cli_usage_error(CMD, "%s expects a value", name);
         int r = value_flag(a, name, v);

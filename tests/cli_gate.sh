@@ -75,6 +75,7 @@ base=("$work"/base/r*)
 expect 0 "--help" -- "$DB" gate --help
 expect 2 "no arguments" -- "$DB" gate
 expect 2 "unknown flag" -- "$DB" gate --baseline "${base[0]}" --frobnicate 1 "$work/same/r0"
+expect 2 "a switch given a value" -- "$DB" gate --quiet=yes --baseline "${base[0]}" "$work/same/r0"
 expect 2 "rule without a sign" -- "$DB" gate --rule output_throughput:5% --baseline "${base[0]}" "$work/same/r0"
 check "the rule message names the flag" grep -q -- "--rule" "$work/err.txt"
 expect 2 "rule for a metric nobody reports" -- "$DB" gate --rule output_thruput:-5% \
