@@ -31,13 +31,18 @@ static db_status synth_matrix(db_linear *W, int N, int K, db_precision p, uint64
     return db_linear_init_synth(W, N, K, p, seed, id, db_synth_matrix_scale(K), err);
 }
 
+static db_status synth_qk(db_linear *W, int N, int K, db_precision p, uint64_t seed, uint32_t id,
+                          db_error *err) {
+    return db_linear_init_synth(W, N, K, p, seed, id, DB_SYNTH_QK_GAIN * db_synth_matrix_scale(K), err);
+}
+
 static db_status synth_layer(db_cpu_layer *L, const db_model_config *m, int l, db_precision p,
                              uint64_t seed, db_error *err) {
     int d = m->dim, h = m->hidden_dim, q = m->n_heads * db_model_head_size(m), kv = db_model_kv_dim(m);
     db_status st;
     if ((st = synth_gain(&L->rms_att, d, seed, db_synth_layer_tensor(l, DB_LT_RMS_ATT), err)) ||
-        (st = synth_matrix(&L->wq, q, d, p, seed, db_synth_layer_tensor(l, DB_LT_WQ), err)) ||
-        (st = synth_matrix(&L->wk, kv, d, p, seed, db_synth_layer_tensor(l, DB_LT_WK), err)) ||
+        (st = synth_qk(&L->wq, q, d, p, seed, db_synth_layer_tensor(l, DB_LT_WQ), err)) ||
+        (st = synth_qk(&L->wk, kv, d, p, seed, db_synth_layer_tensor(l, DB_LT_WK), err)) ||
         (st = synth_matrix(&L->wv, kv, d, p, seed, db_synth_layer_tensor(l, DB_LT_WV), err)) ||
         (st = synth_matrix(&L->wo, d, q, p, seed, db_synth_layer_tensor(l, DB_LT_WO), err)) ||
         (st = synth_gain(&L->rms_ffn, d, seed, db_synth_layer_tensor(l, DB_LT_RMS_FFN), err)) ||
@@ -62,8 +67,7 @@ db_status db_cpu_weights_synth(db_cpu_weights *w, const db_model_config *m, db_p
                                uint64_t seed, db_error *err) {
     db_status st = alloc_layers(w, m, p, err);
     if (st == DB_OK)
-        st = db_linear_init_synth(&w->token_embedding, m->vocab_size, m->dim, p, seed,
-                                  DB_TENSOR_TOKEN_EMBEDDING, DB_SYNTH_EMBED_SCALE, err);
+        st = synth_matrix(&w->token_embedding, m->vocab_size, m->dim, p, seed, DB_TENSOR_TOKEN_EMBEDDING, err);
     for (int l = 0; st == DB_OK && l < m->n_layers; l++) st = synth_layer(&w->layers[l], m, l, p, seed, err);
     if (st == DB_OK) st = synth_gain(&w->rms_final, m->dim, seed, DB_TENSOR_RMS_FINAL, err);
     if (st == DB_OK && !m->shared_classifier)

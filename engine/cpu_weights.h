@@ -7,9 +7,15 @@
  * What it must not do: run arithmetic of the forward pass, know about the KV cache, print, or exit.
  *
  * Synthetic model under seed s (u(t, i) = db_synth_uniform(s, t, i), kernels/synth.h; all in fp32):
- *   matrix W (N rows = outputs, K columns = inputs), tensor t: W[n][k] = sqrt(3 / K) * u(t, n*K + k),
- *     so each weight has variance 1/K and y = W x keeps the scale of x (LeCun-uniform);
- *   token embedding (vocab, dim), tensor 0: E[v][i] = DB_SYNTH_EMBED_SCALE * u(0, v*dim + i);
+ *   matrix W (N rows = outputs, K columns = inputs), tensor t: W[n][k] = c * u(t, n*K + k) with
+ *     c = sqrtf(3.0f / K) (each weight has variance 1/K, so y = W x keeps the scale of x), except wq and
+ *     wk, whose c is 2.0f * sqrtf(3.0f / K) (DB_SYNTH_QK_GAIN): attention scores q.k/sqrt(head_size)
+ *     then have a standard deviation of about 4, so heads attend to a few positions rather than
+ *     averaging the whole context, and greedy decoding keeps wandering instead of settling on one
+ *     token (with gain 1, 2 of 192 tiny sequences of 500 tokens ended repeating one token);
+ *   token embedding (vocab, dim), tensor 0: E[v][i] = sqrtf(3.0f / dim) * u(0, v*dim + i), as a matrix
+ *     with K = dim: with a shared classifier the current token's own logit gains only about one
+ *     standard deviation of the others (with scale 1 it would win at once and repeat forever);
  *   RMSNorm gain g (dim), tensor t: g[i] = 1 + DB_SYNTH_GAIN_SPREAD * u(t, i).
  * Tensor ids: 0 token embedding, 1 final RMSNorm gain, 2 classifier (unshared only; a shared classifier
  * is the token embedding); layer l: 16 + 16*l + kind with kind 0 rms_att, 1 wq, 2 wk, 3 wv, 4 wo,
@@ -48,14 +54,14 @@ typedef enum db_layer_tensor {
     DB_LT_W3 = 8,
 } db_layer_tensor;
 
-#define DB_SYNTH_EMBED_SCALE 1.0f
+#define DB_SYNTH_QK_GAIN 2.0f
 #define DB_SYNTH_GAIN_SPREAD 0.125f
 
 static inline uint32_t db_synth_layer_tensor(int layer, db_layer_tensor kind) {
     return (uint32_t)(DB_TENSOR_LAYER_BASE + DB_TENSOR_LAYER_STRIDE * layer + (int)kind);
 }
 
-/* The scale of a synthetic matrix with K input columns: sqrt(3 / K) in fp32. */
+/* The scale c of a synthetic matrix with K input columns: sqrtf(3.0f / K). */
 float db_synth_matrix_scale(int K);
 
 /* One decoder layer. d = dim, q = n_heads * head_size (= d), kv = n_kv_heads * head_size,

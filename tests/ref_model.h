@@ -3,7 +3,8 @@
  * What it is for: the independent reference the CPU backend's fp32 logits are checked against. It reads
  * the synthetic weights straight from kernels/synth.h following the contract written in
  * engine/cpu_weights.h (tensor ids 0 embedding, 1 final gain, 2 classifier, 16 + 16*layer + kind;
- * matrices sqrt(3/K) * u, embedding 1.0 * u, gains 1 + 0.125 * u, all formed in fp32), then does every
+ * matrices sqrt(3/K) * u, wq and wk 2 sqrt(3/K) * u, embedding sqrt(3/dim) * u, gains 1 + 0.125 * u, all
+ * formed in fp32), then does every
  * operation in double with plain loops and a contiguous KV cache.
  * What it must not do: share code with the backend (no engine/cpu*.c, no linear.h), or be fast.
  */
@@ -49,8 +50,8 @@ static inline void ref_fill(double *out, size_t n, uint64_t seed, uint32_t tenso
     for (size_t i = 0; i < n; i++) out[i] = (double)(offset + scale * db_synth_uniform(seed, tensor, i));
 }
 
-static inline void ref_fill_matrix(double *out, int N, int K, uint64_t seed, uint32_t tensor) {
-    ref_fill(out, (size_t)N * (size_t)K, seed, tensor, sqrtf(3.0f / (float)K), 0.0f);
+static inline void ref_fill_matrix(double *out, int N, int K, uint64_t seed, uint32_t tensor, float gain) {
+    ref_fill(out, (size_t)N * (size_t)K, seed, tensor, gain * sqrtf(3.0f / (float)K), 0.0f);
 }
 
 static inline void ref_model_synth(ref_model *r, const db_model_config *c, uint64_t seed) {
@@ -62,27 +63,27 @@ static inline void ref_model_synth(ref_model *r, const db_model_config *c, uint6
     int kv = r->kv_dim;
     size_t ld = (size_t)L * d;
     r->emb = ref_alloc((size_t)V * d);
-    ref_fill(r->emb, (size_t)V * d, seed, 0, 1.0f, 0.0f);
+    ref_fill_matrix(r->emb, V, d, seed, 0, 1.0f);
     r->rms_att = ref_alloc(ld), r->rms_ffn = ref_alloc(ld);
     r->wq = ref_alloc(ld * d), r->wk = ref_alloc(ld * kv), r->wv = ref_alloc(ld * kv);
     r->wo = ref_alloc(ld * d), r->w1 = ref_alloc(ld * h), r->w2 = ref_alloc(ld * h), r->w3 = ref_alloc(ld * h);
     for (int l = 0; l < L; l++) {
         uint32_t base = 16u + 16u * (uint32_t)l;
         ref_fill(r->rms_att + (size_t)l * d, (size_t)d, seed, base + 0, 0.125f, 1.0f);
-        ref_fill_matrix(r->wq + (size_t)l * d * d, d, d, seed, base + 1);
-        ref_fill_matrix(r->wk + (size_t)l * kv * d, kv, d, seed, base + 2);
-        ref_fill_matrix(r->wv + (size_t)l * kv * d, kv, d, seed, base + 3);
-        ref_fill_matrix(r->wo + (size_t)l * d * d, d, d, seed, base + 4);
+        ref_fill_matrix(r->wq + (size_t)l * d * d, d, d, seed, base + 1, 2.0f);
+        ref_fill_matrix(r->wk + (size_t)l * kv * d, kv, d, seed, base + 2, 2.0f);
+        ref_fill_matrix(r->wv + (size_t)l * kv * d, kv, d, seed, base + 3, 1.0f);
+        ref_fill_matrix(r->wo + (size_t)l * d * d, d, d, seed, base + 4, 1.0f);
         ref_fill(r->rms_ffn + (size_t)l * d, (size_t)d, seed, base + 5, 0.125f, 1.0f);
-        ref_fill_matrix(r->w1 + (size_t)l * h * d, h, d, seed, base + 6);
-        ref_fill_matrix(r->w2 + (size_t)l * d * h, d, h, seed, base + 7);
-        ref_fill_matrix(r->w3 + (size_t)l * h * d, h, d, seed, base + 8);
+        ref_fill_matrix(r->w1 + (size_t)l * h * d, h, d, seed, base + 6, 1.0f);
+        ref_fill_matrix(r->w2 + (size_t)l * d * h, d, h, seed, base + 7, 1.0f);
+        ref_fill_matrix(r->w3 + (size_t)l * h * d, h, d, seed, base + 8, 1.0f);
     }
     r->rms_final = ref_alloc((size_t)d);
     ref_fill(r->rms_final, (size_t)d, seed, 1, 0.125f, 1.0f);
     if (!c->shared_classifier) {
         r->wcls = ref_alloc((size_t)V * d);
-        ref_fill_matrix(r->wcls, V, d, seed, 2);
+        ref_fill_matrix(r->wcls, V, d, seed, 2, 1.0f);
     }
     size_t cache = (size_t)L * (size_t)c->max_seq_len * kv;
     r->key_cache = ref_alloc(cache), r->val_cache = ref_alloc(cache);
