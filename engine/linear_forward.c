@@ -1,11 +1,12 @@
 /* linear_forward.c — db_linear_forward: activation preparation, the choice between the GEMV kernels
  * and the tile-dequantise + cblas_sgemm path, and the split of W's rows over the thread pool.
  *
- * Paths (thresholds measured by tests/bench/bench_engine_linear.c on a 2-core Zen 3):
- *   B < DB_LIN_GEMM_MIN_BATCH: GEMV kernels; each thread streams its rows of W once for all B rows.
- *   otherwise: fp32/tf32 call cblas_sgemm on the thread's rows of W directly; other schemes
- * dequantise tiles of rows into a per-thread fp32 buffer (about 256 KiB, L2-resident) and call
- * cblas_sgemm on each tile, then apply the per-row / per-token output scales.
+ * Paths (thresholds measured with tests/bench/bench_engine_linear.c on a 2-core Zen 3):
+ *   B < DB_LIN_GEMM_MIN_BATCH: the GEMV kernels; W's rows are streamed once for all B activation
+ *     rows, in tasks of rows claimed by the pool's threads.
+ *   otherwise: one cblas_sgemm per task of rows: on W's own rows for fp32/tf32, and on a per-thread
+ *     fp32 tile (up to 1 MiB) the task's rows were dequantised into for the other schemes, followed
+ *     by the per-row / per-token output scales.
  */
 #include <cblas.h>
 #include <pthread.h>
@@ -15,8 +16,8 @@
 #include "linear_kernels.h"
 
 #define DB_LIN_GEMM_MIN_BATCH 16
-#define DB_LIN_TILE_FLOATS (64 * 1024) /* per-thread dequantised tile: 256 KiB */
-#define DB_LIN_ROW_ALIGN 8             /* task row ranges are multiples of 8 rows */
+#define DB_LIN_TILE_FLOATS (256 * 1024) /* per-thread dequantised tile: at most 1 MiB */
+#define DB_LIN_ROW_ALIGN 8              /* task row ranges are multiples of 8 rows */
 #define DB_LIN_TASKS_PER_THREAD 8
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
@@ -100,15 +101,19 @@ static void forward_task(void *arg, int task, int worker) {
         db_lin_gemv_scalar(&j->a, n0, n1);
 }
 
-/* Rows per task: about DB_LIN_TASKS_PER_THREAD tasks per thread (so a thread that falls behind is
- * helped by the others), whole tiles on the dequantising GEMM path, multiples of 8 rows. */
-static int rows_per_task(const forward_job *j, int n_threads, int direct) {
-    int N = j->a.W->n_rows;
-    if (j->use_gemm && !direct) return j->tile_rows;
-    int per = (N + DB_LIN_TASKS_PER_THREAD * n_threads - 1) / (DB_LIN_TASKS_PER_THREAD * n_threads);
-    int min_rows = j->use_gemm ? 4 * DB_LIN_ROW_ALIGN : DB_LIN_ROW_ALIGN;
+/* Rows per task. GEMV: about DB_LIN_TASKS_PER_THREAD tasks per thread (so a thread that falls
+ * behind is helped by the others). GEMM: one tile per task, as many rows as fit DB_LIN_TILE_FLOATS
+ * (each cblas_sgemm call packs all of x again, so tiles are kept large) but at least two tasks per
+ * thread. Multiples of 8 rows. */
+static int rows_per_task(const db_linear *W, int use_gemm, int n_threads) {
+    int N = W->n_rows, parts = use_gemm ? 2 * n_threads : DB_LIN_TASKS_PER_THREAD * n_threads;
+    int per = (N + parts - 1) / parts;
     per = (per + DB_LIN_ROW_ALIGN - 1) / DB_LIN_ROW_ALIGN * DB_LIN_ROW_ALIGN;
-    return per < min_rows ? min_rows : per;
+    if (use_gemm) {
+        int fit = DB_LIN_TILE_FLOATS / W->row_stride / DB_LIN_ROW_ALIGN * DB_LIN_ROW_ALIGN;
+        per = per < fit ? per : fit;
+    }
+    return per < DB_LIN_ROW_ALIGN ? DB_LIN_ROW_ALIGN : per;
 }
 
 /* Scratch: slot nt (shared) holds the prepared activations (xa_floats), the B activation scales and
@@ -156,10 +161,8 @@ db_status db_lin_forward_path(const db_linear *W, const float *x, float *y, int 
     forward_job j = {.a = {.W = W, .xa = x, .ldx = K, .y = y, .ldy = W->n_rows, .B = B}};
     j.use_gemm = path == DB_LIN_PATH_AUTO ? B >= DB_LIN_GEMM_MIN_BATCH : path == DB_LIN_PATH_GEMM;
     int direct = p == DB_PREC_FP32 || p == DB_PREC_TF32;
-    j.tile_rows = DB_LIN_TILE_FLOATS / W->row_stride;
-    j.tile_rows = j.tile_rows < DB_LIN_ROW_ALIGN
-                      ? DB_LIN_ROW_ALIGN
-                      : j.tile_rows / DB_LIN_ROW_ALIGN * DB_LIN_ROW_ALIGN;
+    j.rows_per_task = rows_per_task(W, j.use_gemm, db_threadpool_size(pool));
+    j.tile_rows = j.rows_per_task;
     void *owned = NULL;
     if (p != DB_PREC_FP32) {
         int permuted = p == DB_PREC_INT4 && !j.use_gemm && db_lin_have_avx2();
@@ -177,7 +180,6 @@ db_status db_lin_forward_path(const db_linear *W, const float *x, float *y, int 
             db_lin_prepare_row(p, x + (size_t)b * (size_t)K, K, xa + (size_t)b * (size_t)j.a.ldx,
                                j.a.ldx, (float *)j.a.xscale + b, permuted);
     }
-    j.rows_per_task = rows_per_task(&j, db_threadpool_size(pool), direct);
     int n_tasks = (W->n_rows + j.rows_per_task - 1) / j.rows_per_task;
     db_threadpool_run_tasks(pool, n_tasks, forward_task, &j);
     free(owned);
