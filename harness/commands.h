@@ -8,5 +8,8 @@
 int db_cmd_generate(int argc, char **argv);
 int db_cmd_run(int argc, char **argv);
 int db_cmd_gate(int argc, char **argv);
+int db_cmd_roofline(int argc, char **argv);
+int db_cmd_sweep(int argc, char **argv);
+int db_cmd_merge(int argc, char **argv);
 
 #endif

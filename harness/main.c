@@ -16,6 +16,9 @@ static const db_command commands[] = {
     {"generate", db_cmd_generate, "run the decode engine on synthetic prompts and print the tokens"},
     {"run", db_cmd_run, "replay a workload with continuous batching and report latency and throughput"},
     {"gate", db_cmd_gate, "compare results with a baseline: exit 0 pass, 1 regression, 3 inconclusive"},
+    {"roofline", db_cmd_roofline, "measure memory bandwidth and peak FLOP/s; write ceilings.json"},
+    {"sweep", db_cmd_sweep, "run a grid of batch x precision x KV dtype x context points into a CSV"},
+    {"merge", db_cmd_merge, "combine sweep CSVs (shards) into one"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,44 @@
+/* crossover.h — the measured arithmetic-intensity crossover of decode: the knee of step time versus
+ * batch, where decoding stops being memory-bound (flat-ish: the weights are read once per step
+ * whatever the batch) and becomes compute-bound (time grows with the batch). The predicted
+ * crossover comes from the cost model (harness/sweep_predict.h).
+ *
+ * Method (db_knee_fit): two straight lines fitted to (batch, step time) — a small-batch line
+ * a1 + b1*B through the first k points and a large-batch line a2 + b2*B through the rest, each by
+ * least squares on relative residuals ((t - fit) / t, i.e. squared error in log space to first
+ * order, so batch 1 counts as much as batch 512) — over every split k with at least 2 points a
+ * side; the split with the smallest total is kept and the knee is the lines' intersection
+ * (a1 - a2) / (b2 - b1). A knee is reported only when b2 > b1, it lies inside the batch range, one
+ * line misses the points by more than 2% RMS (relative), and the two lines cut that squared error
+ * to at most a quarter. (A flat small-batch line is not used: KV and activation traffic give the
+ * memory-bound regime a slope, and a flat fit drags the knee down.)
+ * What it must not do: know the engine, the sweep or files; print.
+ */
+#ifndef DB_CROSSOVER_H
+#define DB_CROSSOVER_H
+
+#include <stddef.h>
+
+typedef struct db_knee {
+    int found;      /* 1 when a knee is reported */
+    double batch;   /* the knee (NAN when not found) */
+    double a1, b1;  /* small-batch line: t = a1 + b1 * B */
+    double a2, b2;  /* large-batch line */
+    int split;      /* points in the small-batch segment */
+    double rms_one; /* relative RMS error of one line through every point */
+    double rms_two; /* relative RMS error of the two lines */
+    char why[96];   /* when not found: the reason */
+} db_knee;
+
+/* Fits the knee of (batch[i], t[i]), i < n, in any order (t > 0, batch > 0). Returns 0 (see
+ * out->found), or -1 when the input is unusable (fewer than 5 distinct batches, t <= 0): out->why
+ * says which. */
+int db_knee_fit(const double *batch, const double *t, int n, db_knee *out);
+
+/* Fits one knee per group of rows with equal keys[i] among rows with ok[i] != 0, and writes it to
+ * knee[i] of every row of the group (NAN when the group has none; rows with ok 0 get NAN too).
+ * Returns 0, or -1 when memory runs out. */
+int db_knee_fill_groups(size_t n, const char *const *keys, const double *batch, const double *t,
+                        const int *ok, double *knee);
+
+#endif
