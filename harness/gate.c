@@ -6,7 +6,7 @@
 #include <string.h>
 
 const char *const db_gate_default_ignore[] = {"schema_version", "start_epoch_s",
-                                              "engine.mean_host_overhead_ms"};
+                                              "engine.mean_host_overhead_ms", "point"};
 const size_t db_gate_default_ignore_count =
     sizeof db_gate_default_ignore / sizeof db_gate_default_ignore[0];
 

@@ -48,8 +48,9 @@ typedef struct db_gate_config {
  * auto_exact_sim on, detect_min 3, the default ignore and must-match lists below. */
 void db_gate_config_default(db_gate_config *c);
 
-/* Never compared by default: the summary schema version, the run's start time, and host-side
- * real-clock overhead (it varies even on the deterministic sim backend). */
+/* Never compared by default: the summary schema version, the run's start time, host-side real-clock
+ * overhead (it varies even on the deterministic sim backend) and a sweep row's index in its grid
+ * (`point`). */
 extern const char *const db_gate_default_ignore[];
 extern const size_t db_gate_default_ignore_count;
 /* Must match by default: what was run and how (backend, device, model and its shape, precision,

@@ -27,12 +27,21 @@ const char *db_gate_verdict_name(db_gate_verdict v) {
 /* ---- rules ----------------------------------------------------------------------------------- */
 
 static const db_gate_rule default_rules[] = {
-    {"request_throughput", -0.05, 0, 0},     {"output_throughput", -0.05, 0, 0},
-    {"total_token_throughput", -0.05, 0, 0}, {"request_goodput", -0.05, 0, 0},
-    {"median_ttft_ms", 0.10, 1, 0},          {"p99_ttft_ms", 0.10, 1, 0},
-    {"median_tpot_ms", 0.10, 1, 0},          {"p99_tpot_ms", 0.10, 1, 0},
-    {"median_itl_ms", 0.10, 1, 0},           {"p99_itl_ms", 0.10, 1, 0},
-    {"median_e2el_ms", 0.10, 1, 0},          {"p99_e2el_ms", 0.10, 1, 0},
+    {"request_throughput", -0.05, 0, 0},
+    {"output_throughput", -0.05, 0, 0},
+    {"total_token_throughput", -0.05, 0, 0},
+    {"request_goodput", -0.05, 0, 0},
+    {"median_ttft_ms", 0.10, 1, 0},
+    {"p99_ttft_ms", 0.10, 1, 0},
+    {"median_tpot_ms", 0.10, 1, 0},
+    {"p99_tpot_ms", 0.10, 1, 0},
+    {"median_itl_ms", 0.10, 1, 0},
+    {"p99_itl_ms", 0.10, 1, 0},
+    {"median_e2el_ms", 0.10, 1, 0},
+    {"p99_e2el_ms", 0.10, 1, 0},
+    /* the columns of `decodebench sweep --mode step` */
+    {"tokens_per_s", -0.05, 0, 0},
+    {"step_ms", 0.10, 1, 0},
 };
 
 const db_gate_rule *db_gate_default_rules(size_t *n) {
