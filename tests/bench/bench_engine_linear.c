@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cpu_ceilings.h"
 #include "linear.h"
 #include "linear_kernels.h"
 
@@ -128,31 +129,6 @@ static double time_passes(const pass_ctx *c, int reps, double *best) {
     return m;
 }
 
-static void copy_job(void *arg, int t, int nt) {
-    char **buf = arg;
-    int64_t b, e, n = (int64_t)512 << 20;
-    db_threadpool_split(n, 4096, t, nt, &b, &e);
-    memcpy(buf[1] + b, buf[0] + b, (size_t)(e - b));
-}
-
-static double measure_copy_gbps(db_threadpool *pool) {
-    size_t n = (size_t)512 << 20;
-    char *buf[2] = {malloc(n), malloc(n)};
-    if (!buf[0] || !buf[1]) return 0;
-    memset(buf[0], 1, n);
-    memset(buf[1], 2, n);
-    double t[5];
-    db_threadpool_run(pool, copy_job, buf);
-    for (int r = 0; r < 5; r++) {
-        double t0 = now_s();
-        db_threadpool_run(pool, copy_job, buf);
-        t[r] = now_s() - t0;
-    }
-    free(buf[0]);
-    free(buf[1]);
-    return 2.0 * (double)n / median(t, 5) / 1e9;
-}
-
 static int parse_list(const char *arg, char items[MAX_LIST][16]) {
     int n = 0;
     char tmp[256];
@@ -217,7 +193,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     int nt = db_threadpool_size(pool);
-    if (copy <= 0) copy = measure_copy_gbps(pool);
+    if (copy <= 0 && db_cpu_bandwidth(DB_BW_COPY_MEMCPY, (size_t)512 << 20, nt, 5, &copy)) {
+        fprintf(stderr, "bench_engine_linear: cannot measure the copy bandwidth\n");
+        return 1;
+    }
     static layer_set s;
     shapes_110m(&s, layers);
     int maxB = 1;
