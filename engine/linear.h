@@ -1,25 +1,28 @@
 /* linear.h — weight matrices stored in a precision scheme, and the CPU's fast y = x W^T.
  *
  * What it is for: a weight matrix W of N rows (outputs) by K columns (inputs), row-major as in
- * llama2.c (y[n] = sum_k W[n*K + k] x[k]), held in the storage of a precision scheme (fp32, tf32,
- * fp16, bf16, fp8 e4m3, int8, int4 — formats in kernels/numerics.h), and the forward product for a
- * batch of B activation rows, computed in fp32 after the scheme's rounding: fp32  weights and
- * activations as given. tf32  weights and activations rounded to tf32 (emulates the GPU's
- * tensor-core inputs). fp16  weights stored fp16; activations rounded to fp16.     bf16  the same
- * with bf16. fp8   W8A8: weights e4m3 with a per-row fp32 scale max|w|/448; each activation row
- * quantised to e4m3 with a per-token scale max|x|/448; y = sw[n] * sx[b] * sum_k w8 * x8. int8
- * weight-only: int8 with a per-row fp32 scale; activations rounded to bf16; y = s[n] * sum_k q * x.
- *   int4  weight-only: group-128 along K, bf16 scales; activations rounded to bf16;
- *         y = sum_g s[n,g] * sum_{k in g} q * x. Any K works: the last group of a row may be
- * partial, rows are padded to whole groups with zeros (so storage is N * ceil(K/128) * (64 + 2)
- * bytes). The output y is fp32 and not rounded (a caller storing activations in the scheme's type
- * rounds with db_round_to_precision). Accumulation order is unspecified (SIMD lanes, threads).
+ * llama2.c (y[n] = sum_k W[n*K + k] x[k]), held in the storage of a precision scheme (formats in
+ * kernels/numerics.h), and the forward product for a batch of B activation rows, computed in fp32
+ * after the scheme's rounding:
+ *   - fp32: weights and activations as given.
+ *   - tf32: weights and activations rounded to tf32 (emulates the GPU's tensor-core inputs).
+ *   - fp16, bf16: weights stored in the type; activations rounded to it.
+ *   - fp8 (W8A8): weights e4m3 with a per-row fp32 scale sw = max|w| / 448; each activation row
+ *     quantised to e4m3 with a per-token scale sx = max|x| / 448; y = sw[n] sx[b] sum_k w8 x8.
+ *   - int8 (weight-only): int8 with a per-row fp32 scale s; activations rounded to bf16;
+ *     y = s[n] sum_k q x.
+ *   - int4 (weight-only): groups of 128 along K with bf16 scales; activations rounded to bf16;
+ *     y = sum_g s[n,g] sum_{k in g} q x. Any K works: the last group of a row may be partial and
+ *     rows are padded with zeros to whole groups (storage N * ceil(K/128) * (64 + 2) bytes).
+ * The output y is fp32 and not rounded (a caller holding activations in the scheme's type rounds
+ * with db_round_to_precision). Accumulation order is unspecified (SIMD lanes, tasks, BLAS).
+ * fp16 weights or activations of magnitude 65520 or more become ±inf, as they would on a GPU.
  *
  * Threading policy: OpenBLAS is set to one thread (openblas_set_num_threads(1)) the first time a
- * linear layer runs, and all parallelism comes from the db_threadpool: every thread of the pool
- * calls its own kernels or cblas_sgemm on its own slice of rows of W, so the two never
- * oversubscribe the cores. What it must not do: know about models, layers or the KV cache; print;
- * exit.
+ * linear layer runs, and all parallelism comes from the db_threadpool: each task of rows of W runs
+ * the GEMV kernels or one single-threaded cblas_sgemm, so the two never oversubscribe the cores.
+ * db_linear_forward uses the pool's scratch slots, so one pool runs one forward at a time.
+ * What it must not do: know about models, layers or the KV cache; print; exit.
  */
 #ifndef DB_LINEAR_H
 #define DB_LINEAR_H

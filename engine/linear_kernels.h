@@ -1,21 +1,21 @@
 /* linear_kernels.h — the kernels behind db_linear_forward (private to engine/linear_*.c).
  *
  * What it is for: the seam between the dispatcher (linear_forward.c), which prepares activations
- * and splits rows of W over the thread pool, and the kernels that compute one thread's rows: the
- * AVX2 kernels (linear_kernels_avx2.c, built when the compiler targets AVX2 + FMA + F16C) and the
- * portable scalar kernels (linear_kernels_scalar.c) that compute the same sums. What it must not
- * do: allocate (scratch is passed in), use the thread pool, or set OpenBLAS threads.
+ * and splits the rows of W into pool tasks, and the kernels that compute a task's rows: the AVX2
+ * kernels (linear_kernels_avx2.c, built when the compiler targets AVX2 + FMA + F16C) and the
+ * portable scalar kernels (linear_kernels_scalar.c) that compute the same sums.
+ * What it must not do: allocate (scratch is passed in), use the thread pool, set OpenBLAS threads.
  *
  * Conventions every kernel follows, so the paths agree:
  *   - Prepared activations xa (B, ldx) hold the scheme-rounded activations; for fp8 they hold the
  *     e4m3 values of x / sx[b] times 2^60 (exact), and xscale[b] = sx[b].
- *   - int4 activations for the AVX2 GEMV are in "nibble order" (within each 8: 0 2 4 6 1 3 5 7)
- *     when db_lin_have_avx2() is 1, and in natural order otherwise and for the GEMM path.
- *   - fp8 weights are summed as e4m3 * 2^-120 (the fp32 whose bits are the e4m3 sign, exponent and
- *     mantissa moved to bits 31, 26..23 and 22..20; e4m3 subnormals become fp32 subnormals,
- * exactly) against activations prepared as e4m3 * 2^60, so products stay normal and the output is
- *     acc * (2^60 * sw[n] * sx[b]); int8 output is acc * s[n]; int4 applies group scales inside the
- *     sum.
+ *   - int4 activations for the AVX2 GEMV are in "nibble order" (each block of 16 transposed as a
+ *     4x4 matrix) when db_lin_have_avx2() is 1; in natural order otherwise and for the GEMM path.
+ *   - fp8 weights are summed as e4m3 * 2^-120: the fp32 whose bits are the e4m3 sign, exponent and
+ *     mantissa moved to bits 31, 26..23 and 22..20 (e4m3 subnormals become fp32 subnormals,
+ *     exactly). Against activations times 2^60 the products stay normal; the output is
+ *     acc * (2^60 sw[n] sx[b]).
+ *   - int8 output is acc * s[n]; int4 applies its group scales inside the sum.
  */
 #ifndef DB_LINEAR_KERNELS_H
 #define DB_LINEAR_KERNELS_H

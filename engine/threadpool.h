@@ -7,9 +7,9 @@
  * scheduled in time, e.g. on an oversubscribed machine, the caller runs its index); use i, not the
  * OS thread, to pick a share of the work or a scratch slot. Between jobs the workers spin briefly
  * (a decode step issues many small jobs back to back) and then sleep on a condition variable. The
- * pool also keeps scratch buffers, one per index plus one shared. What it must not do: be called
- * re-entrantly (from inside fn) or from two threads at once; call OpenBLAS (that policy lives in
- * linear.h); print or exit.
+ * pool also keeps scratch buffers, one per index plus one shared.
+ * What it must not do: be called re-entrantly (from inside fn) or from two threads at once; call
+ * OpenBLAS (that policy lives in linear.h); print or exit.
  */
 #ifndef DB_THREADPOOL_H
 #define DB_THREADPOOL_H

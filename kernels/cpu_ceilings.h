@@ -5,9 +5,9 @@
  * linear-layer benchmarks are judged against them. Buffers are 2 MiB aligned and asked for
  * transparent huge pages (MADV_HUGEPAGE), as the engine's weight storage is, and first touched
  * before timing; each figure is the median of `reps` timed repeats after one warm-up, on `threads`
- * pthreads that each own a contiguous share. What it must not do: print, exit, or depend on engine/
- * (it uses raw pthreads, not the engine's pool). It changes OpenBLAS's thread count only inside
- * db_cpu_sgemm_gflops and restores it.
+ * pthreads that each own a contiguous share.
+ * What it must not do: print, exit, or depend on engine/ (it uses raw pthreads, not the engine's
+ * pool). It changes OpenBLAS's thread count only inside db_cpu_sgemm_gflops, and restores it.
  */
 #ifndef DB_KERNELS_CPU_CEILINGS_H
 #define DB_KERNELS_CPU_CEILINGS_H

@@ -3,24 +3,24 @@
  * What it is for: the one definition of how a float becomes fp16, bf16, tf32, fp8 e4m3, int8 or
  * int4 and back, so the CPU reference and the GPU kernels round identically, bit for bit. Every
  * conversion is integer bit manipulation plus, for int8/int4, one IEEE division and rintf
- * (round-half-to-even in the default rounding mode), which host and device compute the same way (do
- * not build with fast-math). What it must not do: allocate, print, or depend on anything of engine/
- * or above.
+ * (round-half-to-even in the default rounding mode), which host and device compute the same way
+ * (do not build with fast-math).
+ * What it must not do: allocate, print, or depend on anything of engine/ or above.
  *
  * Formats (all conversions from fp32 round to nearest, ties to even):
- *   fp16  IEEE binary16. Overflow (|x| >= 65520) gives ±inf; subnormals kept; NaN stays (quiet)
- * NaN. bf16  the top 16 bits of fp32 after rounding. Overflow gives ±inf; NaN stays (quiet) NaN.
- *   tf32  fp32 with the 13 low mantissa bits cleared after rounding (10 mantissa bits, as tensor
- * cores). e4m3  OCP fp8 E4M3 "fn": bias 7, no infinities, NaN only 0x7f/0xff, max ±448, subnormal
- * step 2^-9. Conversion saturates: |x| >= 448 and ±inf give ±448; NaN gives 0x7f (sign kept). int8
- * symmetric per output row: scale = max|w| / 127 (fp32), q = clamp(rintf(w / scale), -127, 127).
- *         Bound: |w - q * scale| <= scale / 2 (rintf rounds half to even).
- *   int4  symmetric per group of 128 consecutive elements along K: scale = bf16(max|w| / 7) (2
- * bytes, rounded to nearest even), q = clamp(rintf(w / scale), -7, 7). Since bf16 rounding moves
- * the scale by at most 2^-9 relative, max|w| / scale <= 7.02 and the bound |w - q * scale| <=
- * scale/2 still holds. Stored as unsigned nibbles q + 8 (1..15; 8 is zero), two per byte, the LOW
- * nibble holding the even element (k = 2j) and the high nibble the odd element (k = 2j + 1). A zero
- * scale (an all-zero row or group) quantises every element to 0.
+ *   - fp16: IEEE binary16. |x| >= 65520 gives ±inf; subnormals kept; NaN stays (quiet) NaN.
+ *   - bf16: the top 16 bits of fp32 after rounding. Overflow gives ±inf; NaN stays (quiet) NaN.
+ *   - tf32: fp32 with the 13 low mantissa bits cleared after rounding (10 mantissa bits).
+ *   - e4m3: OCP fp8 E4M3 "fn": bias 7, no infinities, NaN only 0x7f/0xff, max ±448, subnormal
+ *     step 2^-9. Conversion saturates: |x| >= 448 and ±inf give ±448; NaN gives 0x7f | sign.
+ *   - int8: symmetric per output row: scale = max|w| / 127 (fp32),
+ *     q = clamp(rintf(w / scale), -127, 127). Bound: |w - q scale| <= scale / 2 (half to even).
+ *   - int4: symmetric per group of 128 consecutive elements along K: scale = bf16(max|w| / 7)
+ *     (2 bytes, rounded to nearest even), q = clamp(rintf(w / scale), -7, 7). bf16 rounding moves
+ *     the scale by at most 2^-9 relative, so max|w| / scale <= 7.02 and |w - q scale| <= scale / 2
+ *     still holds. Stored as unsigned nibbles q + 8 (1..15; 8 is zero), two per byte: the LOW
+ *     nibble holds the even element (k = 2j), the high nibble the odd one (k = 2j + 1).
+ *   - A zero scale (an all-zero row or group) quantises every element to 0.
  */
 #ifndef DB_KERNELS_NUMERICS_H
 #define DB_KERNELS_NUMERICS_H

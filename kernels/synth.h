@@ -2,17 +2,18 @@
  *
  * What it is for: element i of tensor t under seed s is a pure function of (s, t, i), so the CPU
  * backend and the CUDA backend (which generates its weights on the device) build the very same
- * model, bit for bit, in any order and on any number of threads. Only 64-bit integer arithmetic and
- * one exact int -> float conversion followed by a multiply by a constant are used. What it must not
- * do: keep state, allocate, or use a library random generator.
+ * model, bit for bit, in any order and on any number of threads. Only 64-bit integer arithmetic
+ * and one exact int -> float conversion followed by a multiply by a constant are used.
+ * What it must not do: keep state, allocate, or use a library random generator.
  *
- * Construction: key = mix(mix(seed ^ C) + (tensor_id + 1) * gamma) and bits = mix(key + (i + 1) *
- * gamma), where mix is the splitmix64 finaliser and gamma = 0x9E3779B97F4A7C15 (the splitmix64
- * increment). db_synth_uniform: the top 24 bits v of bits give (2v + 1 - 2^24) * 2^-24, i.e. the
- * 2^24 odd multiples of 2^-24 in (-1, 1), equally likely: mean exactly 0, variance (1 - 2^-48) / 3.
- *   db_synth_normal: Irwin-Hall sum of four 16-bit uniforms of the same bits, t = sum(2v_j + 1 -
- * 2^16), times sqrt(3) / 2^17: mean exactly 0, variance (1 - 2^-32) (to fp32 rounding), bounded by
- * ±2*sqrt(3).
+ * Construction (mix = the splitmix64 finaliser, gamma = 0x9E3779B97F4A7C15):
+ *   - key = mix(mix(seed ^ 0x6A09E667F3BCC909) + (tensor_id + 1) gamma);
+ *   - bits = mix(key + (i + 1) gamma);
+ *   - db_synth_uniform: the top 24 bits v of bits give (2v + 1 - 2^24) 2^-24, the 2^24 odd
+ *     multiples of 2^-24 in (-1, 1), equally likely: mean exactly 0, variance (1 - 2^-48) / 3;
+ *   - db_synth_normal: the Irwin-Hall sum of the four 16-bit fields v_j of bits,
+ *     t = sum_j (2 v_j + 1 - 2^16), times sqrt(3) / 2^17: mean exactly 0, variance 1 - 2^-32
+ *     (to fp32 rounding), bounded by ±2 sqrt(3).
  */
 #ifndef DB_KERNELS_SYNTH_H
 #define DB_KERNELS_SYNTH_H

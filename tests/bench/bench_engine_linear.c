@@ -6,13 +6,12 @@
  *   bench_engine_linear [--threads T] [--reps R] [--precisions fp32,int8,...] [--batches 1,4,...]
  *                       [--path auto|gemv|gemm] [--openblas] [--copy-gbps X] [--layers L]
  *
- * Per (precision, B): the median pass time of R passes after one warm-up (and the fastest pass),
- * tokens/s = B / median time,
- * weight GB/s = storage bytes (scales included) / time, GFLOP/s = 2 x weights x B / time, and the
- * weight stream as % of the copy bandwidth (measured here with memcpy over 2 x 512 MiB on T
- * threads, read + write bytes, unless --copy-gbps is given). --openblas adds fp32 rows that call
- * OpenBLAS directly from one thread with its own T threads (cblas_sgemv at B = 1, cblas_sgemm
- * otherwise).
+ * Per (precision, B): the median pass time of R passes after one warm-up (and the fastest pass);
+ * tokens/s = B / median time; weight GB/s = storage bytes (scales included) / time;
+ * GFLOP/s = 2 x weights x B / time; and the weight stream as % of the copy bandwidth
+ * (db_cpu_bandwidth: memcpy over 2 x 512 MiB on T threads, read + written bytes) unless
+ * --copy-gbps is given. --openblas adds fp32 rows that call OpenBLAS directly from one thread with
+ * its own T threads (cblas_sgemv at B = 1, cblas_sgemm otherwise).
  */
 #include <cblas.h>
 #include <stdio.h>
