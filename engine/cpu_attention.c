@@ -2,15 +2,12 @@
 #include "cpu_attention.h"
 
 #include <math.h>
-#include <stdatomic.h>
 #include <string.h>
 
 typedef struct attention_job {
     const db_cpu_attention_args *a;
-    int group;      /* query heads per KV head */
+    int group; /* query heads per KV head */
     int head_size;
-    int n_tasks;    /* T * n_kv_heads */
-    atomic_int next;
 } attention_job;
 
 size_t db_cpu_attention_scratch_floats(int n_heads, int n_kv_heads, int head_size, int max_ctx) {
@@ -84,26 +81,13 @@ static void attend(const attention_job *j, int t, int g, float *scratch) {
     }
 }
 
-static void attention_worker(void *arg, int thread_idx, int n_threads) {
-    attention_job *j = arg;
-    float *scratch = j->a->scratch + (size_t)thread_idx * j->a->scratch_stride;
-    for (;;) {
-        int task = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (task >= j->n_tasks) return;
-        int n_kv_heads = j->a->kv->n_kv_heads;
-        attend(j, task / n_kv_heads, task % n_kv_heads, scratch);
-    }
+static void attention_task(void *arg, int task, int worker) {
+    const attention_job *j = arg;
+    int n_kv_heads = j->a->kv->n_kv_heads;
+    attend(j, task / n_kv_heads, task % n_kv_heads, j->a->scratch + (size_t)worker * j->a->scratch_stride);
 }
 
 void db_cpu_attention(db_threadpool *pool, const db_cpu_attention_args *a) {
-    attention_job j;
-    j.a = a;
-    j.group = a->n_heads / a->kv->n_kv_heads;
-    j.head_size = a->kv->head_size;
-    j.n_tasks = a->T * a->kv->n_kv_heads;
-    atomic_init(&j.next, 0);
-    if (j.n_tasks <= 1 || db_threadpool_size(pool) == 1)
-        attention_worker(&j, 0, 1);
-    else
-        db_threadpool_run(pool, attention_worker, &j);
+    attention_job j = {a, a->n_heads / a->kv->n_kv_heads, a->kv->head_size};
+    db_threadpool_run_tasks(pool, a->T * a->kv->n_kv_heads, attention_task, &j);
 }
