@@ -145,102 +145,125 @@ static void print_row(const char *prec, int B, const char *path, double t, doubl
     fflush(stdout);
 }
 
-int main(int argc, char **argv) {
-    int threads = 0, reps = 5, layers = 12, openblas = 0;
-    double copy = 0;
+typedef struct options {
+    int threads, reps, layers, openblas;
+    double copy;
     char precs[MAX_LIST][16], bats[MAX_LIST][16];
-    int n_prec = parse_list("fp32,fp16,bf16,fp8,int8,int4", precs);
-    int n_bat = parse_list("1,4,16,64,256", bats);
-    db_lin_path path = DB_LIN_PATH_AUTO;
+    int n_prec, n_bat, max_batch;
+    db_lin_path path;
+} options;
+
+/* 0 on success; 2 (usage) after printing a message. */
+static int parse_options(int argc, char **argv, options *o) {
+    *o = (options){.reps = 5, .layers = 12, .path = DB_LIN_PATH_AUTO};
+    o->n_prec = parse_list("fp32,fp16,bf16,fp8,int8,int4", o->precs);
+    o->n_bat = parse_list("1,4,16,64,256", o->bats);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--openblas"))
-            openblas = 1;
-        else if (v && !strcmp(a, "--threads"))
-            threads = atoi(argv[++i]);
-        else if (v && !strcmp(a, "--reps"))
-            reps = atoi(argv[++i]);
-        else if (v && !strcmp(a, "--layers"))
-            layers = atoi(argv[++i]);
-        else if (v && !strcmp(a, "--copy-gbps"))
-            copy = atof(argv[++i]);
-        else if (v && !strcmp(a, "--precisions"))
-            n_prec = parse_list(argv[++i], precs);
-        else if (v && !strcmp(a, "--batches"))
-            n_bat = parse_list(argv[++i], bats);
-        else if (v && !strcmp(a, "--path")) {
-            i++;
-            path = !strcmp(v, "gemv")   ? DB_LIN_PATH_GEMV
-                   : !strcmp(v, "gemm") ? DB_LIN_PATH_GEMM
-                                        : DB_LIN_PATH_AUTO;
-        } else {
-            fprintf(stderr,
-                    "usage: %s [--threads T] [--reps R] [--precisions a,b] [--batches 1,4] "
-                    "[--path auto|gemv|gemm] [--openblas] [--copy-gbps X] [--layers L]\n",
-                    argv[0]);
-            return 2;
+        if (!strcmp(a, "--openblas")) {
+            o->openblas = 1;
+            continue;
+        }
+        if (!v) return fprintf(stderr, "bench_engine_linear: %s needs a value\n", a), 2;
+        i++;
+        if (!strcmp(a, "--threads"))
+            o->threads = atoi(v);
+        else if (!strcmp(a, "--reps"))
+            o->reps = atoi(v);
+        else if (!strcmp(a, "--layers"))
+            o->layers = atoi(v);
+        else if (!strcmp(a, "--copy-gbps"))
+            o->copy = atof(v);
+        else if (!strcmp(a, "--precisions"))
+            o->n_prec = parse_list(v, o->precs);
+        else if (!strcmp(a, "--batches"))
+            o->n_bat = parse_list(v, o->bats);
+        else if (!strcmp(a, "--path") &&
+                 (!strcmp(v, "gemv") || !strcmp(v, "gemm") || !strcmp(v, "auto")))
+            o->path = !strcmp(v, "gemv")   ? DB_LIN_PATH_GEMV
+                      : !strcmp(v, "gemm") ? DB_LIN_PATH_GEMM
+                                           : DB_LIN_PATH_AUTO;
+        else
+            return fprintf(stderr,
+                           "usage: %s [--threads T] [--reps R] [--precisions a,b] [--batches 1,4] "
+                           "[--path auto|gemv|gemm] [--openblas] [--copy-gbps X] [--layers L]\n",
+                           argv[0]),
+                   2;
+    }
+    o->max_batch = 0;
+    for (int b = 0; b < o->n_bat; b++) {
+        int B = atoi(o->bats[b]);
+        if (B < 1 || B > 4096)
+            return fprintf(stderr, "bench_engine_linear: batch '%s' not in 1..4096\n", o->bats[b]),
+                   2;
+        o->max_batch = B > o->max_batch ? B : o->max_batch;
+    }
+    if (o->reps < 1 || o->reps > 64 || o->layers < 1 || o->layers > 32)
+        return fprintf(stderr, "bench_engine_linear: --reps must be 1..64 and --layers 1..32\n"), 2;
+    return 0;
+}
+
+/* Every batch size of one precision; the layer set is built and freed here. */
+static int run_precision(const options *o, db_precision prec, layer_set *s, db_threadpool *pool,
+                         const float *x, float *y) {
+    static const char *const path_names[] = {"auto", "gemv", "gemm"};
+    int nt = db_threadpool_size(pool);
+    if (build(s, prec)) return 1;
+    for (int b = 0; b < o->n_bat; b++) {
+        pass_ctx c = {s, x, y, atoi(o->bats[b]), pool, o->path, 0};
+        double best, t = time_passes(&c, o->reps, &best);
+        if (t < 0) return 1;
+        print_row(db_precision_name(prec), c.B, path_names[o->path], t, best, s, o->copy);
+        if (o->openblas && prec == DB_PREC_FP32) {
+            c.openblas = 1;
+            openblas_set_num_threads(nt);
+            t = time_passes(&c, o->reps, &best);
+            openblas_set_num_threads(1);
+            print_row("fp32", c.B, c.B == 1 ? "sgemv" : "sgemm", t, best, s, o->copy);
         }
     }
-    if (reps < 1 || reps > 64 || layers < 1 || layers > 32) {
-        fprintf(stderr, "bench_engine_linear: --reps must be 1..64 and --layers 1..32\n");
-        return 2;
-    }
+    release(s);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    static options o;
+    static layer_set s;
     db_threadpool *pool;
     db_error err;
-    if (db_threadpool_create(threads, &pool, &err)) {
+    int rc = parse_options(argc, argv, &o);
+    if (rc) return rc;
+    if (db_threadpool_create(o.threads, &pool, &err)) {
         fprintf(stderr, "bench_engine_linear: %s\n", err.msg);
         return 1;
     }
     int nt = db_threadpool_size(pool);
-    if (copy <= 0 && db_cpu_bandwidth(DB_BW_COPY_MEMCPY, (size_t)512 << 20, nt, 5, &copy)) {
+    if (o.copy <= 0 && db_cpu_bandwidth(DB_BW_COPY_MEMCPY, (size_t)512 << 20, nt, 5, &o.copy)) {
         fprintf(stderr, "bench_engine_linear: cannot measure the copy bandwidth\n");
         return 1;
     }
-    static layer_set s;
-    shapes_110m(&s, layers);
-    int maxB = 1;
-    for (int b = 0; b < n_bat; b++)
-        maxB = atoi(bats[b]) > maxB ? atoi(bats[b]) : maxB;
-    float *x = malloc(sizeof(float) * (size_t)maxB * 2048),
-          *y = malloc(sizeof(float) * (size_t)maxB * 32000);
+    shapes_110m(&s, o.layers);
+    float *x = malloc(sizeof(float) * (size_t)o.max_batch * 2048),
+          *y = malloc(sizeof(float) * (size_t)o.max_batch * 32000);
     if (!x || !y) return 1;
-    for (int i = 0; i < maxB * 2048; i++)
+    for (int i = 0; i < o.max_batch * 2048; i++)
         x[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
-    printf(
-        "# llama2c-110m linear layers (%d layers + classifier), %d threads, median of %d passes; "
-        "copy bandwidth %.2f GB/s\n",
-        layers, nt, reps, copy);
+    printf("# llama2c-110m linear layers (%d layers + classifier), %d threads, median of %d "
+           "passes; copy bandwidth %.2f GB/s\n",
+           o.layers, nt, o.reps, o.copy);
     printf("%-6s %5s %-8s %9s %9s %11s %9s %9s %8s\n", "prec", "B", "path", "ms/pass", "best ms",
            "tokens/s", "weightGB/s", "GFLOP/s", "%copy");
-    for (int p = 0; p < n_prec; p++) {
+    for (int p = 0; p < o.n_prec && rc == 0; p++) {
         db_precision prec;
-        if (db_precision_parse(precs[p], &prec)) {
-            fprintf(stderr, "bench_engine_linear: unknown precision '%s'\n", precs[p]);
-            return 2;
+        if (db_precision_parse(o.precs[p], &prec)) {
+            fprintf(stderr, "bench_engine_linear: unknown precision '%s'\n", o.precs[p]);
+            rc = 2;
+        } else {
+            rc = run_precision(&o, prec, &s, pool, x, y);
         }
-        if (build(&s, prec)) return 1;
-        for (int b = 0; b < n_bat; b++) {
-            pass_ctx c = {&s, x, y, atoi(bats[b]), pool, path, 0};
-            if (c.B < 1 || c.B > maxB) continue;
-            double best, t = time_passes(&c, reps, &best);
-            if (t < 0) return 1;
-            print_row(precs[p], c.B,
-                      path == DB_LIN_PATH_GEMV   ? "gemv"
-                      : path == DB_LIN_PATH_GEMM ? "gemm"
-                                                 : "auto",
-                      t, best, &s, copy);
-            if (openblas && (prec == DB_PREC_FP32)) {
-                c.openblas = 1;
-                openblas_set_num_threads(nt);
-                t = time_passes(&c, reps, &best);
-                openblas_set_num_threads(1);
-                print_row(precs[p], c.B, c.B == 1 ? "sgemv" : "sgemm", t, best, &s, copy);
-            }
-        }
-        release(&s);
     }
     free(x);
     free(y);
     db_threadpool_destroy(pool);
-    return 0;
+    return rc;
 }
