@@ -31,6 +31,7 @@ db_status db_cpu_kv_create(db_cpu_kv *kv, const db_model_config *m, db_kv_dtype 
     kv->n_kv_heads = m->n_kv_heads;
     kv->head_size = db_model_head_size(m);
     kv->elem_bytes = dtype_bytes(dtype);
+    for (int b = 0; b < 256; b++) kv->e4m3[b] = db_e4m3_to_f32((uint8_t)b);
     size_t rows = (size_t)m->n_layers * (size_t)total_blocks * (size_t)block_size;
     size_t bytes = rows * (size_t)kv->kv_dim * kv->elem_bytes;
     kv->k = calloc(1, bytes);
@@ -93,26 +94,4 @@ static void store_row(const db_cpu_kv *kv, void *base, float *scales, size_t row
 void db_cpu_kv_write(db_cpu_kv *kv, size_t row, const float *k, const float *v) {
     store_row(kv, kv->k, kv->k_scale, row, k);
     store_row(kv, kv->v, kv->v_scale, row, v);
-}
-
-const float *db_cpu_kv_read_head(const db_cpu_kv *kv, int which, size_t row, int head, float *out) {
-    const void *base = which ? kv->v : kv->k;
-    size_t off = row * (size_t)kv->kv_dim + (size_t)head * (size_t)kv->head_size;
-    int n = kv->head_size;
-    switch (kv->dtype) {
-    case DB_KV_FP32: return (const float *)base + off;
-    case DB_KV_FP16:
-        for (int i = 0; i < n; i++) out[i] = db_f16_bits_to_f32(((const uint16_t *)base)[off + (size_t)i]);
-        return out;
-    case DB_KV_BF16:
-        for (int i = 0; i < n; i++) out[i] = db_bf16_bits_to_f32(((const uint16_t *)base)[off + (size_t)i]);
-        return out;
-    case DB_KV_FP8: {
-        const float *scales = which ? kv->v_scale : kv->k_scale;
-        float s = scales[row * (size_t)kv->n_kv_heads + (size_t)head];
-        for (int i = 0; i < n; i++) out[i] = db_e4m3_to_f32(((const uint8_t *)base)[off + (size_t)i]) * s;
-        return out;
-    }
-    default: return out;
-    }
 }

@@ -19,6 +19,11 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "numerics.h"
+
+#if defined(__F16C__) && defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +42,7 @@ typedef struct db_cpu_kv {
     void *v;           /* (n_layers, total_blocks, block_size, kv_dim) of the dtype */
     float *k_scale;    /* fp8 only: (n_layers, total_blocks, block_size, n_kv_heads) */
     float *v_scale;    /* fp8 only: (n_layers, total_blocks, block_size, n_kv_heads) */
+    float e4m3[256];   /* fp8 only: db_e4m3_to_f32 of every byte (an exact table for reading) */
 } db_cpu_kv;
 
 /* Storage for total_blocks blocks of the model's shape. DB_ERR_NOMEM names the bytes asked for. */
@@ -57,9 +63,40 @@ static inline size_t db_cpu_kv_row(const db_cpu_kv *kv, int layer, int32_t block
 /* Stores k (kv_dim) and v (kv_dim) as token row `row` (db_cpu_kv_row) in the dtype. */
 void db_cpu_kv_write(db_cpu_kv *kv, size_t row, const float *k, const float *v);
 
+/* fp16 bits (n) to fp32 (exact): F16C when the target has it, else numerics.h. */
+static inline void db_cpu_kv_f16_to_f32(const uint16_t *src, float *out, int n) {
+    int i = 0;
+#if defined(__F16C__) && defined(__AVX__)
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(src + i))));
+#endif
+    for (; i < n; i++) out[i] = db_f16_bits_to_f32(src[i]);
+}
+
 /* Reads head `head` of token row `row` dequantised into out (head_size); `which` 0 = K, 1 = V.
- * For fp32 storage it may return a pointer into the cache instead of copying; use the result. */
-const float *db_cpu_kv_read_head(const db_cpu_kv *kv, int which, size_t row, int head, float *out);
+ * For fp32 storage it returns a pointer into the cache instead of copying; use the result. */
+static inline const float *db_cpu_kv_read_head(const db_cpu_kv *kv, int which, size_t row, int head,
+                                               float *restrict out) {
+    const void *base = which ? kv->v : kv->k;
+    size_t off = row * (size_t)kv->kv_dim + (size_t)head * (size_t)kv->head_size;
+    int n = kv->head_size;
+    switch (kv->dtype) {
+    case DB_KV_FP32: return (const float *)base + off;
+    case DB_KV_FP16: db_cpu_kv_f16_to_f32((const uint16_t *)base + off, out, n); return out;
+    case DB_KV_BF16: {
+        const uint16_t *src = (const uint16_t *)base + off;
+        for (int i = 0; i < n; i++) out[i] = db_bf16_bits_to_f32(src[i]);
+        return out;
+    }
+    case DB_KV_FP8: {
+        const uint8_t *src = (const uint8_t *)base + off;
+        float s = (which ? kv->v_scale : kv->k_scale)[row * (size_t)kv->n_kv_heads + (size_t)head];
+        for (int i = 0; i < n; i++) out[i] = kv->e4m3[src[i]] * s;
+        return out;
+    }
+    default: return out;
+    }
+}
 
 #ifdef __cplusplus
 }
