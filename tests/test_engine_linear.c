@@ -214,6 +214,29 @@ static void fp8_zero_activation_row_gives_zero_output(void **state) {
     db_linear_free(&W);
 }
 
+static void fp8_subnormal_weights_contribute_exactly(void **state) {
+    (void)state;
+    /* Row max 448 gives scale 1, so w itself is quantised: 0.01 -> 5 * 2^-9 (subnormal code 0x05),
+     * 2^-9 -> 0x01, 3 * 2^-10 -> 2 * 2^-9 (tie to even). With x = 1 everywhere (scale 1/448 per
+     * token, x8 = 448) y = sum of the dequantised weights, every product exact: both the GEMV (B =
+     * 1) and the GEMM path (B = 17) must give 448 + (5 + 1 + 2) * 2^-9 = 448.015625 up to one
+     * rounding of the final scale product. */
+    float w[16] = {448.0f, 0.01f, 0.001953125f, 0.0029296875f};
+    db_linear W;
+    assert_int_equal(db_linear_init_f32(&W, 1, 16, DB_PREC_FP8, w, NULL), DB_OK);
+    assert_int_equal(((const uint8_t *)W.data)[1], 0x05);
+    assert_int_equal(((const uint8_t *)W.data)[3], 0x02);
+    float x[17 * 16], y[17];
+    for (int i = 0; i < 17 * 16; i++)
+        x[i] = 1.0f;
+    for (int B = 1; B <= 17; B += 16) {
+        assert_int_equal(db_linear_forward(&W, x, y, B, NULL, NULL), DB_OK);
+        for (int b = 0; b < B; b++)
+            assert_float_equal(y[b], 448.015625f, 448.015625f * 0x1p-23f);
+    }
+    db_linear_free(&W);
+}
+
 static void synth_weights_are_scale_times_uniform_rounded(void **state) {
     (void)state;
     db_linear W;
@@ -292,6 +315,7 @@ int main(void) {
         cmocka_unit_test(forward_on_three_threads_with_large_batch),
         cmocka_unit_test(forward_within_scheme_bound_of_fp32_product),
         cmocka_unit_test(fp8_zero_activation_row_gives_zero_output),
+        cmocka_unit_test(fp8_subnormal_weights_contribute_exactly),
         cmocka_unit_test(synth_weights_are_scale_times_uniform_rounded),
         cmocka_unit_test(storage_bytes_per_scheme),
         cmocka_unit_test(rejects_bad_shapes_and_values),
