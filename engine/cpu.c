@@ -20,7 +20,8 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* "AMD EPYC, 2 threads" from /proc/cpuinfo's first "model name" (just "cpu" where there is none). */
+/* "AMD EPYC, 2 threads" from /proc/cpuinfo's first "model name" (just "cpu" where there is none).
+ */
 static void describe_device(db_cpu_backend *b) {
     char model[128] = "cpu", line[256];
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -28,7 +29,8 @@ static void describe_device(db_cpu_backend *b) {
         char *colon = strchr(line, ':');
         if (strncmp(line, "model name", 10) || !colon) continue;
         colon++;
-        while (*colon == ' ' || *colon == '\t') colon++;
+        while (*colon == ' ' || *colon == '\t')
+            colon++;
         colon[strcspn(colon, "\n")] = '\0';
         snprintf(model, sizeof model, "%s", colon);
         break;
@@ -42,13 +44,17 @@ static db_status check_opts(const db_engine_opts *o, int64_t total_blocks, db_er
     db_status st = db_model_validate(&o->model, err);
     if (st != DB_OK) return st;
     if ((unsigned)o->precision >= DB_PREC_COUNT)
-        return db_error_set(err, DB_ERR_INVALID, "cpu backend: unknown precision %d", (int)o->precision);
+        return db_error_set(err, DB_ERR_INVALID, "cpu backend: unknown precision %d",
+                            (int)o->precision);
     if ((unsigned)o->kv_dtype >= DB_KV_COUNT)
-        return db_error_set(err, DB_ERR_INVALID, "cpu backend: unknown KV dtype %d", (int)o->kv_dtype);
+        return db_error_set(err, DB_ERR_INVALID, "cpu backend: unknown KV dtype %d",
+                            (int)o->kv_dtype);
     if (o->kv_block_size < 0 || total_blocks < 1)
-        return db_error_set(err, DB_ERR_INVALID,
-                            "cpu backend: a KV cache needs at least one block of at least one token "
-                            "(got %lld blocks of %d tokens)", (long long)total_blocks, o->kv_block_size);
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "cpu backend: a KV cache needs at least one block of at least one token "
+            "(got %lld blocks of %d tokens)",
+            (long long)total_blocks, o->kv_block_size);
     if (!(o->temperature >= 0.0f) || o->top_k < 0)
         return db_error_set(err, DB_ERR_INVALID,
                             "cpu backend: temperature must be >= 0 and top_k >= 0 (got %g and %d)",
@@ -78,7 +84,8 @@ db_status db_cpu_open(const db_engine_opts *o, int64_t total_blocks, db_cpu_back
                  : db_cpu_weights_synth(&b->w, &b->config, o->precision, o->seed, err);
     }
     if (st == DB_OK)
-        st = db_cpu_kv_create(&b->kv, &b->config, o->kv_dtype, total_blocks, b->opts.kv_block_size, err);
+        st = db_cpu_kv_create(&b->kv, &b->config, o->kv_dtype, total_blocks, b->opts.kv_block_size,
+                              err);
     if (st == DB_OK) st = db_threadpool_create(o->threads, &b->pool, err);
     if (st != DB_OK) {
         db_cpu_close(b);
@@ -90,9 +97,10 @@ db_status db_cpu_open(const db_engine_opts *o, int64_t total_blocks, db_cpu_back
 }
 
 static void free_run_state(db_cpu_run_state *s) {
-    float *bufs[] = {s->x, s->xb, s->q, s->k, s->v, s->att, s->proj, s->h1, s->h3, s->last, s->logits,
-                     s->att_scratch};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    float *bufs[] = {s->x,    s->xb, s->q,  s->k,    s->v,      s->att,
+                     s->proj, s->h1, s->h3, s->last, s->logits, s->att_scratch};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free(bufs[i]);
     free(s->tok_id);
     free(s->tok_pos);
     free(s->tok_item);
@@ -111,7 +119,8 @@ void db_cpu_close(db_cpu_backend *b) {
     free(b);
 }
 
-/* ---- run state ---------------------------------------------------------------------------------- */
+/* ---- run state ----------------------------------------------------------------------------------
+ */
 
 static int grow(void **p, size_t count, size_t elem) {
     void *q = realloc(*p, count * elem);
@@ -125,13 +134,14 @@ static db_status reserve_tokens(db_cpu_backend *b, int T, db_error *err) {
     if (T <= s->cap_tokens) return DB_OK;
     size_t t = (size_t)T, d = (size_t)b->config.dim, kv = (size_t)db_model_kv_dim(&b->config),
            h = (size_t)b->config.hidden_dim;
-    if (grow((void **)&s->x, t * d, 4) || grow((void **)&s->xb, t * d, 4) || grow((void **)&s->q, t * d, 4) ||
-        grow((void **)&s->k, t * kv, 4) || grow((void **)&s->v, t * kv, 4) ||
-        grow((void **)&s->att, t * d, 4) || grow((void **)&s->proj, t * d, 4) ||
-        grow((void **)&s->h1, t * h, 4) || grow((void **)&s->h3, t * h, 4) ||
-        grow((void **)&s->tok_id, t, sizeof(int32_t)) || grow((void **)&s->tok_pos, t, sizeof(int)) ||
-        grow((void **)&s->tok_item, t, sizeof(int)))
-        return db_error_set(err, DB_ERR_NOMEM, "cpu backend: cannot allocate activations for %d tokens", T);
+    if (grow((void **)&s->x, t * d, 4) || grow((void **)&s->xb, t * d, 4) ||
+        grow((void **)&s->q, t * d, 4) || grow((void **)&s->k, t * kv, 4) ||
+        grow((void **)&s->v, t * kv, 4) || grow((void **)&s->att, t * d, 4) ||
+        grow((void **)&s->proj, t * d, 4) || grow((void **)&s->h1, t * h, 4) ||
+        grow((void **)&s->h3, t * h, 4) || grow((void **)&s->tok_id, t, sizeof(int32_t)) ||
+        grow((void **)&s->tok_pos, t, sizeof(int)) || grow((void **)&s->tok_item, t, sizeof(int)))
+        return db_error_set(err, DB_ERR_NOMEM,
+                            "cpu backend: cannot allocate activations for %d tokens", T);
     s->cap_tokens = T;
     return DB_OK;
 }
@@ -142,8 +152,10 @@ static db_status reserve_items(db_cpu_backend *b, int n, db_error *err) {
     size_t V = (size_t)b->config.vocab_size, d = (size_t)b->config.dim;
     if (grow((void **)&s->last, (size_t)n * d, 4) || grow((void **)&s->logits, (size_t)n * V, 4) ||
         grow((void **)&s->want_item, (size_t)n, sizeof(int)) ||
-        (b->opts.temperature > 0.0f && !s->sample_idx && grow((void **)&s->sample_idx, V, sizeof(int))))
-        return db_error_set(err, DB_ERR_NOMEM, "cpu backend: cannot allocate logits for %d sequences", n);
+        (b->opts.temperature > 0.0f && !s->sample_idx &&
+         grow((void **)&s->sample_idx, V, sizeof(int))))
+        return db_error_set(err, DB_ERR_NOMEM,
+                            "cpu backend: cannot allocate logits for %d sequences", n);
     s->cap_items = n;
     return DB_OK;
 }
@@ -152,47 +164,55 @@ static db_status reserve_context(db_cpu_backend *b, int max_ctx, db_error *err) 
     db_cpu_run_state *s = &b->s;
     if (max_ctx <= s->cap_ctx) return DB_OK;
     const db_model_config *m = &b->config;
-    size_t stride = db_cpu_attention_scratch_floats(m->n_heads, m->n_kv_heads, db_model_head_size(m), max_ctx);
+    size_t stride =
+        db_cpu_attention_scratch_floats(m->n_heads, m->n_kv_heads, db_model_head_size(m), max_ctx);
     if (grow((void **)&s->att_scratch, stride * (size_t)db_threadpool_size(b->pool), sizeof(float)))
-        return db_error_set(err, DB_ERR_NOMEM, "cpu backend: cannot allocate attention scratch for %d positions",
+        return db_error_set(err, DB_ERR_NOMEM,
+                            "cpu backend: cannot allocate attention scratch for %d positions",
                             max_ctx);
     s->att_scratch_stride = stride;
     s->cap_ctx = max_ctx;
     return DB_OK;
 }
 
-/* ---- step validation ---------------------------------------------------------------------------- */
+/* ---- step validation ----------------------------------------------------------------------------
+ */
 
-static db_status check_item(const db_cpu_backend *b, const db_work *w, const db_backend_seq_view *sv,
-                            int i, db_error *err) {
+static db_status check_item(const db_cpu_backend *b, const db_work *w,
+                            const db_backend_seq_view *sv, int i, db_error *err) {
     const db_model_config *m = &b->config;
     int bs = b->kv.block_size;
     if (w->n_tokens < 1 || !w->tokens)
-        return db_error_set(err, DB_ERR_INVALID, "work item %d: needs at least one token (got %d)", i,
-                            w->n_tokens);
+        return db_error_set(err, DB_ERR_INVALID, "work item %d: needs at least one token (got %d)",
+                            i, w->n_tokens);
     if (w->pos < 0 || w->pos > m->max_seq_len - w->n_tokens)
         return db_error_set(err, DB_ERR_INVALID,
-                            "work item %d: positions %d..%lld are outside the model's 0..%d", i, w->pos,
-                            (long long)w->pos + w->n_tokens - 1, m->max_seq_len - 1);
+                            "work item %d: positions %d..%lld are outside the model's 0..%d", i,
+                            w->pos, (long long)w->pos + w->n_tokens - 1, m->max_seq_len - 1);
     int64_t need = ((int64_t)w->pos + w->n_tokens + bs - 1) / bs;
     if (!sv || sv->n_blocks < need || (need > 0 && !sv->blocks))
-        return db_error_set(err, DB_ERR_INVALID,
-                            "work item %d: its block table has %d blocks, positions up to %d need %lld", i,
-                            sv ? sv->n_blocks : 0, w->pos + w->n_tokens - 1, (long long)need);
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "work item %d: its block table has %d blocks, positions up to %d need %lld", i,
+            sv ? sv->n_blocks : 0, w->pos + w->n_tokens - 1, (long long)need);
     for (int64_t j = 0; j < need; j++)
         if (sv->blocks[j] < 0 || sv->blocks[j] >= b->kv.total_blocks)
-            return db_error_set(err, DB_ERR_INVALID, "work item %d: block %lld of its table is %d, outside 0..%lld",
-                                i, (long long)j, sv->blocks[j], (long long)b->kv.total_blocks - 1);
+            return db_error_set(err, DB_ERR_INVALID,
+                                "work item %d: block %lld of its table is %d, outside 0..%lld", i,
+                                (long long)j, sv->blocks[j], (long long)b->kv.total_blocks - 1);
     for (int t = 0; t < w->n_tokens; t++)
         if (w->tokens[t] < 0 || w->tokens[t] >= m->vocab_size)
-            return db_error_set(err, DB_ERR_INVALID, "work item %d: token %d is %d, outside the vocabulary 0..%d",
-                                i, t, (int)w->tokens[t], m->vocab_size - 1);
+            return db_error_set(err, DB_ERR_INVALID,
+                                "work item %d: token %d is %d, outside the vocabulary 0..%d", i, t,
+                                (int)w->tokens[t], m->vocab_size - 1);
     return DB_OK;
 }
 
-/* Checks every item; counts the step's tokens, the items wanting a next token and the longest context. */
-static db_status check_step(const db_cpu_backend *b, const db_work *work, const db_backend_seq_view *seqs,
-                            int n, int *T, int *n_want, int *max_ctx, db_error *err) {
+/* Checks every item; counts the step's tokens, the items wanting a next token and the longest
+ * context. */
+static db_status check_step(const db_cpu_backend *b, const db_work *work,
+                            const db_backend_seq_view *seqs, int n, int *T, int *n_want,
+                            int *max_ctx, db_error *err) {
     int64_t tokens = 0;
     *n_want = 0;
     *max_ctx = 1;
@@ -204,15 +224,18 @@ static db_status check_step(const db_cpu_backend *b, const db_work *work, const 
         if (work[i].pos + work[i].n_tokens > *max_ctx) *max_ctx = work[i].pos + work[i].n_tokens;
     }
     if (tokens > INT_MAX / 2)
-        return db_error_set(err, DB_ERR_INVALID, "step: %lld tokens in one step is too many", (long long)tokens);
+        return db_error_set(err, DB_ERR_INVALID, "step: %lld tokens in one step is too many",
+                            (long long)tokens);
     *T = (int)tokens;
     return DB_OK;
 }
 
-/* ---- forward pass ------------------------------------------------------------------------------- */
+/* ---- forward pass -------------------------------------------------------------------------------
+ */
 
 /* y (T, N) = x (T, K) W^T, then rounded to the scheme's activation type. */
-static db_status gemm(db_cpu_backend *b, const db_linear *W, const float *x, float *y, int T, db_error *err) {
+static db_status gemm(db_cpu_backend *b, const db_linear *W, const float *x, float *y, int T,
+                      db_error *err) {
     db_status st = db_linear_forward(W, x, y, T, b->pool, err);
     if (st == DB_OK) db_cpu_round(b->pool, y, (size_t)T * (size_t)W->n_rows, b->w.precision);
     return st;
@@ -252,13 +275,22 @@ static db_status attention_block(db_cpu_backend *b, int l, const db_backend_seq_
     int d = m->dim, kv_dim = db_model_kv_dim(m), hs = db_model_head_size(m);
     db_status st;
     db_cpu_rmsnorm(b->pool, s->xb, s->x, L->rms_att, T, d, m->norm_eps);
-    if ((st = gemm(b, &L->wq, s->xb, s->q, T, err)) || (st = gemm(b, &L->wk, s->xb, s->k, T, err)) ||
-        (st = gemm(b, &L->wv, s->xb, s->v, T, err)))
+    if ((st = gemm(b, &L->wq, s->xb, s->q, T, err)) ||
+        (st = gemm(b, &L->wk, s->xb, s->k, T, err)) || (st = gemm(b, &L->wv, s->xb, s->v, T, err)))
         return st;
     db_cpu_rope(b->pool, s->q, s->k, s->tok_pos, T, d, kv_dim, hs, b->rope_freq);
     write_kv(b, l, seqs, T);
-    db_cpu_attention_args a = {&b->kv, l, m->n_heads, T, s->q, s->att, s->tok_pos, s->tok_item, seqs,
-                               s->att_scratch, s->att_scratch_stride};
+    db_cpu_attention_args a = {&b->kv,
+                               l,
+                               m->n_heads,
+                               T,
+                               s->q,
+                               s->att,
+                               s->tok_pos,
+                               s->tok_item,
+                               seqs,
+                               s->att_scratch,
+                               s->att_scratch_stride};
     db_cpu_attention(b->pool, &a);
     if ((st = gemm(b, &L->wo, s->att, s->proj, T, err))) return st;
     db_cpu_add(b->pool, s->x, s->proj, (size_t)T * (size_t)d);
@@ -271,7 +303,8 @@ static db_status mlp_block(db_cpu_backend *b, int l, int T, db_error *err) {
     const db_cpu_layer *L = &b->w.layers[l];
     db_status st;
     db_cpu_rmsnorm(b->pool, s->xb, s->x, L->rms_ffn, T, m->dim, m->norm_eps);
-    if ((st = gemm(b, &L->w1, s->xb, s->h1, T, err)) || (st = gemm(b, &L->w3, s->xb, s->h3, T, err)))
+    if ((st = gemm(b, &L->w1, s->xb, s->h1, T, err)) ||
+        (st = gemm(b, &L->w3, s->xb, s->h3, T, err)))
         return st;
     db_cpu_swiglu(b->pool, s->h1, s->h3, (size_t)T * (size_t)m->hidden_dim);
     if ((st = gemm(b, &L->w2, s->h1, s->proj, T, err))) return st;
@@ -279,10 +312,10 @@ static db_status mlp_block(db_cpu_backend *b, int l, int T, db_error *err) {
     return DB_OK;
 }
 
-/* Final RMSNorm and classifier for the last row of each item that wants a next token; then the choice
- * of the next token. */
-static db_status lm_head(db_cpu_backend *b, const db_work *work, int n, int n_want, db_step_result *res,
-                         db_error *err) {
+/* Final RMSNorm and classifier for the last row of each item that wants a next token; then the
+ * choice of the next token. */
+static db_status lm_head(db_cpu_backend *b, const db_work *work, int n, int n_want,
+                         db_step_result *res, db_error *err) {
     db_cpu_run_state *s = &b->s;
     const db_model_config *m = &b->config;
     size_t d = (size_t)m->dim, V = (size_t)m->vocab_size;
@@ -293,10 +326,12 @@ static db_status lm_head(db_cpu_backend *b, const db_work *work, int n, int n_wa
         memcpy(s->xb + (size_t)r * d, s->x + (size_t)(t_end - 1) * d, d * sizeof(float));
         s->want_item[r++] = i;
     }
-    for (int i = 0; i < n; i++) res->next_tokens[i] = -1;
+    for (int i = 0; i < n; i++)
+        res->next_tokens[i] = -1;
     if (n_want == 0) return DB_OK;
     db_cpu_rmsnorm(b->pool, s->last, s->xb, b->w.rms_final, n_want, m->dim, m->norm_eps);
-    db_status st = db_linear_forward(db_cpu_weights_lm_head(&b->w), s->last, s->logits, n_want, b->pool, err);
+    db_status st =
+        db_linear_forward(db_cpu_weights_lm_head(&b->w), s->last, s->logits, n_want, b->pool, err);
     if (st != DB_OK) return st;
     for (r = 0; r < n_want; r++) {
         const db_work *w = &work[s->want_item[r]];
@@ -312,11 +347,12 @@ static db_status lm_head(db_cpu_backend *b, const db_work *work, int n, int n_wa
     return DB_OK;
 }
 
-db_status db_cpu_step(db_cpu_backend *b, const db_work *work, const db_backend_seq_view *seqs, int n,
-                      db_step_result *res, db_error *err) {
+db_status db_cpu_step(db_cpu_backend *b, const db_work *work, const db_backend_seq_view *seqs,
+                      int n, db_step_result *res, db_error *err) {
     double t0 = now_seconds();
     if (n < 0 || (n > 0 && (!work || !res || !res->next_tokens)))
-        return db_error_set(err, DB_ERR_INVALID, "step: needs work items and a next_tokens array (n = %d)", n);
+        return db_error_set(err, DB_ERR_INVALID,
+                            "step: needs work items and a next_tokens array (n = %d)", n);
     int T = 0, n_want = 0, max_ctx = 1;
     db_status st = check_step(b, work, seqs, n, &T, &n_want, &max_ctx, err);
     if (st == DB_OK && n > 0) {
@@ -337,23 +373,29 @@ db_status db_cpu_step(db_cpu_backend *b, const db_work *work, const db_backend_s
     return st;
 }
 
-/* ---- the backend vtable ------------------------------------------------------------------------- */
+/* ---- the backend vtable -------------------------------------------------------------------------
+ */
 
-static db_status cpu_open(const db_engine_opts *o, int64_t total_blocks, void **state, db_error *err) {
+static db_status cpu_open(const db_engine_opts *o, int64_t total_blocks, void **state,
+                          db_error *err) {
     db_cpu_backend *b = NULL;
     db_status st = db_cpu_open(o, total_blocks, &b, err);
     *state = b;
     return st;
 }
 
-static void cpu_close(void *state) { db_cpu_close(state); }
+static void cpu_close(void *state) {
+    db_cpu_close(state);
+}
 
 static db_status cpu_step(void *state, const db_work *work, const db_backend_seq_view *seqs, int n,
                           db_step_result *res, db_error *err) {
     return db_cpu_step(state, work, seqs, n, res, err);
 }
 
-static const char *cpu_device_name(void *state) { return ((db_cpu_backend *)state)->device; }
+static const char *cpu_device_name(void *state) {
+    return ((db_cpu_backend *)state)->device;
+}
 
 const db_backend_ops db_backend_cpu = {
     .name = "cpu",

@@ -1,11 +1,11 @@
 /* cpu_attention.h — causal GQA attention of a step's tokens over the paged KV cache (CPU backend).
  *
- * What it is for: for each token t of the step at position pos[t] of its sequence and each query head h,
- * out[t, h] = sum_{p <= pos[t]} softmax_p(q[t, h] . k_p / sqrt(head_size)) v_p, where k_p and v_p are
- * read (dequantised) from the cache through the sequence's block table and belong to KV head
- * h / (n_heads / n_kv_heads). One task per (token, KV head) pair, claimed by the pool's threads in
- * order; each task is computed by one thread in a fixed order, so results do not depend on threads.
- * What it must not do: write the cache, allocate, print, or exit.
+ * What it is for: for each token t of the step at position pos[t] of its sequence and each query
+ * head h, out[t, h] = sum_{p <= pos[t]} softmax_p(q[t, h] . k_p / sqrt(head_size)) v_p, where k_p
+ * and v_p are read (dequantised) from the cache through the sequence's block table and belong to KV
+ * head h / (n_heads / n_kv_heads). One task per (token, KV head) pair, claimed by the pool's
+ * threads in order; each task is computed by one thread in a fixed order, so results do not depend
+ * on threads. What it must not do: write the cache, allocate, print, or exit.
  */
 #ifndef DB_CPU_ATTENTION_H
 #define DB_CPU_ATTENTION_H
@@ -26,10 +26,10 @@ typedef struct db_cpu_attention_args {
     int layer;
     int n_heads;
     int T;
-    const float *q;        /* (T, n_heads * head_size) */
-    float *out;            /* (T, n_heads * head_size) */
-    const int *tok_pos;    /* (T) */
-    const int *tok_item;   /* (T) work item of the token; seqs[item] is its block table */
+    const float *q;      /* (T, n_heads * head_size) */
+    float *out;          /* (T, n_heads * head_size) */
+    const int *tok_pos;  /* (T) */
+    const int *tok_item; /* (T) work item of the token; seqs[item] is its block table */
     const db_backend_seq_view *seqs;
     float *scratch;        /* (pool size, scratch_stride) floats: one slot per pool worker */
     size_t scratch_stride; /* >= db_cpu_attention_scratch_floats(...) */

@@ -9,9 +9,12 @@
 static size_t dtype_bytes(db_kv_dtype t) {
     switch (t) {
     case DB_KV_FP16:
-    case DB_KV_BF16: return 2;
-    case DB_KV_FP8: return 1;
-    default: return 4;
+    case DB_KV_BF16:
+        return 2;
+    case DB_KV_FP8:
+        return 1;
+    default:
+        return 4;
     }
 }
 
@@ -21,7 +24,8 @@ db_status db_cpu_kv_create(db_cpu_kv *kv, const db_model_config *m, db_kv_dtype 
     if ((unsigned)dtype >= DB_KV_COUNT)
         return db_error_set(err, DB_ERR_INVALID, "cpu backend: unknown KV dtype %d", (int)dtype);
     if (total_blocks < 1 || block_size < 1)
-        return db_error_set(err, DB_ERR_INVALID, "cpu backend: KV cache of %lld blocks of %d tokens",
+        return db_error_set(err, DB_ERR_INVALID,
+                            "cpu backend: KV cache of %lld blocks of %d tokens",
                             (long long)total_blocks, block_size);
     kv->dtype = dtype;
     kv->n_layers = m->n_layers;
@@ -31,7 +35,8 @@ db_status db_cpu_kv_create(db_cpu_kv *kv, const db_model_config *m, db_kv_dtype 
     kv->n_kv_heads = m->n_kv_heads;
     kv->head_size = db_model_head_size(m);
     kv->elem_bytes = dtype_bytes(dtype);
-    for (int b = 0; b < 256; b++) kv->e4m3[b] = db_e4m3_to_f32((uint8_t)b);
+    for (int b = 0; b < 256; b++)
+        kv->e4m3[b] = db_e4m3_to_f32((uint8_t)b);
     size_t rows = (size_t)m->n_layers * (size_t)total_blocks * (size_t)block_size;
     size_t bytes = rows * (size_t)kv->kv_dim * kv->elem_bytes;
     kv->k = calloc(1, bytes);
@@ -42,9 +47,11 @@ db_status db_cpu_kv_create(db_cpu_kv *kv, const db_model_config *m, db_kv_dtype 
     }
     if (!kv->k || !kv->v || (dtype == DB_KV_FP8 && (!kv->k_scale || !kv->v_scale))) {
         db_cpu_kv_destroy(kv);
-        return db_error_set(err, DB_ERR_NOMEM,
-                            "cpu backend: cannot allocate the KV cache (2 x %zu bytes for %lld blocks "
-                            "of %d tokens)", bytes, (long long)total_blocks, block_size);
+        return db_error_set(
+            err, DB_ERR_NOMEM,
+            "cpu backend: cannot allocate the KV cache (2 x %zu bytes for %lld blocks "
+            "of %d tokens)",
+            bytes, (long long)total_blocks, block_size);
     }
     return DB_OK;
 }
@@ -69,25 +76,32 @@ static void store_row(const db_cpu_kv *kv, void *base, float *scales, size_t row
     size_t off = row * (size_t)kv->kv_dim;
     int n = kv->kv_dim;
     switch (kv->dtype) {
-    case DB_KV_FP32: memcpy((float *)base + off, x, (size_t)n * sizeof(float)); break;
+    case DB_KV_FP32:
+        memcpy((float *)base + off, x, (size_t)n * sizeof(float));
+        break;
     case DB_KV_FP16:
-        for (int i = 0; i < n; i++) ((uint16_t *)base)[off + (size_t)i] = db_f32_to_f16_bits(x[i]);
+        for (int i = 0; i < n; i++)
+            ((uint16_t *)base)[off + (size_t)i] = db_f32_to_f16_bits(x[i]);
         break;
     case DB_KV_BF16:
-        for (int i = 0; i < n; i++) ((uint16_t *)base)[off + (size_t)i] = db_f32_to_bf16_bits(x[i]);
+        for (int i = 0; i < n; i++)
+            ((uint16_t *)base)[off + (size_t)i] = db_f32_to_bf16_bits(x[i]);
         break;
     case DB_KV_FP8:
         for (int h = 0; h < kv->n_kv_heads; h++) {
             const float *xh = x + (size_t)h * (size_t)kv->head_size;
             float amax = 0.0f;
-            for (int i = 0; i < kv->head_size; i++) amax = fmaxf(amax, fabsf(xh[i]));
+            for (int i = 0; i < kv->head_size; i++)
+                amax = fmaxf(amax, fabsf(xh[i]));
             float s = db_e4m3_scale(amax);
             uint8_t *dst = (uint8_t *)base + off + (size_t)h * (size_t)kv->head_size;
-            for (int i = 0; i < kv->head_size; i++) dst[i] = db_e4m3_quantize(xh[i], s);
+            for (int i = 0; i < kv->head_size; i++)
+                dst[i] = db_e4m3_quantize(xh[i], s);
             scales[row * (size_t)kv->n_kv_heads + (size_t)h] = s;
         }
         break;
-    default: break;
+    default:
+        break;
     }
 }
 

@@ -1,16 +1,16 @@
 /* cpu_kv.h — the CPU backend's storage of the paged KV cache: K and V of every layer, indexed by
  * physical block id, in the KV dtype (fp32, fp16, bf16 or fp8 e4m3).
  *
- * What it is for: writing the K/V rows of new positions with the dtype's rounding (kernels/numerics.h)
- * and reading them back dequantised, given a sequence's block table.
- * What it must not do: decide which blocks a sequence owns (engine/kv_cache.c does), run attention,
- * print, or exit.
+ * What it is for: writing the K/V rows of new positions with the dtype's rounding
+ * (kernels/numerics.h) and reading them back dequantised, given a sequence's block table. What it
+ * must not do: decide which blocks a sequence owns (engine/kv_cache.c does), run attention, print,
+ * or exit.
  *
- * Layout: K and V each (n_layers, total_blocks, block_size, kv_dim); position p of a sequence lives in
- * block blocks[p / block_size], slot p % block_size.
- * fp8: each (token, kv head) row of head_size elements has its own fp32 scale s = max|x| / 448
- * (per-token-per-head), stored beside the cache in (n_layers, total_blocks, block_size, n_kv_heads);
- * element = e4m3(x / s), read back as e4m3 * s. A zero row has scale 0 and reads back as zeros.
+ * Layout: K and V each (n_layers, total_blocks, block_size, kv_dim); position p of a sequence lives
+ * in block blocks[p / block_size], slot p % block_size. fp8: each (token, kv head) row of head_size
+ * elements has its own fp32 scale s = max|x| / 448 (per-token-per-head), stored beside the cache in
+ * (n_layers, total_blocks, block_size, n_kv_heads); element = e4m3(x / s), read back as e4m3 * s. A
+ * zero row has scale 0 and reads back as zeros.
  */
 #ifndef DB_CPU_KV_H
 #define DB_CPU_KV_H
@@ -68,9 +68,11 @@ static inline void db_cpu_kv_f16_to_f32(const uint16_t *src, float *out, int n) 
     int i = 0;
 #if defined(__F16C__) && defined(__AVX__)
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(src + i))));
+        _mm256_storeu_ps(
+            out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(src + i))));
 #endif
-    for (; i < n; i++) out[i] = db_f16_bits_to_f32(src[i]);
+    for (; i < n; i++)
+        out[i] = db_f16_bits_to_f32(src[i]);
 }
 
 /* Reads head `head` of token row `row` dequantised into out (head_size); `which` 0 = K, 1 = V.
@@ -81,20 +83,26 @@ static inline const float *db_cpu_kv_read_head(const db_cpu_kv *kv, int which, s
     size_t off = row * (size_t)kv->kv_dim + (size_t)head * (size_t)kv->head_size;
     int n = kv->head_size;
     switch (kv->dtype) {
-    case DB_KV_FP32: return (const float *)base + off;
-    case DB_KV_FP16: db_cpu_kv_f16_to_f32((const uint16_t *)base + off, out, n); return out;
+    case DB_KV_FP32:
+        return (const float *)base + off;
+    case DB_KV_FP16:
+        db_cpu_kv_f16_to_f32((const uint16_t *)base + off, out, n);
+        return out;
     case DB_KV_BF16: {
         const uint16_t *src = (const uint16_t *)base + off;
-        for (int i = 0; i < n; i++) out[i] = db_bf16_bits_to_f32(src[i]);
+        for (int i = 0; i < n; i++)
+            out[i] = db_bf16_bits_to_f32(src[i]);
         return out;
     }
     case DB_KV_FP8: {
         const uint8_t *src = (const uint8_t *)base + off;
         float s = (which ? kv->v_scale : kv->k_scale)[row * (size_t)kv->n_kv_heads + (size_t)head];
-        for (int i = 0; i < n; i++) out[i] = kv->e4m3[src[i]] * s;
+        for (int i = 0; i < n; i++)
+            out[i] = kv->e4m3[src[i]] * s;
         return out;
     }
-    default: return out;
+    default:
+        return out;
     }
 }
 

@@ -5,7 +5,8 @@
 
 #include "linear.h"
 
-/* Below this many element operations a job runs on the calling thread (waking workers costs more). */
+/* Below this many element operations a job runs on the calling thread (waking workers costs more).
+ */
 #define DB_CPU_PARALLEL_MIN 32768
 
 typedef void (*range_fn)(void *ctx, size_t begin, size_t end);
@@ -24,8 +25,10 @@ static void range_run(void *arg, int thread_idx, int n_threads) {
     if (b < e) j->fn(j->ctx, (size_t)b, (size_t)e);
 }
 
-/* fn over [0, n) split into aligned ranges; `ops` is the work of one unit, to decide on threading. */
-static void parallel_range(db_threadpool *pool, size_t n, size_t align, size_t ops, range_fn fn, void *ctx) {
+/* fn over [0, n) split into aligned ranges; `ops` is the work of one unit, to decide on threading.
+ */
+static void parallel_range(db_threadpool *pool, size_t n, size_t align, size_t ops, range_fn fn,
+                           void *ctx) {
     if (n == 0) return;
     if (db_threadpool_size(pool) == 1 || n * ops < DB_CPU_PARALLEL_MIN) {
         fn(ctx, 0, n);
@@ -35,7 +38,8 @@ static void parallel_range(db_threadpool *pool, size_t n, size_t align, size_t o
     db_threadpool_run(pool, range_run, &j);
 }
 
-/* ---- RMSNorm ------------------------------------------------------------------------------------ */
+/* ---- RMSNorm ------------------------------------------------------------------------------------
+ */
 
 typedef struct rmsnorm_ctx {
     float *out;
@@ -50,11 +54,13 @@ static void rmsnorm_rows(void *arg, size_t r0, size_t r1) {
         const float *x = c->x + r * (size_t)c->d;
         float *o = c->out + r * (size_t)c->d;
         float ss = 0.0f;
-        for (int j = 0; j < c->d; j++) ss += x[j] * x[j];
+        for (int j = 0; j < c->d; j++)
+            ss += x[j] * x[j];
         ss /= (float)c->d;
         ss += c->eps;
         ss = 1.0f / sqrtf(ss);
-        for (int j = 0; j < c->d; j++) o[j] = c->g[j] * (ss * x[j]);
+        for (int j = 0; j < c->d; j++)
+            o[j] = c->g[j] * (ss * x[j]);
     }
 }
 
@@ -64,10 +70,12 @@ void db_cpu_rmsnorm(db_threadpool *pool, float *out, const float *x, const float
     parallel_range(pool, (size_t)T, 1, (size_t)d * 3, rmsnorm_rows, &c);
 }
 
-/* ---- RoPE --------------------------------------------------------------------------------------- */
+/* ---- RoPE ---------------------------------------------------------------------------------------
+ */
 
 void db_cpu_rope_freq(float *freq, int head_size, float theta) {
-    for (int i = 0; i < head_size; i += 2) freq[i / 2] = 1.0f / powf(theta, (float)i / (float)head_size);
+    for (int i = 0; i < head_size; i += 2)
+        freq[i / 2] = 1.0f / powf(theta, (float)i / (float)head_size);
 }
 
 typedef struct rope_ctx {
@@ -90,8 +98,10 @@ static void rope_rows(void *arg, size_t r0, size_t r1) {
         for (int i = 0; i < c->head_size; i += 2) { /* one angle per pair index, all heads */
             float val = (float)c->pos[t] * c->freq[i / 2];
             float fcr = cosf(val), fci = sinf(val);
-            for (int h = 0; h < c->q_dim; h += c->head_size) rotate(q, h + i, fcr, fci);
-            for (int h = 0; h < c->kv_dim; h += c->head_size) rotate(k, h + i, fcr, fci);
+            for (int h = 0; h < c->q_dim; h += c->head_size)
+                rotate(q, h + i, fcr, fci);
+            for (int h = 0; h < c->kv_dim; h += c->head_size)
+                rotate(k, h + i, fcr, fci);
         }
     }
 }
@@ -102,7 +112,8 @@ void db_cpu_rope(db_threadpool *pool, float *q, float *k, const int *pos, int T,
     parallel_range(pool, (size_t)T, 1, (size_t)(q_dim + kv_dim) * 4, rope_rows, &c);
 }
 
-/* ---- SwiGLU, residual, rounding ------------------------------------------------------------------ */
+/* ---- SwiGLU, residual, rounding
+ * ------------------------------------------------------------------ */
 
 typedef struct pair_ctx {
     float *x;
@@ -125,7 +136,8 @@ void db_cpu_swiglu(db_threadpool *pool, float *gate, const float *up, size_t n) 
 
 static void add_range(void *arg, size_t b, size_t e) {
     const pair_ctx *c = arg;
-    for (size_t i = b; i < e; i++) c->x[i] += c->y[i];
+    for (size_t i = b; i < e; i++)
+        c->x[i] += c->y[i];
 }
 
 void db_cpu_add(db_threadpool *pool, float *x, const float *y, size_t n) {

@@ -1,9 +1,9 @@
 /* cpu_ops.h — the CPU backend's row-wise operations over the tokens of a step: RMSNorm, RoPE,
  * SwiGLU, residual add and activation rounding, run on the thread pool.
  *
- * What it is for: the elementwise and per-row parts of llama2.c's forward(), batched over T token rows
- * and split across threads by rows (a small job runs on the calling thread alone).
- * What it must not do: run GEMMs (engine/linear.h does), touch the KV cache, print, or exit.
+ * What it is for: the elementwise and per-row parts of llama2.c's forward(), batched over T token
+ * rows and split across threads by rows (a small job runs on the calling thread alone). What it
+ * must not do: run GEMMs (engine/linear.h does), touch the KV cache, print, or exit.
  */
 #ifndef DB_CPU_OPS_H
 #define DB_CPU_OPS_H
@@ -21,8 +21,8 @@ extern "C" {
 void db_cpu_rmsnorm(db_threadpool *pool, float *out, const float *x, const float *g, int T, int d,
                     float eps);
 
-/* RoPE in place on q (T, q_dim) and k (T, kv_dim), token t at position pos[t]: llama2.c's rotation of
- * adjacent pairs (i, i+1) of each head by the angle pos * freq[(i % head_size) / 2]. */
+/* RoPE in place on q (T, q_dim) and k (T, kv_dim), token t at position pos[t]: llama2.c's rotation
+ * of adjacent pairs (i, i+1) of each head by the angle pos * freq[(i % head_size) / 2]. */
 void db_cpu_rope(db_threadpool *pool, float *q, float *k, const int *pos, int T, int q_dim,
                  int kv_dim, int head_size, const float *freq);
 

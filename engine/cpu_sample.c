@@ -23,7 +23,9 @@ double db_cpu_sample_uniform(uint64_t seed, int seq_id, int pos) {
 }
 
 /* "a ranks before b": larger logit, or equal logit and lower index. */
-static int ranks_before(const float *l, int a, int b) { return l[a] > l[b] || (l[a] == l[b] && a < b); }
+static int ranks_before(const float *l, int a, int b) {
+    return l[a] > l[b] || (l[a] == l[b] && a < b);
+}
 
 /* Min-heap (by rank: the worst candidate on top) of k indices. */
 static void sift_down(const float *l, int *h, int k, int i) {
@@ -57,7 +59,8 @@ static int top_k_candidates(const float *l, int n, int k, int *idx) {
         if (m < k) {
             idx[m++] = i;
             if (m == k)
-                for (int j = k / 2 - 1; j >= 0; j--) sift_down(l, idx, k, j);
+                for (int j = k / 2 - 1; j >= 0; j--)
+                    sift_down(l, idx, k, j);
         } else if (ranks_before(l, i, idx[0])) {
             idx[0] = i;
             sift_down(l, idx, k, 0);
@@ -72,9 +75,11 @@ int db_cpu_sample(const float *logits, int n, float temperature, int top_k, doub
     int m = top_k_candidates(logits, n, k, idx);
     if (m == 0) return 0;
     float mx = logits[idx[0]];
-    for (int j = 1; j < m; j++) mx = logits[idx[j]] > mx ? logits[idx[j]] : mx;
+    for (int j = 1; j < m; j++)
+        mx = logits[idx[j]] > mx ? logits[idx[j]] : mx;
     double sum = 0.0;
-    for (int j = 0; j < m; j++) sum += exp((double)(logits[idx[j]] - mx) / temperature);
+    for (int j = 0; j < m; j++)
+        sum += exp((double)(logits[idx[j]] - mx) / temperature);
     double target = u * sum, acc = 0.0;
     for (int j = 0; j < m; j++) {
         acc += exp((double)(logits[idx[j]] - mx) / temperature);

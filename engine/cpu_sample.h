@@ -15,16 +15,17 @@
 extern "C" {
 #endif
 
-/* Index of the largest logit; the lowest index among equal maxima; NaNs are never chosen (0 when every
- * logit is NaN). */
+/* Index of the largest logit; the lowest index among equal maxima; NaNs are never chosen (0 when
+ * every logit is NaN). */
 int db_cpu_argmax(const float *logits, int n);
 
 /* A uniform draw in [0, 1) for the token that follows position `pos` of sequence `seq_id`. */
 double db_cpu_sample_uniform(uint64_t seed, int seq_id, int pos);
 
 /* Samples from softmax(logits / temperature) restricted to the top_k largest logits (top_k <= 0 or
- * >= n: all; ties at the k-th value keep the lower indices) by inverting the cumulative distribution
- * over the candidates in ascending index order at u. idx (n) is scratch. temperature > 0. */
+ * >= n: all; ties at the k-th value keep the lower indices) by inverting the cumulative
+ * distribution over the candidates in ascending index order at u. idx (n) is scratch. temperature >
+ * 0. */
 int db_cpu_sample(const float *logits, int n, float temperature, int top_k, double u, int *idx);
 
 #ifdef __cplusplus

@@ -1,4 +1,5 @@
-/* cpu_weights.c — synthetic and checkpoint weights of the CPU backend (contract in cpu_weights.h). */
+/* cpu_weights.c — synthetic and checkpoint weights of the CPU backend (contract in cpu_weights.h).
+ */
 #include "cpu_weights.h"
 
 #include <math.h>
@@ -9,36 +10,44 @@
 #include "checkpoint.h"
 #include "synth.h"
 
-float db_synth_matrix_scale(int K) { return sqrtf(3.0f / (float)K); }
+float db_synth_matrix_scale(int K) {
+    return sqrtf(3.0f / (float)K);
+}
 
 static db_status alloc_floats(float **out, size_t n, const char *what, db_error *err) {
     *out = malloc(n * sizeof(float));
-    if (!*out) return db_error_set(err, DB_ERR_NOMEM, "cpu backend: cannot allocate %s (%zu floats)", what, n);
+    if (!*out)
+        return db_error_set(err, DB_ERR_NOMEM, "cpu backend: cannot allocate %s (%zu floats)", what,
+                            n);
     return DB_OK;
 }
 
-static db_status synth_gain(float **out, int dim, uint64_t seed, uint32_t tensor_id, db_error *err) {
+static db_status synth_gain(float **out, int dim, uint64_t seed, uint32_t tensor_id,
+                            db_error *err) {
     db_status st = alloc_floats(out, (size_t)dim, "an RMSNorm gain", err);
     if (st != DB_OK) return st;
     uint64_t key = db_synth_key(seed, tensor_id);
     for (int i = 0; i < dim; i++)
-        (*out)[i] = 1.0f + DB_SYNTH_GAIN_SPREAD * db_synth_uniform_from_bits(db_synth_bits(key, (uint64_t)i));
+        (*out)[i] = 1.0f + DB_SYNTH_GAIN_SPREAD *
+                               db_synth_uniform_from_bits(db_synth_bits(key, (uint64_t)i));
     return DB_OK;
 }
 
-static db_status synth_matrix(db_linear *W, int N, int K, db_precision p, uint64_t seed, uint32_t id,
-                              db_error *err) {
+static db_status synth_matrix(db_linear *W, int N, int K, db_precision p, uint64_t seed,
+                              uint32_t id, db_error *err) {
     return db_linear_init_synth(W, N, K, p, seed, id, db_synth_matrix_scale(K), err);
 }
 
 static db_status synth_qk(db_linear *W, int N, int K, db_precision p, uint64_t seed, uint32_t id,
                           db_error *err) {
-    return db_linear_init_synth(W, N, K, p, seed, id, DB_SYNTH_QK_GAIN * db_synth_matrix_scale(K), err);
+    return db_linear_init_synth(W, N, K, p, seed, id, DB_SYNTH_QK_GAIN * db_synth_matrix_scale(K),
+                                err);
 }
 
 static db_status synth_layer(db_cpu_layer *L, const db_model_config *m, int l, db_precision p,
                              uint64_t seed, db_error *err) {
-    int d = m->dim, h = m->hidden_dim, q = m->n_heads * db_model_head_size(m), kv = db_model_kv_dim(m);
+    int d = m->dim, h = m->hidden_dim, q = m->n_heads * db_model_head_size(m),
+        kv = db_model_kv_dim(m);
     db_status st;
     if ((st = synth_gain(&L->rms_att, d, seed, db_synth_layer_tensor(l, DB_LT_RMS_ATT), err)) ||
         (st = synth_qk(&L->wq, q, d, p, seed, db_synth_layer_tensor(l, DB_LT_WQ), err)) ||
@@ -59,7 +68,9 @@ static db_status alloc_layers(db_cpu_weights *w, const db_model_config *m, db_pr
     w->config = *m;
     w->precision = p;
     w->layers = calloc((size_t)m->n_layers, sizeof *w->layers);
-    if (!w->layers) return db_error_set(err, DB_ERR_NOMEM, "cpu backend: cannot allocate %d layers", m->n_layers);
+    if (!w->layers)
+        return db_error_set(err, DB_ERR_NOMEM, "cpu backend: cannot allocate %d layers",
+                            m->n_layers);
     return DB_OK;
 }
 
@@ -67,23 +78,28 @@ db_status db_cpu_weights_synth(db_cpu_weights *w, const db_model_config *m, db_p
                                uint64_t seed, db_error *err) {
     db_status st = alloc_layers(w, m, p, err);
     if (st == DB_OK)
-        st = synth_matrix(&w->token_embedding, m->vocab_size, m->dim, p, seed, DB_TENSOR_TOKEN_EMBEDDING, err);
-    for (int l = 0; st == DB_OK && l < m->n_layers; l++) st = synth_layer(&w->layers[l], m, l, p, seed, err);
+        st = synth_matrix(&w->token_embedding, m->vocab_size, m->dim, p, seed,
+                          DB_TENSOR_TOKEN_EMBEDDING, err);
+    for (int l = 0; st == DB_OK && l < m->n_layers; l++)
+        st = synth_layer(&w->layers[l], m, l, p, seed, err);
     if (st == DB_OK) st = synth_gain(&w->rms_final, m->dim, seed, DB_TENSOR_RMS_FINAL, err);
     if (st == DB_OK && !m->shared_classifier)
-        st = synth_matrix(&w->classifier, m->vocab_size, m->dim, p, seed, DB_TENSOR_CLASSIFIER, err);
+        st =
+            synth_matrix(&w->classifier, m->vocab_size, m->dim, p, seed, DB_TENSOR_CLASSIFIER, err);
     if (st != DB_OK) db_cpu_weights_free(w);
     return st;
 }
 
-/* ---- llama2.c checkpoint ------------------------------------------------------------------------ */
+/* ---- llama2.c checkpoint ------------------------------------------------------------------------
+ */
 
 static db_status copy_gain(float **out, const float *src, int dim, db_error *err) {
     db_status st = alloc_floats(out, (size_t)dim, "an RMSNorm gain", err);
     if (st != DB_OK) return st;
     for (int i = 0; i < dim; i++)
         if (!isfinite(src[i]))
-            return db_error_set(err, DB_ERR_INVALID, "checkpoint: RMSNorm gain element %d is not finite", i);
+            return db_error_set(err, DB_ERR_INVALID,
+                                "checkpoint: RMSNorm gain element %d is not finite", i);
     memcpy(*out, src, (size_t)dim * sizeof(float));
     return DB_OK;
 }
@@ -111,15 +127,16 @@ static db_status check_shape(const db_model_config *m, const db_model_config *f,
                              db_error *err) {
     if (m->dim != f->dim || m->hidden_dim != f->hidden_dim || m->n_heads != f->n_heads ||
         m->n_kv_heads != f->n_kv_heads || m->vocab_size != f->vocab_size ||
-        m->shared_classifier != f->shared_classifier || m->n_layers > f->n_layers || m->n_layers < 1)
-        return db_error_set(err, DB_ERR_INVALID,
-                            "%s: the checkpoint's shape (dim %d, hidden_dim %d, %d layers, %d heads, "
-                            "%d kv heads, vocab %d, %s classifier) does not match the model asked for "
-                            "(dim %d, hidden_dim %d, %d layers, %d heads, %d kv heads, vocab %d, %s)",
-                            path, f->dim, f->hidden_dim, f->n_layers, f->n_heads, f->n_kv_heads,
-                            f->vocab_size, f->shared_classifier ? "shared" : "unshared", m->dim,
-                            m->hidden_dim, m->n_layers, m->n_heads, m->n_kv_heads, m->vocab_size,
-                            m->shared_classifier ? "shared" : "unshared");
+        m->shared_classifier != f->shared_classifier || m->n_layers > f->n_layers ||
+        m->n_layers < 1)
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "%s: the checkpoint's shape (dim %d, hidden_dim %d, %d layers, %d heads, "
+            "%d kv heads, vocab %d, %s classifier) does not match the model asked for "
+            "(dim %d, hidden_dim %d, %d layers, %d heads, %d kv heads, vocab %d, %s)",
+            path, f->dim, f->hidden_dim, f->n_layers, f->n_heads, f->n_kv_heads, f->vocab_size,
+            f->shared_classifier ? "shared" : "unshared", m->dim, m->hidden_dim, m->n_layers,
+            m->n_heads, m->n_kv_heads, m->vocab_size, m->shared_classifier ? "shared" : "unshared");
     return DB_OK;
 }
 
@@ -132,8 +149,10 @@ db_status db_cpu_weights_load(db_cpu_weights *w, const db_model_config *m, db_pr
     st = check_shape(m, &ck.config, checkpoint_path, err);
     if (st == DB_OK) st = alloc_layers(w, m, p, err);
     if (st == DB_OK)
-        st = db_linear_init_f32(&w->token_embedding, m->vocab_size, m->dim, p, ck.token_embedding, err);
-    for (int l = 0; st == DB_OK && l < m->n_layers; l++) st = load_layer(&w->layers[l], &ck, l, p, err);
+        st = db_linear_init_f32(&w->token_embedding, m->vocab_size, m->dim, p, ck.token_embedding,
+                                err);
+    for (int l = 0; st == DB_OK && l < m->n_layers; l++)
+        st = load_layer(&w->layers[l], &ck, l, p, err);
     if (st == DB_OK) st = copy_gain(&w->rms_final, ck.rms_final, m->dim, err);
     if (st == DB_OK && !m->shared_classifier)
         st = db_linear_init_f32(&w->classifier, m->vocab_size, m->dim, p, ck.wcls, err);
@@ -158,7 +177,8 @@ void db_cpu_weights_free(db_cpu_weights *w) {
         free(L->rms_att);
         free(L->rms_ffn);
         db_linear *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
-        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++) db_linear_free(mats[i]);
+        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
+            db_linear_free(mats[i]);
     }
     free(w->layers);
     free(w->rms_final);
@@ -168,7 +188,8 @@ void db_cpu_weights_free(db_cpu_weights *w) {
 
 size_t db_cpu_weights_bytes(const db_cpu_weights *w) {
     size_t d = (size_t)w->config.dim;
-    size_t total = db_linear_bytes(&w->token_embedding) + db_linear_bytes(&w->classifier) + d * sizeof(float);
+    size_t total =
+        db_linear_bytes(&w->token_embedding) + db_linear_bytes(&w->classifier) + d * sizeof(float);
     for (int l = 0; w->layers && l < w->config.n_layers; l++) {
         const db_cpu_layer *L = &w->layers[l];
         total += 2 * d * sizeof(float) + db_linear_bytes(&L->wq) + db_linear_bytes(&L->wk) +

@@ -1,25 +1,26 @@
-/* cpu_weights.h — the model's weights on the host: the synthetic-weight contract (tensor ids, scales)
- * and building the weights in a precision scheme, from the seed or from a llama2.c checkpoint.
+/* cpu_weights.h — the model's weights on the host: the synthetic-weight contract (tensor ids,
+ * scales) and building the weights in a precision scheme, from the seed or from a llama2.c
+ * checkpoint.
  *
- * What it is for: one definition of the seeded synthetic model that every backend reproduces bit for
- * bit (the CUDA backend generates the same tensors on the device from these ids and scales), and the
- * CPU backend's copy of the weights, stored in the scheme (engine/linear.h).
- * What it must not do: run arithmetic of the forward pass, know about the KV cache, print, or exit.
+ * What it is for: one definition of the seeded synthetic model that every backend reproduces bit
+ * for bit (the CUDA backend generates the same tensors on the device from these ids and scales),
+ * and the CPU backend's copy of the weights, stored in the scheme (engine/linear.h). What it must
+ * not do: run arithmetic of the forward pass, know about the KV cache, print, or exit.
  *
  * Synthetic model under seed s (u(t, i) = db_synth_uniform(s, t, i), kernels/synth.h; all in fp32):
  *   matrix W (N rows = outputs, K columns = inputs), tensor t: W[n][k] = c * u(t, n*K + k) with
- *     c = sqrtf(3.0f / K) (each weight has variance 1/K, so y = W x keeps the scale of x), except wq and
- *     wk, whose c is 2.0f * sqrtf(3.0f / K) (DB_SYNTH_QK_GAIN): attention scores q.k/sqrt(head_size)
- *     then have a standard deviation of about 4, so heads attend to a few positions rather than
- *     averaging the whole context, and greedy decoding keeps wandering instead of settling on one
- *     token (with gain 1, 2 of 192 tiny sequences of 500 tokens ended repeating one token);
- *   token embedding (vocab, dim), tensor 0: E[v][i] = sqrtf(3.0f / dim) * u(0, v*dim + i), as a matrix
- *     with K = dim: with a shared classifier the current token's own logit gains only about one
+ *     c = sqrtf(3.0f / K) (each weight has variance 1/K, so y = W x keeps the scale of x), except
+ * wq and wk, whose c is 2.0f * sqrtf(3.0f / K) (DB_SYNTH_QK_GAIN): attention scores
+ * q.k/sqrt(head_size) then have a standard deviation of about 4, so heads attend to a few positions
+ * rather than averaging the whole context, and greedy decoding keeps wandering instead of settling
+ * on one token (with gain 1, 2 of 192 tiny sequences of 500 tokens ended repeating one token);
+ *   token embedding (vocab, dim), tensor 0: E[v][i] = sqrtf(3.0f / dim) * u(0, v*dim + i), as a
+ * matrix with K = dim: with a shared classifier the current token's own logit gains only about one
  *     standard deviation of the others (with scale 1 it would win at once and repeat forever);
  *   RMSNorm gain g (dim), tensor t: g[i] = 1 + DB_SYNTH_GAIN_SPREAD * u(t, i).
- * Tensor ids: 0 token embedding, 1 final RMSNorm gain, 2 classifier (unshared only; a shared classifier
- * is the token embedding); layer l: 16 + 16*l + kind with kind 0 rms_att, 1 wq, 2 wk, 3 wv, 4 wo,
- * 5 rms_ffn, 6 w1 (gate), 7 w2 (down), 8 w3 (up).
+ * Tensor ids: 0 token embedding, 1 final RMSNorm gain, 2 classifier (unshared only; a shared
+ * classifier is the token embedding); layer l: 16 + 16*l + kind with kind 0 rms_att, 1 wq, 2 wk, 3
+ * wv, 4 wo, 5 rms_ffn, 6 w1 (gate), 7 w2 (down), 8 w3 (up).
  */
 #ifndef DB_CPU_WEIGHTS_H
 #define DB_CPU_WEIGHTS_H
@@ -96,8 +97,8 @@ static inline const db_linear *db_cpu_weights_lm_head(const db_cpu_weights *w) {
 db_status db_cpu_weights_synth(db_cpu_weights *w, const db_model_config *m, db_precision p,
                                uint64_t seed, db_error *err);
 
-/* Weights of a llama2.c checkpoint quantised into p. The checkpoint's shape must equal m except that
- * m may keep only its first n_layers layers (--layers); shared_classifier follows the file. */
+/* Weights of a llama2.c checkpoint quantised into p. The checkpoint's shape must equal m except
+ * that m may keep only its first n_layers layers (--layers); shared_classifier follows the file. */
 db_status db_cpu_weights_load(db_cpu_weights *w, const db_model_config *m, db_precision p,
                               const char *checkpoint_path, db_error *err);
 

@@ -1,6 +1,6 @@
-/* cmd_generate.c — `decodebench generate`: runs the decode engine on seeded random prompts, prints the
- * generated token ids of each sequence and the achieved throughput (tokens/s, GB/s and GFLOP/s, bytes
- * and FLOPs from db_engine_cost over the steps' measured or modelled time). */
+/* cmd_generate.c — `decodebench generate`: runs the decode engine on seeded random prompts, prints
+ * the generated token ids of each sequence and the achieved throughput (tokens/s, GB/s and GFLOP/s,
+ * bytes and FLOPs from db_engine_cost over the steps' measured or modelled time). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,42 +16,61 @@
 #define CMD "generate"
 
 static void print_help(FILE *f) {
-    fprintf(f,
-"Usage: decodebench generate [flags]\n"
-"\n"
-"Runs the embedded decode engine on seeded random prompts: one prefill step for the whole batch\n"
-"(which yields each sequence's first token), then --steps decode steps of the whole batch. Prints the\n"
-"generated token ids of every sequence, then the throughput of the prefill and of the decode steps:\n"
-"tokens/s, GB/s and GFLOP/s, where bytes and FLOPs are the analytic cost of each step (weights, KV\n"
-"cache, activations) summed over the steps and divided by their time (measured on cpu and cuda,\n"
-"modelled on sim).\n"
-"\n"
-"  --model NAME|FILE.json|FILE.bin  preset (tiny, llama2c-15m, llama2c-110m, llama2-7b, llama3-8b,\n"
-"                                llama2-13b, llama3-70b, mistral-7b), a custom shape, or a llama2.c\n"
-"                                checkpoint whose weights are loaded        (default tiny)\n"
-"  --layers N                    run only the first N layers               (default: all)\n"
-"  --prompt-len N                tokens in each prompt, >= 1               (default 16)\n"
-"  --steps M                     decode steps after the prefill; each sequence generates M + 1\n"
-"                                tokens; prompt-len + M <= the model's max_seq_len  (default 32)\n"
-"  --batch B                     sequences decoded together                (default 1)\n"
-"  --precision P                 fp32|tf32|fp16|bf16|fp8|int8|int4   (default fp32 on cpu, else bf16)\n"
-"  --kv-dtype D                  fp32|fp16|bf16|fp8   (default fp32 with fp32/tf32 precision, else bf16)\n"
-"  --backend auto|cpu|cuda|sim   backend; auto = cuda if a GPU answers, else cpu   (default auto)\n"
-"  --device PRESET|FILE.json     sim only: h100-sxm, h200, a100-80g, l40s, or a ceilings JSON\n"
-"                                (default h100-sxm)\n"
-"  --seed S                      seed of the synthetic weights, the prompts and sampling  (default 1)\n"
-"  --threads T                   cpu worker threads; 0 = all cores          (default 0)\n"
-"  --temperature X               0 = greedy argmax (lowest id on ties); > 0 samples from\n"
-"                                softmax(logits / X), seeded               (default 0)\n"
-"  --top-k K                     with --temperature: sample among the K largest logits; 0 = all\n"
-"                                (default 0)\n"
-"  --help                        this text\n"
-"\n"
-"Output: a header line (model, precision, KV dtype, backend and device), one line per sequence\n"
-"'seq I: ID ID ...', then 'prefill:' and 'decode:' lines with the tokens, time and rates.\n"
-"\n"
-"Exit codes: 0 success; 1 the engine failed (message printed); 2 usage error (bad flag or value,\n"
-"unknown model, unreadable or malformed model file).\n");
+    fprintf(
+        f,
+        "Usage: decodebench generate [flags]\n"
+        "\n"
+        "Runs the embedded decode engine on seeded random prompts: one prefill step for the whole "
+        "batch\n"
+        "(which yields each sequence's first token), then --steps decode steps of the whole batch. "
+        "Prints the\n"
+        "generated token ids of every sequence, then the throughput of the prefill and of the "
+        "decode steps:\n"
+        "tokens/s, GB/s and GFLOP/s, where bytes and FLOPs are the analytic cost of each step "
+        "(weights, KV\n"
+        "cache, activations) summed over the steps and divided by their time (measured on cpu and "
+        "cuda,\n"
+        "modelled on sim).\n"
+        "\n"
+        "  --model NAME|FILE.json|FILE.bin  preset (tiny, llama2c-15m, llama2c-110m, llama2-7b, "
+        "llama3-8b,\n"
+        "                                llama2-13b, llama3-70b, mistral-7b), a custom shape, or a "
+        "llama2.c\n"
+        "                                checkpoint whose weights are loaded        (default "
+        "tiny)\n"
+        "  --layers N                    run only the first N layers               (default: all)\n"
+        "  --prompt-len N                tokens in each prompt, >= 1               (default 16)\n"
+        "  --steps M                     decode steps after the prefill; each sequence generates M "
+        "+ 1\n"
+        "                                tokens; prompt-len + M <= the model's max_seq_len  "
+        "(default 32)\n"
+        "  --batch B                     sequences decoded together                (default 1)\n"
+        "  --precision P                 fp32|tf32|fp16|bf16|fp8|int8|int4   (default fp32 on cpu, "
+        "else bf16)\n"
+        "  --kv-dtype D                  fp32|fp16|bf16|fp8   (default fp32 with fp32/tf32 "
+        "precision, else bf16)\n"
+        "  --backend auto|cpu|cuda|sim   backend; auto = cuda if a GPU answers, else cpu   "
+        "(default auto)\n"
+        "  --device PRESET|FILE.json     sim only: h100-sxm, h200, a100-80g, l40s, or a ceilings "
+        "JSON\n"
+        "                                (default h100-sxm)\n"
+        "  --seed S                      seed of the synthetic weights, the prompts and sampling  "
+        "(default 1)\n"
+        "  --threads T                   cpu worker threads; 0 = all cores          (default 0)\n"
+        "  --temperature X               0 = greedy argmax (lowest id on ties); > 0 samples from\n"
+        "                                softmax(logits / X), seeded               (default 0)\n"
+        "  --top-k K                     with --temperature: sample among the K largest logits; 0 "
+        "= all\n"
+        "                                (default 0)\n"
+        "  --help                        this text\n"
+        "\n"
+        "Output: a header line (model, precision, KV dtype, backend and device), one line per "
+        "sequence\n"
+        "'seq I: ID ID ...', then 'prefill:' and 'decode:' lines with the tokens, time and rates.\n"
+        "\n"
+        "Exit codes: 0 success; 1 the engine failed (message printed); 2 usage error (bad flag or "
+        "value,\n"
+        "unknown model, unreadable or malformed model file).\n");
 }
 
 typedef struct gen_args {
@@ -69,7 +88,8 @@ static int parse_flag(gen_args *a, const char *f, const char *v) {
     if (!strcmp(f, "--device")) return (a->device = v), 0;
     if (!strcmp(f, "--precision"))
         return db_precision_parse(v, &a->precision)
-                   ? db_cli_usage_error(CMD, "--precision expects fp32|tf32|fp16|bf16|fp8|int8|int4, got '%s'", v)
+                   ? db_cli_usage_error(
+                         CMD, "--precision expects fp32|tf32|fp16|bf16|fp8|int8|int4, got '%s'", v)
                    : 0;
     if (!strcmp(f, "--kv-dtype"))
         return db_kv_dtype_parse(v, &a->kv_dtype)
@@ -79,10 +99,16 @@ static int parse_flag(gen_args *a, const char *f, const char *v) {
         return db_backend_parse(v, &a->backend)
                    ? db_cli_usage_error(CMD, "--backend expects auto|cpu|cuda|sim, got '%s'", v)
                    : 0;
-    struct { const char *name; long long lo, hi, *out; } ints[] = {
-        {"--layers", 1, DB_MODEL_MAX_LAYERS, &a->layers},   {"--prompt-len", 1, DB_MODEL_MAX_SEQ, &a->prompt_len},
-        {"--steps", 0, DB_MODEL_MAX_SEQ, &a->steps},         {"--batch", 1, 65536, &a->batch},
-        {"--seed", 0, INT64_MAX, &a->seed},                  {"--threads", 0, 1024, &a->threads},
+    struct {
+        const char *name;
+        long long lo, hi, *out;
+    } ints[] = {
+        {"--layers", 1, DB_MODEL_MAX_LAYERS, &a->layers},
+        {"--prompt-len", 1, DB_MODEL_MAX_SEQ, &a->prompt_len},
+        {"--steps", 0, DB_MODEL_MAX_SEQ, &a->steps},
+        {"--batch", 1, 65536, &a->batch},
+        {"--seed", 0, INT64_MAX, &a->seed},
+        {"--threads", 0, 1024, &a->threads},
         {"--top-k", 0, DB_MODEL_MAX_VOCAB, &a->top_k},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
@@ -96,8 +122,14 @@ static int parse_flag(gen_args *a, const char *f, const char *v) {
 /* argv into a; -1 when --help was printed, else 0 or DB_EXIT_USAGE. Flags take "--flag VALUE" or
  * "--flag=VALUE". */
 static int parse_args(int argc, char **argv, gen_args *a) {
-    *a = (gen_args){.model = "tiny", .prompt_len = 16, .steps = 32, .batch = 1, .seed = 1,
-                    .precision = DB_PREC_COUNT, .kv_dtype = DB_KV_COUNT, .backend = DB_BACKEND_AUTO};
+    *a = (gen_args){.model = "tiny",
+                    .prompt_len = 16,
+                    .steps = 32,
+                    .batch = 1,
+                    .seed = 1,
+                    .precision = DB_PREC_COUNT,
+                    .kv_dtype = DB_KV_COUNT,
+                    .backend = DB_BACKEND_AUTO};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *eq = strchr(arg, '=');
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) return print_help(stdout), -1;
@@ -141,16 +173,19 @@ static int resolve(gen_args *a, db_engine_opts *o) {
     if (a->layers && db_model_truncate(&o->model, (int)a->layers, &err) != DB_OK)
         return db_cli_usage_error(CMD, "--layers %lld: %s", a->layers, err.msg);
     if (a->prompt_len + a->steps > o->model.max_seq_len)
-        return db_cli_usage_error(CMD, "--prompt-len %lld plus --steps %lld exceeds the max_seq_len %d of %s",
-                                  a->prompt_len, a->steps, o->model.max_seq_len, o->model.name);
+        return db_cli_usage_error(
+            CMD, "--prompt-len %lld plus --steps %lld exceeds the max_seq_len %d of %s",
+            a->prompt_len, a->steps, o->model.max_seq_len, o->model.name);
     db_backend_kind resolved = a->backend == DB_BACKEND_AUTO ? resolve_auto() : a->backend;
     if (a->device && resolved != DB_BACKEND_SIM)
         return db_cli_usage_error(CMD, "--device applies to --backend sim only");
     if (a->top_k && a->temperature == 0.0)
         return db_cli_usage_error(CMD, "--top-k needs --temperature > 0");
-    if (a->precision == DB_PREC_COUNT) a->precision = resolved == DB_BACKEND_CPU ? DB_PREC_FP32 : DB_PREC_BF16;
+    if (a->precision == DB_PREC_COUNT)
+        a->precision = resolved == DB_BACKEND_CPU ? DB_PREC_FP32 : DB_PREC_BF16;
     if (a->kv_dtype == DB_KV_COUNT)
-        a->kv_dtype = a->precision == DB_PREC_FP32 || a->precision == DB_PREC_TF32 ? DB_KV_FP32 : DB_KV_BF16;
+        a->kv_dtype =
+            a->precision == DB_PREC_FP32 || a->precision == DB_PREC_TF32 ? DB_KV_FP32 : DB_KV_BF16;
     o->backend = a->backend;
     o->checkpoint_path = ends_with(a->model, ".bin") ? a->model : NULL;
     o->precision = a->precision;
@@ -160,7 +195,8 @@ static int resolve(gen_args *a, db_engine_opts *o) {
     o->temperature = (float)a->temperature;
     o->top_k = (int)a->top_k;
     o->sim_device = resolved == DB_BACKEND_SIM ? (a->device ? a->device : "h100-sxm") : NULL;
-    int64_t per_seq = (a->prompt_len + a->steps + o->kv_block_size - 1) / o->kv_block_size * o->kv_block_size;
+    int64_t per_seq =
+        (a->prompt_len + a->steps + o->kv_block_size - 1) / o->kv_block_size * o->kv_block_size;
     o->kv_tokens = a->batch * per_seq;
     return 0;
 }
@@ -170,7 +206,8 @@ static void make_prompts(int32_t *prompts, int batch, int len, int vocab, uint64
     for (int s = 0; s < batch; s++) {
         uint64_t key = db_synth_key(seed, 0xC0000000u + (uint32_t)s);
         for (int i = 0; i < len; i++)
-            prompts[(size_t)s * len + i] = (int32_t)(db_synth_bits(key, (uint64_t)i) % (uint64_t)vocab);
+            prompts[(size_t)s * len + i] =
+                (int32_t)(db_synth_bits(key, (uint64_t)i) % (uint64_t)vocab);
     }
 }
 
@@ -192,31 +229,37 @@ static int run_step(db_engine *e, const db_work *w, int n, int32_t *next, phase 
     ph->seconds += res.step_seconds;
     ph->bytes += c.total_bytes;
     ph->flops += c.total_flops;
-    for (int i = 0; i < n; i++) ph->tokens += w[i].n_tokens;
+    for (int i = 0; i < n; i++)
+        ph->tokens += w[i].n_tokens;
     return 0;
 }
 
-static void print_phase(const char *name, const phase *ph, int batch, long long per_seq, long long steps) {
+static void print_phase(const char *name, const phase *ph, int batch, long long per_seq,
+                        long long steps) {
     double s = ph->seconds > 0 ? ph->seconds : 1e-300;
-    printf("%-8s %d x %lld tokens in %.3f ms: %.1f tokens/s, %.2f GB/s, %.2f GFLOP/s", name, batch, per_seq,
-           ph->seconds * 1e3, (double)ph->tokens / s, ph->bytes / s * 1e-9, ph->flops / s * 1e-9);
+    printf("%-8s %d x %lld tokens in %.3f ms: %.1f tokens/s, %.2f GB/s, %.2f GFLOP/s", name, batch,
+           per_seq, ph->seconds * 1e3, (double)ph->tokens / s, ph->bytes / s * 1e-9,
+           ph->flops / s * 1e-9);
     if (steps > 0) printf(", %.3f ms/step", ph->seconds * 1e3 / (double)steps);
     printf("\n");
 }
 
 /* Prefill then decode; tokens (batch, steps + 1) receives every generated token. */
-static int generate(db_engine *e, const gen_args *a, const int32_t *prompts, int32_t *tokens, int *ids,
-                    phase *pre, phase *dec) {
+static int generate(db_engine *e, const gen_args *a, const int32_t *prompts, int32_t *tokens,
+                    int *ids, phase *pre, phase *dec) {
     int B = (int)a->batch, N = (int)a->prompt_len, M = (int)a->steps, rc = 0;
     db_work *w = calloc((size_t)B, sizeof *w);
     int32_t *next = calloc((size_t)B, sizeof *next);
     if (!w || !next) rc = DB_EXIT_FAIL;
-    for (int s = 0; !rc && s < B; s++) w[s] = (db_work){ids[s], 0, N, prompts + (size_t)s * N, 1};
+    for (int s = 0; !rc && s < B; s++)
+        w[s] = (db_work){ids[s], 0, N, prompts + (size_t)s * N, 1};
     if (!rc) rc = run_step(e, w, B, next, pre);
     for (int k = 0; !rc && k <= M; k++) {
-        for (int s = 0; s < B; s++) tokens[(size_t)s * (M + 1) + k] = next[s];
+        for (int s = 0; s < B; s++)
+            tokens[(size_t)s * (M + 1) + k] = next[s];
         if (k == M) break;
-        for (int s = 0; s < B; s++) w[s] = (db_work){ids[s], N + k, 1, &tokens[(size_t)s * (M + 1) + k], 1};
+        for (int s = 0; s < B; s++)
+            w[s] = (db_work){ids[s], N + k, 1, &tokens[(size_t)s * (M + 1) + k], 1};
         rc = run_step(e, w, B, next, dec);
     }
     if (!w || !next) fprintf(stderr, "decodebench %s: out of memory\n", CMD);
@@ -225,16 +268,18 @@ static int generate(db_engine *e, const gen_args *a, const int32_t *prompts, int
     return rc;
 }
 
-static void print_result(const db_engine *e, const gen_args *a, const int32_t *tokens, const phase *pre,
-                         const phase *dec) {
+static void print_result(const db_engine *e, const gen_args *a, const int32_t *tokens,
+                         const phase *pre, const phase *dec) {
     const db_engine_opts *o = db_engine_get_opts(e);
-    printf("%s (dim %d, %d layers, vocab %d), %s weights, %s KV, %s backend (%s), batch %lld, seed %lld\n",
-           o->model.name, o->model.dim, o->model.n_layers, o->model.vocab_size, db_precision_name(o->precision),
-           db_kv_dtype_name(o->kv_dtype), db_backend_name(db_engine_backend(e)), db_engine_device_name(e),
-           a->batch, a->seed);
+    printf("%s (dim %d, %d layers, vocab %d), %s weights, %s KV, %s backend (%s), batch %lld, seed "
+           "%lld\n",
+           o->model.name, o->model.dim, o->model.n_layers, o->model.vocab_size,
+           db_precision_name(o->precision), db_kv_dtype_name(o->kv_dtype),
+           db_backend_name(db_engine_backend(e)), db_engine_device_name(e), a->batch, a->seed);
     for (long long s = 0; s < a->batch; s++) {
         printf("seq %lld:", s);
-        for (long long k = 0; k <= a->steps; k++) printf(" %d", (int)tokens[s * (a->steps + 1) + k]);
+        for (long long k = 0; k <= a->steps; k++)
+            printf(" %d", (int)tokens[s * (a->steps + 1) + k]);
         printf("\n");
     }
     print_phase("prefill:", pre, (int)a->batch, a->prompt_len, 0);

@@ -1,12 +1,13 @@
-/* ref_model.h — a naive float64 Llama forward pass for tests, one token at a time, as llama2.c's run.c.
+/* ref_model.h — a naive float64 Llama forward pass for tests, one token at a time, as llama2.c's
+ * run.c.
  *
- * What it is for: the independent reference the CPU backend's fp32 logits are checked against. It reads
- * the synthetic weights straight from kernels/synth.h following the contract written in
+ * What it is for: the independent reference the CPU backend's fp32 logits are checked against. It
+ * reads the synthetic weights straight from kernels/synth.h following the contract written in
  * engine/cpu_weights.h (tensor ids 0 embedding, 1 final gain, 2 classifier, 16 + 16*layer + kind;
- * matrices sqrt(3/K) * u, wq and wk 2 sqrt(3/K) * u, embedding sqrt(3/dim) * u, gains 1 + 0.125 * u, all
- * formed in fp32), then does every
- * operation in double with plain loops and a contiguous KV cache.
- * What it must not do: share code with the backend (no engine/cpu*.c, no linear.h), or be fast.
+ * matrices sqrt(3/K) * u, wq and wk 2 sqrt(3/K) * u, embedding sqrt(3/dim) * u, gains 1 + 0.125 *
+ * u, all formed in fp32), then does every operation in double with plain loops and a contiguous KV
+ * cache. What it must not do: share code with the backend (no engine/cpu*.c, no linear.h), or be
+ * fast.
  */
 #ifndef DB_TESTS_REF_MODEL_H
 #define DB_TESTS_REF_MODEL_H
@@ -46,11 +47,14 @@ static inline double *ref_alloc(size_t n) {
 }
 
 /* out[i] = (double)(scale * u(tensor, i)) for i < n, the product formed in fp32. */
-static inline void ref_fill(double *out, size_t n, uint64_t seed, uint32_t tensor, float scale, float offset) {
-    for (size_t i = 0; i < n; i++) out[i] = (double)(offset + scale * db_synth_uniform(seed, tensor, i));
+static inline void ref_fill(double *out, size_t n, uint64_t seed, uint32_t tensor, float scale,
+                            float offset) {
+    for (size_t i = 0; i < n; i++)
+        out[i] = (double)(offset + scale * db_synth_uniform(seed, tensor, i));
 }
 
-static inline void ref_fill_matrix(double *out, int N, int K, uint64_t seed, uint32_t tensor, float gain) {
+static inline void ref_fill_matrix(double *out, int N, int K, uint64_t seed, uint32_t tensor,
+                                   float gain) {
     ref_fill(out, (size_t)N * (size_t)K, seed, tensor, gain * sqrtf(3.0f / (float)K), 0.0f);
 }
 
@@ -66,7 +70,8 @@ static inline void ref_model_synth(ref_model *r, const db_model_config *c, uint6
     ref_fill_matrix(r->emb, V, d, seed, 0, 1.0f);
     r->rms_att = ref_alloc(ld), r->rms_ffn = ref_alloc(ld);
     r->wq = ref_alloc(ld * d), r->wk = ref_alloc(ld * kv), r->wv = ref_alloc(ld * kv);
-    r->wo = ref_alloc(ld * d), r->w1 = ref_alloc(ld * h), r->w2 = ref_alloc(ld * h), r->w3 = ref_alloc(ld * h);
+    r->wo = ref_alloc(ld * d), r->w1 = ref_alloc(ld * h), r->w2 = ref_alloc(ld * h),
+    r->w3 = ref_alloc(ld * h);
     for (int l = 0; l < L; l++) {
         uint32_t base = 16u + 16u * (uint32_t)l;
         ref_fill(r->rms_att + (size_t)l * d, (size_t)d, seed, base + 0, 0.125f, 1.0f);
@@ -94,25 +99,30 @@ static inline void ref_model_synth(ref_model *r, const db_model_config *c, uint6
 }
 
 static inline void ref_model_free(ref_model *r) {
-    double *all[] = {r->emb, r->rms_att, r->wq, r->wk, r->wv, r->wo, r->rms_ffn, r->w1, r->w2, r->w3,
-                     r->rms_final, r->wcls, r->key_cache, r->val_cache, r->x, r->xb, r->xb2, r->q,
-                     r->k, r->v, r->hb, r->hb2, r->att, r->logits};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+    double *all[] = {r->emb,       r->rms_att,   r->wq, r->wk,  r->wv,        r->wo,
+                     r->rms_ffn,   r->w1,        r->w2, r->w3,  r->rms_final, r->wcls,
+                     r->key_cache, r->val_cache, r->x,  r->xb,  r->xb2,       r->q,
+                     r->k,         r->v,         r->hb, r->hb2, r->att,       r->logits};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(all[i]);
     memset(r, 0, sizeof *r);
 }
 
 static inline void ref_rmsnorm(double *o, const double *x, const double *g, int n, double eps) {
     double ss = 0.0;
-    for (int j = 0; j < n; j++) ss += x[j] * x[j];
+    for (int j = 0; j < n; j++)
+        ss += x[j] * x[j];
     double inv = 1.0 / sqrt(ss / n + eps);
-    for (int j = 0; j < n; j++) o[j] = g[j] * (inv * x[j]);
+    for (int j = 0; j < n; j++)
+        o[j] = g[j] * (inv * x[j]);
 }
 
 /* out (N) = W (N, K) x (K). */
 static inline void ref_matmul(double *out, const double *x, const double *W, int N, int K) {
     for (int i = 0; i < N; i++) {
         double s = 0.0;
-        for (int j = 0; j < K; j++) s += W[(size_t)i * K + j] * x[j];
+        for (int j = 0; j < K; j++)
+            s += W[(size_t)i * K + j] * x[j];
         out[i] = s;
     }
 }
@@ -139,21 +149,26 @@ static inline void ref_attention(ref_model *r, int l, int pos) {
         for (int t = 0; t <= pos; t++) {
             const double *k = r->key_cache + loff + (size_t)t * kv + (size_t)g * hs;
             double s = 0.0;
-            for (int i = 0; i < hs; i++) s += q[i] * k[i];
+            for (int i = 0; i < hs; i++)
+                s += q[i] * k[i];
             r->att[t] = s / sqrt((double)hs);
             mx = fmax(mx, r->att[t]);
         }
-        for (int t = 0; t <= pos; t++) sum += (r->att[t] = exp(r->att[t] - mx));
+        for (int t = 0; t <= pos; t++)
+            sum += (r->att[t] = exp(r->att[t] - mx));
         double *o = r->xb + (size_t)h * hs;
-        for (int i = 0; i < hs; i++) o[i] = 0.0;
+        for (int i = 0; i < hs; i++)
+            o[i] = 0.0;
         for (int t = 0; t <= pos; t++) {
             const double *v = r->val_cache + loff + (size_t)t * kv + (size_t)g * hs;
-            for (int i = 0; i < hs; i++) o[i] += r->att[t] / sum * v[i];
+            for (int i = 0; i < hs; i++)
+                o[i] += r->att[t] / sum * v[i];
         }
     }
 }
 
-/* The logits (V) after feeding `token` at position `pos` (positions must be fed in order from 0). */
+/* The logits (V) after feeding `token` at position `pos` (positions must be fed in order from 0).
+ */
 static inline const double *ref_model_forward(ref_model *r, int token, int pos) {
     const db_model_config *c = &r->c;
     int d = c->dim, h = c->hidden_dim, kv = r->kv_dim, hs = r->head_size;
@@ -171,13 +186,16 @@ static inline const double *ref_model_forward(ref_model *r, int token, int pos) 
         memcpy(r->val_cache + off, r->v, (size_t)kv * sizeof(double));
         ref_attention(r, l, pos);
         ref_matmul(r->xb2, r->xb, r->wo + ld * d, d, d);
-        for (int i = 0; i < d; i++) r->x[i] += r->xb2[i];
+        for (int i = 0; i < d; i++)
+            r->x[i] += r->xb2[i];
         ref_rmsnorm(r->xb, r->x, r->rms_ffn + ld, d, c->norm_eps);
         ref_matmul(r->hb, r->xb, r->w1 + ld * h, h, d);
         ref_matmul(r->hb2, r->xb, r->w3 + ld * h, h, d);
-        for (int i = 0; i < h; i++) r->hb[i] = r->hb[i] / (1.0 + exp(-r->hb[i])) * r->hb2[i];
+        for (int i = 0; i < h; i++)
+            r->hb[i] = r->hb[i] / (1.0 + exp(-r->hb[i])) * r->hb2[i];
         ref_matmul(r->xb, r->hb, r->w2 + ld * h, d, h);
-        for (int i = 0; i < d; i++) r->x[i] += r->xb[i];
+        for (int i = 0; i < d; i++)
+            r->x[i] += r->xb[i];
     }
     ref_rmsnorm(r->xb, r->x, r->rms_final, d, c->norm_eps);
     ref_matmul(r->logits, r->xb, r->wcls ? r->wcls : r->emb, c->vocab_size, d);

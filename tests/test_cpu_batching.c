@@ -1,6 +1,6 @@
-/* The CPU backend through the engine API (engine.h): what a sequence generates does not depend on how
- * its work is batched or chunked, on whether its context was computed now or earlier, and depends on
- * the seed; KV blocks all come back.
+/* The CPU backend through the engine API (engine.h): what a sequence generates does not depend on
+ * how its work is batched or chunked, on whether its context was computed now or earlier, and
+ * depends on the seed; KV blocks all come back.
  *
  * Token equality is the contract (argmax of logits); logits of one row may differ in the last bits
  * when the GEMMs see a different number of rows, which is why these tests compare tokens.
@@ -64,7 +64,7 @@ static void tokens_do_not_depend_on_the_rest_of_the_batch(void **state) {
     int len[N], id[N], start[N], produced[N] = {0};
     db_error err;
     for (int s = 0; s < N; s++) {
-        len[s] = 3 + 2 * s;     /* 3, 5, ..., 17 tokens */
+        len[s] = 3 + 2 * s;            /* 3, 5, ..., 17 tokens */
         start[s] = s == 0 ? 0 : s - 1; /* sequence 0 starts with 1; the others join one per step */
         ref_prompt(prompts[s], len[s], 256, 1, s);
         assert_int_equal(db_seq_alloc(e, &id[s], &err), DB_OK);
@@ -83,7 +83,8 @@ static void tokens_do_not_depend_on_the_rest_of_the_batch(void **state) {
             map[n++] = s;
         }
         step_ok(e, w, n, next);
-        for (int i = 0; i < n; i++) got[map[i]][produced[map[i]]++] = next[i];
+        for (int i = 0; i < n; i++)
+            got[map[i]][produced[map[i]]++] = next[i];
     }
     assert_memory_equal(alone, got[0], sizeof alone);
     db_engine_close(e);
@@ -102,8 +103,10 @@ static void chunked_prefill_equals_one_shot_prefill(void **state) {
         db_work w = {id, pos, chunks[c], prompt + pos, c == 2};
         int32_t next;
         step_ok(e, &w, 1, &next);
-        if (c < 2) assert_int_equal(next, -1);
-        else chunked[0] = next;
+        if (c < 2)
+            assert_int_equal(next, -1);
+        else
+            chunked[0] = next;
         pos += chunks[c];
     }
     for (int k = 1; k < GEN; k++) {
@@ -139,13 +142,14 @@ static void run_seeded(uint64_t seed, float temperature, int top_k, int32_t *out
 
 static int count_differences(const int32_t *a, const int32_t *b, int n) {
     int d = 0;
-    for (int i = 0; i < n; i++) d += a[i] != b[i];
+    for (int i = 0; i < n; i++)
+        d += a[i] != b[i];
     return d;
 }
 
 /* The seed chooses the synthetic weights: same seed, same tokens; another seed, another model. Two
- * unrelated greedy decodes over a 256-token vocabulary agree at a position with probability ~1/256, so
- * at least half of 24 positions must differ. */
+ * unrelated greedy decodes over a 256-token vocabulary agree at a position with probability ~1/256,
+ * so at least half of 24 positions must differ. */
 static void greedy_tokens_follow_the_seed(void **state) {
     int32_t a[GEN], b[GEN], c[GEN];
     run_seeded(11, 0.0f, 0, a);
@@ -190,12 +194,15 @@ static void kv_blocks_all_return_after_free(void **state) {
         w[s] = (db_work){id[s], 0, 7 + 5 * s, prompts[s], 1};
     }
     step_ok(e, w, N, next);
-    for (int s = 0; s < N; s++) w[s] = (db_work){id[s], 7 + 5 * s, 1, &next[s], 1};
+    for (int s = 0; s < N; s++)
+        w[s] = (db_work){id[s], 7 + 5 * s, 1, &next[s], 1};
     int32_t next2[N];
     step_ok(e, w, N, next2);
-    /* Blocks of 16 tokens: sequences of 8, 13, 18, 23, 28 tokens hold 1 + 1 + 2 + 2 + 2 = 8 blocks. */
+    /* Blocks of 16 tokens: sequences of 8, 13, 18, 23, 28 tokens hold 1 + 1 + 2 + 2 + 2 = 8 blocks.
+     */
     assert_int_equal(total - db_engine_kv_free_blocks(e), 8);
-    for (int s = 0; s < N; s++) assert_int_equal(db_seq_free(e, id[s], &err), DB_OK);
+    for (int s = 0; s < N; s++)
+        assert_int_equal(db_seq_free(e, id[s], &err), DB_OK);
     assert_int_equal(db_engine_kv_free_blocks(e), total);
     db_engine_close(e);
 }

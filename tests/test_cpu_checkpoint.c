@@ -1,9 +1,10 @@
 /* A llama2.c checkpoint decodes on the CPU backend exactly as llama2.c decodes it.
  *
  * The test writes a small random checkpoint (tiny's shape: dim 64, hidden 172, 2 layers, 4 heads,
- * 2 KV heads, vocab 256, seq_len 128; shared and unshared classifier), opens it through the engine API
- * at fp32 and compares its greedy tokens with those of `plain_forward` below: a direct transcription of
- * run.c's forward() (karpathy/llama2.c, fp32, one token at a time) over the raw file.
+ * 2 KV heads, vocab 256, seq_len 128; shared and unshared classifier), opens it through the engine
+ * API at fp32 and compares its greedy tokens with those of `plain_forward` below: a direct
+ * transcription of run.c's forward() (karpathy/llama2.c, fp32, one token at a time) over the raw
+ * file.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -22,13 +23,14 @@
 enum { DIM = 64, HIDDEN = 172, LAYERS = 2, HEADS = 4, KV_HEADS = 2, VOCAB = 256, SEQ_LEN = 128 };
 enum { PROMPT = 5, GEN = 40 };
 
-/* ---- the plain fp32 implementation (llama2.c run.c, transcribed) -------------------------------- */
+/* ---- the plain fp32 implementation (llama2.c run.c, transcribed) --------------------------------
+ */
 
 typedef struct plain {
     int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len, file_layers;
     float *data; /* the whole file after the header */
-    float *token_embedding_table, *rms_att_weight, *wq, *wk, *wv, *wo, *rms_ffn_weight, *w1, *w2, *w3,
-        *rms_final_weight, *wcls;
+    float *token_embedding_table, *rms_att_weight, *wq, *wk, *wv, *wo, *rms_ffn_weight, *w1, *w2,
+        *w3, *rms_final_weight, *wcls;
     float *x, *xb, *xb2, *hb, *hb2, *q, *att, *logits, *key_cache, *value_cache;
 } plain;
 
@@ -45,23 +47,35 @@ static void plain_load(plain *p, const char *path, int n_layers) {
     p->data = malloc((size_t)bytes);
     assert_int_equal(fread(p->data, 1, (size_t)bytes, f), (size_t)bytes);
     fclose(f);
-    p->dim = h[0], p->hidden_dim = h[1], p->file_layers = h[2], p->n_heads = h[3], p->n_kv_heads = h[4];
+    p->dim = h[0], p->hidden_dim = h[1], p->file_layers = h[2], p->n_heads = h[3],
+    p->n_kv_heads = h[4];
     int shared_weights = h[5] > 0 ? 1 : 0;
     p->vocab_size = abs(h[5]), p->seq_len = h[6], p->n_layers = n_layers;
     int head_size = p->dim / p->n_heads;
     unsigned long long n_layers_file = (unsigned long long)p->file_layers;
     float *ptr = p->data;
-    p->token_embedding_table = ptr; ptr += p->vocab_size * p->dim;
-    p->rms_att_weight = ptr;        ptr += n_layers_file * p->dim;
-    p->wq = ptr;                    ptr += n_layers_file * p->dim * (p->n_heads * head_size);
-    p->wk = ptr;                    ptr += n_layers_file * p->dim * (p->n_kv_heads * head_size);
-    p->wv = ptr;                    ptr += n_layers_file * p->dim * (p->n_kv_heads * head_size);
-    p->wo = ptr;                    ptr += n_layers_file * (p->n_heads * head_size) * p->dim;
-    p->rms_ffn_weight = ptr;        ptr += n_layers_file * p->dim;
-    p->w1 = ptr;                    ptr += n_layers_file * p->dim * p->hidden_dim;
-    p->w2 = ptr;                    ptr += n_layers_file * p->hidden_dim * p->dim;
-    p->w3 = ptr;                    ptr += n_layers_file * p->dim * p->hidden_dim;
-    p->rms_final_weight = ptr;      ptr += p->dim;
+    p->token_embedding_table = ptr;
+    ptr += p->vocab_size * p->dim;
+    p->rms_att_weight = ptr;
+    ptr += n_layers_file * p->dim;
+    p->wq = ptr;
+    ptr += n_layers_file * p->dim * (p->n_heads * head_size);
+    p->wk = ptr;
+    ptr += n_layers_file * p->dim * (p->n_kv_heads * head_size);
+    p->wv = ptr;
+    ptr += n_layers_file * p->dim * (p->n_kv_heads * head_size);
+    p->wo = ptr;
+    ptr += n_layers_file * (p->n_heads * head_size) * p->dim;
+    p->rms_ffn_weight = ptr;
+    ptr += n_layers_file * p->dim;
+    p->w1 = ptr;
+    ptr += n_layers_file * p->dim * p->hidden_dim;
+    p->w2 = ptr;
+    ptr += n_layers_file * p->hidden_dim * p->dim;
+    p->w3 = ptr;
+    ptr += n_layers_file * p->dim * p->hidden_dim;
+    p->rms_final_weight = ptr;
+    ptr += p->dim;
     ptr += p->seq_len * head_size / 2; /* skip what used to be freq_cis_real (for RoPE) */
     ptr += p->seq_len * head_size / 2; /* skip what used to be freq_cis_imag (for RoPE) */
     p->wcls = shared_weights ? p->token_embedding_table : ptr;
@@ -76,18 +90,21 @@ static void plain_load(plain *p, const char *path, int n_layers) {
 }
 
 static void plain_free(plain *p) {
-    float *all[] = {p->data, p->x, p->xb, p->xb2, p->hb, p->hb2, p->q, p->key_cache, p->value_cache,
-                    p->att, p->logits};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+    float *all[] = {p->data, p->x,         p->xb,          p->xb2, p->hb,    p->hb2,
+                    p->q,    p->key_cache, p->value_cache, p->att, p->logits};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(all[i]);
 }
 
 static void rmsnorm(float *o, float *x, float *weight, int size) {
     float ss = 0.0f;
-    for (int j = 0; j < size; j++) ss += x[j] * x[j];
+    for (int j = 0; j < size; j++)
+        ss += x[j] * x[j];
     ss /= size;
     ss += 1e-5f;
     ss = 1.0f / sqrtf(ss);
-    for (int j = 0; j < size; j++) o[j] = weight[j] * (ss * x[j]);
+    for (int j = 0; j < size; j++)
+        o[j] = weight[j] * (ss * x[j]);
 }
 
 static void softmax(float *x, int size) {
@@ -99,13 +116,15 @@ static void softmax(float *x, int size) {
         x[i] = expf(x[i] - max_val);
         sum += x[i];
     }
-    for (int i = 0; i < size; i++) x[i] /= sum;
+    for (int i = 0; i < size; i++)
+        x[i] /= sum;
 }
 
 static void matmul(float *xout, float *x, float *w, int n, int d) {
     for (int i = 0; i < d; i++) {
         float val = 0.0f;
-        for (int j = 0; j < n; j++) val += w[i * n + j] * x[j];
+        for (int j = 0; j < n; j++)
+            val += w[i * n + j] * x[j];
         xout[i] = val;
     }
 }
@@ -147,7 +166,8 @@ static float *plain_forward(plain *p, int token, int pos) {
             for (int t = 0; t <= pos; t++) {
                 float *kt = p->key_cache + loff + t * kv_dim + (h / kv_mul) * head_size;
                 float score = 0.0f;
-                for (int i = 0; i < head_size; i++) score += q[i] * kt[i];
+                for (int i = 0; i < head_size; i++)
+                    score += q[i] * kt[i];
                 score /= sqrtf(head_size);
                 att[t] = score;
             }
@@ -157,11 +177,13 @@ static float *plain_forward(plain *p, int token, int pos) {
             for (int t = 0; t <= pos; t++) {
                 float *vt = p->value_cache + loff + t * kv_dim + (h / kv_mul) * head_size;
                 float a = att[t];
-                for (int i = 0; i < head_size; i++) xb[i] += a * vt[i];
+                for (int i = 0; i < head_size; i++)
+                    xb[i] += a * vt[i];
             }
         }
         matmul(p->xb2, p->xb, p->wo + l * dim * dim, dim, dim);
-        for (int i = 0; i < dim; i++) x[i] += p->xb2[i];
+        for (int i = 0; i < dim; i++)
+            x[i] += p->xb2[i];
         rmsnorm(p->xb, x, p->rms_ffn_weight + l * dim, dim);
         matmul(p->hb, p->xb, p->w1 + l * dim * hidden_dim, dim, hidden_dim);
         matmul(p->hb2, p->xb, p->w3 + l * dim * hidden_dim, dim, hidden_dim);
@@ -172,7 +194,8 @@ static float *plain_forward(plain *p, int token, int pos) {
             p->hb[i] = val;
         }
         matmul(p->xb, p->hb, p->w2 + l * dim * hidden_dim, hidden_dim, dim);
-        for (int i = 0; i < dim; i++) x[i] += p->xb[i];
+        for (int i = 0; i < dim; i++)
+            x[i] += p->xb[i];
     }
     rmsnorm(x, x, p->rms_final_weight, dim);
     matmul(p->logits, x, p->wcls, p->dim, p->vocab_size);
@@ -186,7 +209,8 @@ static int argmax(const float *v, int n) {
     return best;
 }
 
-/* ---- writing a checkpoint ------------------------------------------------------------------------- */
+/* ---- writing a checkpoint
+ * ------------------------------------------------------------------------- */
 
 /* n floats of tensor `id`: offset + scale * uniform(-1, 1). */
 static void write_tensor(FILE *f, uint32_t id, size_t n, float scale, float offset) {
@@ -201,31 +225,33 @@ static void write_tensor(FILE *f, uint32_t id, size_t n, float scale, float offs
 static const char *write_checkpoint(int shared) {
     static char paths[2][64];
     char *path = paths[shared];
-    snprintf(path, sizeof paths[0], "cpu_ckpt_%s_%d.bin", shared ? "shared" : "unshared", (int)getpid());
+    snprintf(path, sizeof paths[0], "cpu_ckpt_%s_%d.bin", shared ? "shared" : "unshared",
+             (int)getpid());
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     int hs = DIM / HEADS, kv = KV_HEADS * hs;
     int h[7] = {DIM, HIDDEN, LAYERS, HEADS, KV_HEADS, shared ? VOCAB : -VOCAB, SEQ_LEN};
     assert_int_equal(fwrite(h, sizeof h, 1, f), 1);
     float sd = sqrtf(3.0f / DIM), sh = sqrtf(3.0f / HIDDEN);
-    write_tensor(f, 0, (size_t)VOCAB * DIM, sd, 0.0f);              /* token embedding */
-    write_tensor(f, 1, (size_t)LAYERS * DIM, 0.125f, 1.0f);         /* rms_att */
-    write_tensor(f, 2, (size_t)LAYERS * DIM * DIM, 2 * sd, 0.0f);   /* wq */
-    write_tensor(f, 3, (size_t)LAYERS * kv * DIM, 2 * sd, 0.0f);    /* wk */
-    write_tensor(f, 4, (size_t)LAYERS * kv * DIM, sd, 0.0f);        /* wv */
-    write_tensor(f, 5, (size_t)LAYERS * DIM * DIM, sd, 0.0f);       /* wo */
-    write_tensor(f, 6, (size_t)LAYERS * DIM, 0.125f, 1.0f);         /* rms_ffn */
-    write_tensor(f, 7, (size_t)LAYERS * HIDDEN * DIM, sd, 0.0f);    /* w1 */
-    write_tensor(f, 8, (size_t)LAYERS * DIM * HIDDEN, sh, 0.0f);    /* w2 */
-    write_tensor(f, 9, (size_t)LAYERS * HIDDEN * DIM, sd, 0.0f);    /* w3 */
-    write_tensor(f, 10, (size_t)DIM, 0.125f, 1.0f);                 /* rms_final */
-    write_tensor(f, 11, (size_t)SEQ_LEN * hs, 1.0f, 0.0f);          /* two legacy RoPE tables */
+    write_tensor(f, 0, (size_t)VOCAB * DIM, sd, 0.0f);               /* token embedding */
+    write_tensor(f, 1, (size_t)LAYERS * DIM, 0.125f, 1.0f);          /* rms_att */
+    write_tensor(f, 2, (size_t)LAYERS * DIM * DIM, 2 * sd, 0.0f);    /* wq */
+    write_tensor(f, 3, (size_t)LAYERS * kv * DIM, 2 * sd, 0.0f);     /* wk */
+    write_tensor(f, 4, (size_t)LAYERS * kv * DIM, sd, 0.0f);         /* wv */
+    write_tensor(f, 5, (size_t)LAYERS * DIM * DIM, sd, 0.0f);        /* wo */
+    write_tensor(f, 6, (size_t)LAYERS * DIM, 0.125f, 1.0f);          /* rms_ffn */
+    write_tensor(f, 7, (size_t)LAYERS * HIDDEN * DIM, sd, 0.0f);     /* w1 */
+    write_tensor(f, 8, (size_t)LAYERS * DIM * HIDDEN, sh, 0.0f);     /* w2 */
+    write_tensor(f, 9, (size_t)LAYERS * HIDDEN * DIM, sd, 0.0f);     /* w3 */
+    write_tensor(f, 10, (size_t)DIM, 0.125f, 1.0f);                  /* rms_final */
+    write_tensor(f, 11, (size_t)SEQ_LEN * hs, 1.0f, 0.0f);           /* two legacy RoPE tables */
     if (!shared) write_tensor(f, 12, (size_t)VOCAB * DIM, sd, 0.0f); /* wcls */
     assert_int_equal(fclose(f), 0);
     return path;
 }
 
-/* ---- the engine side ------------------------------------------------------------------------------- */
+/* ---- the engine side
+ * ------------------------------------------------------------------------------- */
 
 static db_engine *open_checkpoint(const char *path, int layers, db_precision p) {
     db_engine_opts o;
@@ -269,8 +295,10 @@ static void engine_matches_plain(const char *path, int layers) {
         assert_int_equal(db_engine_step(e, &w, 1, &res, &err), DB_OK);
     }
     int distinct = 0, seen[VOCAB] = {0};
-    for (int k = 0; k < GEN; k++) distinct += !seen[theirs[k]]++;
-    assert_true(distinct >= 8); /* a decode that says something, so the comparison means something */
+    for (int k = 0; k < GEN; k++)
+        distinct += !seen[theirs[k]]++;
+    assert_true(distinct >=
+                8); /* a decode that says something, so the comparison means something */
     assert_memory_equal(ours, theirs, sizeof ours);
     db_engine_close(e);
     plain_free(&p);

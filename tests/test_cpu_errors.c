@@ -1,5 +1,6 @@
 /* The CPU backend refuses bad options and bad work items with DB_ERR_INVALID (or DB_ERR_IO for an
- * unreadable checkpoint) and a message naming what was wrong, and a refused step changes nothing. */
+ * unreadable checkpoint) and a message naming what was wrong, and a refused step changes nothing.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +13,10 @@
 static db_status open_with(const db_engine_opts *o, int64_t blocks, db_error *err) {
     db_cpu_backend *b = NULL;
     db_status st = db_cpu_open(o, blocks, &b, err);
-    if (st == DB_OK) db_cpu_close(b);
-    else assert_null(b);
+    if (st == DB_OK)
+        db_cpu_close(b);
+    else
+        assert_null(b);
     return st;
 }
 
@@ -67,7 +70,8 @@ static void device_name_says_how_many_threads(void **state) {
 }
 
 /* One sequence with blocks {0, 1} (8 positions at block size 4), running `w`. */
-static db_status step_one(db_cpu_backend *b, db_work w, int n_blocks, const int32_t *blocks, db_error *err) {
+static db_status step_one(db_cpu_backend *b, db_work w, int n_blocks, const int32_t *blocks,
+                          db_error *err) {
     int32_t next = -7;
     db_backend_seq_view v = {blocks, n_blocks};
     db_step_result res = {&next, NULL, 0, 0};
@@ -80,7 +84,8 @@ static void step_refuses_bad_items_with_a_message(void **state) {
     db_cpu_backend *b = NULL;
     db_error err;
     assert_int_equal(db_cpu_open(&o, 4, &b, &err), DB_OK);
-    int32_t toks[8] = {1, 2, 3, 4, 5, 6, 7, 8}, bad_tok[1] = {256}, blocks[2] = {0, 1}, bad_blocks[2] = {0, 4};
+    int32_t toks[8] = {1, 2, 3, 4, 5, 6, 7, 8}, bad_tok[1] = {256}, blocks[2] = {0, 1},
+            bad_blocks[2] = {0, 4};
     assert_int_equal(step_one(b, (db_work){0, 0, 1, bad_tok, 1}, 2, blocks, &err), DB_ERR_INVALID);
     assert_non_null(strstr(err.msg, "token 0 is 256, outside the vocabulary 0..255"));
     assert_int_equal(step_one(b, (db_work){0, 0, 0, toks, 1}, 2, blocks, &err), DB_ERR_INVALID);
@@ -110,7 +115,8 @@ static void refused_step_changes_nothing(void **state) {
         assert_int_equal(db_cpu_open(&o, 4, &b, &err), DB_OK);
         assert_int_equal(step_one(b, (db_work){0, 0, 4, prompt, 1}, 2, blocks, &err), DB_OK);
         if (k == 1)
-            assert_int_equal(step_one(b, (db_work){0, 3, 2, bad, 1}, 2, blocks, &err), DB_ERR_INVALID);
+            assert_int_equal(step_one(b, (db_work){0, 3, 2, bad, 1}, 2, blocks, &err),
+                             DB_ERR_INVALID);
         db_backend_seq_view v = {blocks, 2};
         db_work w = {0, 4, 1, tail, 1};
         db_step_result res = {&next[k], logits[k], 0, 0};

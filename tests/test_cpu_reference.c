@@ -1,10 +1,12 @@
-/* The CPU backend's fp32 forward pass against the independent float64 reference (tests/ref_model.h).
+/* The CPU backend's fp32 forward pass against the independent float64 reference
+ * (tests/ref_model.h).
  *
  * Error norm throughout: rel = max_v |engine[v] - ref[v]| / max_v |ref[v]| over one row of logits.
  * Bound 1e-4: the engine accumulates dot products of at most 172 terms in fp32 (unit roundoff
- * 2^-24 = 6e-8; a sum of n terms errs by at most ~n u relative to the sum of magnitudes, ~1e-5 here)
- * through 2 layers and the classifier; 1e-4 leaves a factor ~10 of margin while a single wrong
- * operation (a misplaced RoPE pair, a wrong KV position, a missing gain) moves logits by O(1).
+ * 2^-24 = 6e-8; a sum of n terms errs by at most ~n u relative to the sum of magnitudes, ~1e-5
+ * here) through 2 layers and the classifier; 1e-4 leaves a factor ~10 of margin while a single
+ * wrong operation (a misplaced RoPE pair, a wrong KV position, a missing gain) moves logits by
+ * O(1).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -41,9 +43,9 @@ static double top2_margin(const double *b, int n, int *arg) {
     return b[best] - second;
 }
 
-/* Runs N_SEQ sequences batched (prefill together, then DECODE_STEPS decode steps together) and checks
- * every row of logits against one reference model per sequence fed the same tokens. Returns the
- * largest relative error seen. */
+/* Runs N_SEQ sequences batched (prefill together, then DECODE_STEPS decode steps together) and
+ * checks every row of logits against one reference model per sequence fed the same tokens. Returns
+ * the largest relative error seen. */
 static double run_against_reference(const db_model_config *m, uint64_t seed) {
     db_error err;
     ref_driver d;
@@ -64,15 +66,18 @@ static double run_against_reference(const db_model_config *m, uint64_t seed) {
         assert_int_equal(ref_driver_step(&d, N_SEQ, ids, n_tok, toks, next, logits, &err), DB_OK);
         for (int s = 0; s < N_SEQ; s++) {
             const double *rl = NULL;
-            for (int j = 0; j < n_tok[s]; j++) rl = ref_model_forward(&ref[s], toks[s][j], d.seqs[s].len - n_tok[s] + j);
+            for (int j = 0; j < n_tok[s]; j++)
+                rl = ref_model_forward(&ref[s], toks[s][j], d.seqs[s].len - n_tok[s] + j);
             double e = rel_error(logits + (size_t)s * m->vocab_size, rl, m->vocab_size);
             worst = fmax(worst, e);
             int arg;
-            if (top2_margin(rl, m->vocab_size, &arg) > 1e-3 * fabs(rl[arg])) assert_int_equal(next[s], arg);
+            if (top2_margin(rl, m->vocab_size, &arg) > 1e-3 * fabs(rl[arg]))
+                assert_int_equal(next[s], arg);
             cur[s] = next[s], toks[s] = &cur[s], n_tok[s] = 1;
         }
     }
-    for (int s = 0; s < N_SEQ; s++) ref_model_free(&ref[s]);
+    for (int s = 0; s < N_SEQ; s++)
+        ref_model_free(&ref[s]);
     free(logits);
     ref_driver_close(&d);
     return worst;
@@ -104,7 +109,8 @@ static void mqa_and_rope_theta_match_reference(void **state) {
     assert_true(worst <= 1e-4);
 }
 
-/* A sanity check of the check itself: another seed's weights are a different model, far outside 1e-4. */
+/* A sanity check of the check itself: another seed's weights are a different model, far outside
+ * 1e-4. */
 static void reference_with_other_weights_is_far_off(void **state) {
     db_model_config m = ref_tiny(0);
     db_error err;

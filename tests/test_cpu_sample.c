@@ -1,5 +1,5 @@
-/* Choosing the next token (engine/cpu_sample.h): greedy argmax and seeded temperature / top-k sampling.
- * Expected values are worked out by hand in the comments. */
+/* Choosing the next token (engine/cpu_sample.h): greedy argmax and seeded temperature / top-k
+ * sampling. Expected values are worked out by hand in the comments. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,8 +21,8 @@ static void argmax_never_chooses_nan(void **state) {
     assert_int_equal(db_cpu_argmax(all_nan, 2), 0);
 }
 
-/* logits {0, ln 3} at temperature 1: probabilities 1/4 and 3/4; the inverse CDF in index order gives
- * token 0 for u < 0.25 and token 1 from there on. */
+/* logits {0, ln 3} at temperature 1: probabilities 1/4 and 3/4; the inverse CDF in index order
+ * gives token 0 for u < 0.25 and token 1 from there on. */
 static void sampling_inverts_the_cumulative_distribution_in_index_order(void **state) {
     const float l[] = {0.0f, logf(3.0f)};
     int idx[2];
@@ -41,8 +41,8 @@ static void temperature_divides_the_logits(void **state) {
     assert_int_equal(db_cpu_sample(l, 2, 2.0f, 0, 0.367, idx), 1);
 }
 
-/* top_k 2 of {5, 1, 5, 4, 5}: the three 5s tie, the lower indices 0 and 2 are kept with equal weight,
- * so u < 0.5 gives 0 and u >= 0.5 gives 2; tokens 1, 3 and 4 are never drawn. */
+/* top_k 2 of {5, 1, 5, 4, 5}: the three 5s tie, the lower indices 0 and 2 are kept with equal
+ * weight, so u < 0.5 gives 0 and u >= 0.5 gives 2; tokens 1, 3 and 4 are never drawn. */
 static void top_k_keeps_the_largest_logits_lower_index_first(void **state) {
     const float l[] = {5.0f, 1.0f, 5.0f, 4.0f, 5.0f};
     int idx[5];
@@ -55,7 +55,8 @@ static void top_k_keeps_the_largest_logits_lower_index_first(void **state) {
 static void sampling_skips_nan_logits(void **state) {
     const float l[] = {NAN, 0.0f, NAN};
     int idx[3];
-    for (double u = 0.0; u < 1.0; u += 0.125) assert_int_equal(db_cpu_sample(l, 3, 1.0f, 0, u, idx), 1);
+    for (double u = 0.0; u < 1.0; u += 0.125)
+        assert_int_equal(db_cpu_sample(l, 3, 1.0f, 0, u, idx), 1);
 }
 
 /* The draw is a pure function of (seed, sequence, position), in [0, 1), and changes with each. */
@@ -69,11 +70,14 @@ static void uniform_draw_depends_on_seed_sequence_and_position(void **state) {
 }
 
 /* 4096 draws fall in each quarter of [0, 1) about 1024 times: the standard deviation of a quarter's
- * count is sqrt(4096 * 1/4 * 3/4) = 27.7, so 1024 +- 150 (5.4 sd) never fails for a uniform source. */
+ * count is sqrt(4096 * 1/4 * 3/4) = 27.7, so 1024 +- 150 (5.4 sd) never fails for a uniform source.
+ */
 static void uniform_draws_cover_the_unit_interval_evenly(void **state) {
     int quarter[4] = {0};
-    for (int pos = 0; pos < 4096; pos++) quarter[(int)(db_cpu_sample_uniform(9, 0, pos) * 4.0)]++;
-    for (int q = 0; q < 4; q++) assert_in_range(quarter[q], 1024 - 150, 1024 + 150);
+    for (int pos = 0; pos < 4096; pos++)
+        quarter[(int)(db_cpu_sample_uniform(9, 0, pos) * 4.0)]++;
+    for (int q = 0; q < 4; q++)
+        assert_in_range(quarter[q], 1024 - 150, 1024 + 150);
 }
 
 int main(void) {

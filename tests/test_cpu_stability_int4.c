@@ -2,7 +2,9 @@
  * and its bound N = 64 are derived in tests/ref_stability.h). */
 #include "ref_stability.h"
 
-static void int4_weights_fp8_kv(void **state) { decode_stays_finite_and_varied(DB_PREC_INT4, DB_KV_FP8); }
+static void int4_weights_fp8_kv(void **state) {
+    decode_stays_finite_and_varied(DB_PREC_INT4, DB_KV_FP8);
+}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
