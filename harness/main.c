@@ -19,6 +19,7 @@ static const db_command commands[] = {
     {"roofline", db_cmd_roofline, "measure memory bandwidth and peak FLOP/s; write ceilings.json"},
     {"sweep", db_cmd_sweep, "run a grid of batch x precision x KV dtype x context points into a CSV"},
     {"merge", db_cmd_merge, "combine sweep CSVs (shards) into one"},
+    {"report", db_cmd_report, "draw roofline, crossover and latency charts and write report.md"},
 };
 
 static void usage(FILE *f) {

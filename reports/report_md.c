@@ -1,0 +1,169 @@
+/* report_md.c — report.md (report_md.h). */
+#include "report_md.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "atomic_file.h"
+
+/* A number with `digits` significant digits, or "—" for an undefined one. */
+static const char *fmt(char *buf, size_t len, double v, int digits) {
+    if (!isfinite(v))
+        snprintf(buf, len, "—");
+    else
+        snprintf(buf, len, "%.*g", digits, v);
+    return buf;
+}
+
+static void ceilings_section(FILE *f, const db_rl_report *r) {
+    const db_rl_ceilings *c = &r->ceil;
+    fprintf(f, "## Ceilings\n\n");
+    if (!c->source[0]) {
+        fprintf(f, "The sweep was run without ceilings (no `--ceilings`): MFU, MBU and the "
+                   "predicted crossover are not available. Measure them with `decodebench "
+                   "roofline`.\n\n");
+        return;
+    }
+    fprintf(f, "%s — **%s** ceilings%s. Memory bandwidth %.4g GB/s.\n\n", c->device, c->source,
+            !strcmp(c->source, "datasheet") ? " (datasheet figures, not measured)" : "",
+            c->bandwidth_gbps);
+    fprintf(f, "| precision | peak TFLOP/s | ridge point (FLOP/byte) |\n|---|---|---|\n");
+    char a[32], b[32];
+    for (int i = 0; i < c->n_peak; i++)
+        fprintf(f, "| %s | %s | %s |\n", c->peak[i].precision,
+                fmt(a, sizeof a, c->peak[i].peak_tflops, 5),
+                fmt(b, sizeof b, db_rl_ridge(c->bandwidth_gbps, c->peak[i].peak_tflops), 4));
+    fprintf(f, "\n");
+}
+
+static void crossover_section(FILE *f, const db_rl_report *r) {
+    fprintf(f, "## Arithmetic-intensity crossover\n\n");
+    fprintf(f,
+            "- **predicted**: where the step-time model's memory-bound line meets its "
+            "compute-bound line. Per op class k, from the cost model at this context: "
+            "mem_k(B) = bytes_k(B) / BW, comp_k(B) = flops_k(B) / peak_k; t(B) = Σ_k max(mem_k, "
+            "comp_k) + overhead. At small B each class takes its larger branch at B = 0, at large "
+            "B its steeper branch: t_mem(B) = S0 + S1·B and t_compute(B) = L0 + L1·B, and "
+            "B* = (S0 − L0) / (L1 − S1). Without activation or KV traffic this is "
+            "B* = ridge × bytes-per-weight / 2.\n"
+            "- **measured**: the knee of step time vs batch — two lines fitted by least squares on "
+            "relative error (small-batch and large-batch points, the split chosen to minimise the "
+            "total); the knee is their intersection.\n"
+            "- **ridge × w / 2**: the simple formula (spec/roofline.md).\n"
+            "- **whole-step**: the batch where the whole step's arithmetic intensity reaches the "
+            "ridge (Σ mem = Σ comp); KV traffic grows with context and pushes it out or removes "
+            "it.\n\n");
+    fprintf(f, "| curve | predicted B* | measured knee | measured / predicted | ridge × w / 2 | "
+               "whole-step |\n|---|---|---|---|---|---|\n");
+    char a[32], b[32], c[32], d[32], e[32];
+    for (size_t i = 0; i < r->n_curves; i++) {
+        const db_rl_curve *cv = &r->curves[i];
+        fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", cv->label,
+                fmt(a, sizeof a, cv->predicted, 4), fmt(b, sizeof b, cv->measured, 4),
+                fmt(c, sizeof c, cv->measured / cv->predicted, 3),
+                fmt(d, sizeof d, cv->ridge_batch, 4), fmt(e, sizeof e, cv->ai_ridge, 4));
+    }
+    fprintf(f, "\n(— = none: no knee in the data, or no crossover in the model.)\n\n");
+}
+
+static void points_section(FILE *f, const db_rl_report *r) {
+    fprintf(f, "## Points\n\n");
+    char a[32], b[32], c[32], d[32], e[32], g[32];
+    for (size_t i = 0; i < r->n_curves; i++) {
+        const db_rl_curve *cv = &r->curves[i];
+        fprintf(f,
+                "### %s\n\n| batch | step ms | tokens/s | FLOP/byte | achieved TFLOP/s | MFU | "
+                "MBU |\n|---|---|---|---|---|---|---|\n",
+                cv->label);
+        for (size_t k = 0; k < cv->n; k++) {
+            const db_rl_point *p = &cv->pts[k];
+            fprintf(f, "| %.0f | %s | %s | %s | %s | %s | %s |\n", p->batch,
+                    fmt(a, sizeof a, p->step_ms, 4), fmt(b, sizeof b, p->tokens_per_s, 4),
+                    fmt(c, sizeof c, p->ai, 4), fmt(d, sizeof d, p->achieved_tflops, 4),
+                    fmt(e, sizeof e, p->mfu, 3), fmt(g, sizeof g, p->mbu, 3));
+        }
+        fprintf(f, "\n");
+    }
+    if (r->failed)
+        fprintf(f, "%zu points failed and are not shown (see the CSV's `error`).\n\n", r->failed);
+}
+
+static double num(json_t *root, const char *key) {
+    json_t *v = json_object_get(root, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static int run_section(FILE *f, const char *run_dir, int chart, char *err, size_t errlen) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/summary.json", run_dir);
+    json_error_t je;
+    json_t *s = json_load_file(path, 0, &je);
+    if (!s) {
+        snprintf(err, errlen, "cannot read '%s': %s (line %d)", path, je.text, je.line);
+        return -1;
+    }
+    char a[32], b[32], c[32], d[32], e[32], g[32], h[32];
+    fprintf(f, "## Run: %s\n\n", run_dir);
+    fprintf(f, "| completed | failed | duration s | requests/s | output tok/s | goodput req/s | "
+               "SLO attainment |\n|---|---|---|---|---|---|---|\n");
+    fprintf(f, "| %s | %s | %s | %s | %s | %s | %s |\n\n",
+            fmt(a, sizeof a, num(s, "completed"), 10), fmt(b, sizeof b, num(s, "failed"), 10),
+            fmt(c, sizeof c, num(s, "duration"), 5),
+            fmt(d, sizeof d, num(s, "request_throughput"), 5),
+            fmt(e, sizeof e, num(s, "output_throughput"), 5),
+            fmt(g, sizeof g, num(s, "request_goodput"), 5),
+            fmt(h, sizeof h,
+                num(json_object_get(s, "slo") ? json_object_get(s, "slo") : s, "attainment"), 4));
+    static const char *const stems[] = {"ttft_ms", "tpot_ms", "itl_ms", "e2el_ms"};
+    static const char *const stats[] = {"mean_", "median_", "p90_", "p99_", "p99.9_", "max_"};
+    fprintf(f, "| latency (ms) | mean | p50 | p90 | p99 | p99.9 | max |\n"
+               "|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < 4; i++) {
+        fprintf(f, "| %s |", stems[i]);
+        for (int k = 0; k < 6; k++) {
+            char key[64];
+            snprintf(key, sizeof key, "%s%s", stats[k], stems[i]);
+            fprintf(f, " %s |", fmt(a, sizeof a, num(s, key), 5));
+        }
+        fprintf(f, "\n");
+    }
+    fprintf(f, "\n");
+    if (chart) fprintf(f, "![latency by percentile](latency_cdf.png)\n\n");
+    json_decref(s);
+    return 0;
+}
+
+static int write_page(FILE *f, const db_report_md_input *in, char *err, size_t errlen) {
+    fprintf(f, "# decodebench report\n\n");
+    if (in->sweep_path) fprintf(f, "Sweep: `%s`", in->sweep_path);
+    if (in->sweep_path && in->run_dir) fprintf(f, " · ");
+    if (in->run_dir) fprintf(f, "Run: `%s`", in->run_dir);
+    fprintf(f, "\n\n");
+    if (in->plot_note) fprintf(f, "> Charts not drawn: %s\n\n", in->plot_note);
+    const db_rl_report *r = in->sweep;
+    if (r) {
+        fprintf(f, "%s\n\n", r->title);
+        ceilings_section(f, r);
+        crossover_section(f, r);
+        if (in->roofline) fprintf(f, "![roofline](roofline.png)\n\n");
+        if (in->step_time) fprintf(f, "![step time vs batch](step_time.png)\n\n");
+        if (in->throughput) fprintf(f, "![throughput vs batch](throughput.png)\n\n");
+        points_section(f, r);
+    }
+    if (in->run_dir && run_section(f, in->run_dir, in->latency_cdf, err, errlen)) return -1;
+    return ferror(f) ? -1 : 0;
+}
+
+int db_report_md_write(const char *path, const db_report_md_input *in, char *err, size_t errlen) {
+    db_atomic_file af;
+    if (db_atomic_open(&af, path, err, errlen)) return -1;
+    err[0] = '\0';
+    if (write_page(af.f, in, err, errlen)) {
+        db_atomic_abort(&af);
+        if (!err[0]) snprintf(err, errlen, "cannot write '%s'", path);
+        return -1;
+    }
+    return db_atomic_commit(&af, err, errlen);
+}
