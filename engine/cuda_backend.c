@@ -21,7 +21,7 @@ static db_status check_device(int ordinal, db_error *err) {
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess || n < 1) {
         (void)cudaGetLastError();
-        return db_error_set(err, DB_ERR_UNSUPPORTED, "backend cuda: no CUDA device is present (%s)",
+        return db_error_set(err, DB_ERR_UNSUPPORTED, "backend cuda: no CUDA device is present (cudaGetDeviceCount: %s)",
                             e != cudaSuccess ? cudaGetErrorString(e) : "the driver reports 0 devices");
     }
     if (ordinal < 0 || ordinal >= n)

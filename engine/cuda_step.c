@@ -295,6 +295,10 @@ static db_status step_graph(db_cuda_backend *b, const db_work *work, const db_ba
     int k = log2i(n), bucket = 1 << k;
     int64_t cap_bt = (int64_t)bucket * b->max_blocks_per_seq;
     if (cap_bt > b->total_blocks) cap_bt = b->total_blocks;
+    if (si->n_bt > cap_bt)
+        return db_error_set(err, DB_ERR_INVALID,
+                            "step: the block tables of %d items hold %lld blocks, more than the pool's %lld",
+                            n, (long long)si->n_bt, (long long)b->total_blocks);
     meta_layout L;
     layout_init(&L, bucket, 0, 0, bucket, si->n_bt, cap_bt);
     db_status st;
