@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `decodebench report` end to end: a sim step sweep gives roofline, step-time and throughput charts
+# (PNG + SVG) and report.md with the crossover table; a sim run directory gives the latency chart and
+# the latency table; missing inputs and unknown flags exit 2. Skipped without gnuplot.
+set -u
+DB="${DECODEBENCH:?DECODEBENCH must point at the decodebench binary}"
+command -v gnuplot >/dev/null 2>&1 || { echo "gnuplot not installed: skipped"; exit 77; }
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+
+fail() {
+  echo "FAIL: $*" >&2
+  fails=$((fails + 1))
+}
+
+is_png() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = "211PNG" ]; }
+
+# ---- a sweep directory -----------------------------------------------------------------------------
+mkdir -p "$TMP/sw"
+"$DB" sweep --backend sim --model llama3-8b --precision bf16,int8 --batch 8..1024+8 --context 128 \
+  --warmup-steps 1 --steps 2 --quiet --out "$TMP/sw/sweep.csv" || fail "sweep exited $?"
+"$DB" report "$TMP/sw" >"$TMP/out" 2>&1 || fail "report exited $?: $(cat "$TMP/out")"
+for c in roofline step_time throughput; do
+  is_png "$TMP/sw/$c.png" || fail "$c.png is not a PNG"
+  grep -q '<svg' "$TMP/sw/$c.svg" || fail "$c.svg is not an SVG"
+  [ -s "$TMP/sw/plots/$c.gp" ] || fail "no script for $c"
+done
+md="$TMP/sw/report.md"
+grep -q 'datasheet' "$md" || fail "report.md does not say the ceilings are datasheet figures"
+# sim: the measured knee equals the prediction (348.3 for bf16, 174.3 for int8; ratio 1)
+grep -Eq '^\| bf16 kv bf16 ctx 128 \| 348\.3 \| 348\.[0-9] \| 1(\.00?)? \|' "$md" ||
+  fail "bf16 crossover row: $(grep 'bf16 kv' "$md" | head -1)"
+grep -Eq '^\| int8 kv bf16 ctx 128 \| 174\.3 \| 17[34]\.[0-9] \|' "$md" || fail "int8 crossover row"
+grep -q '!\[roofline\](roofline.png)' "$md" || fail "report.md does not embed the roofline"
+grep -q 'datasheet ceilings' "$TMP/sw/plots/roofline.gp" || fail "roofline title lacks the source"
+
+# ---- a run directory --------------------------------------------------------------------------------
+"$DB" run --backend sim --model llama2c-15m --requests 40 --arrival poisson:20 --quiet \
+  --out "$TMP/run" >/dev/null 2>&1 || fail "run exited $?"
+"$DB" report "$TMP/run" --out "$TMP/rep" --quiet || fail "report of a run exited $?"
+is_png "$TMP/rep/latency_cdf.png" || fail "latency_cdf.png is not a PNG"
+grep -q '| ttft_ms |' "$TMP/rep/report.md" || fail "no latency table"
+grep -q '!\[latency by percentile\](latency_cdf.png)' "$TMP/rep/report.md" || fail "no latency chart"
+
+# ---- usage errors ------------------------------------------------------------------------------------
+mkdir -p "$TMP/empty"
+"$DB" report "$TMP/empty" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] || fail "empty dir: expected exit 2"
+grep -q "nothing to report" "$TMP/err" || fail "empty dir message: $(cat "$TMP/err")"
+"$DB" report "$TMP/sw" --bogus >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] || fail "unknown flag: expected exit 2"
+printf 'a,b\n1,2\n' >"$TMP/bad.csv"
+"$DB" report --sweep "$TMP/bad.csv" --out "$TMP/o2" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] || fail "foreign CSV: expected exit 2"
+grep -q "not a sweep CSV" "$TMP/err" || fail "foreign CSV message: $(cat "$TMP/err")"
+"$DB" report --help | grep -q -- '--sweep' || fail "--help lacks --sweep"
+
+[ "$fails" -eq 0 ] && echo "cli_report: all checks passed"
+exit $((fails > 0))
