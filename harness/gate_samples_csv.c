@@ -101,7 +101,7 @@ static int read_table(const char *path, csv_table *t, char *msg, size_t len) {
     return bad ? -1 : 0;
 }
 
-/* A missing value: an empty cell or a conventional placeholder. */
+/* A missing value: an empty cell, or null, NA or nan written in its place. */
 static int is_missing(const char *s) {
     return !*s || !strcasecmp(s, "null") || !strcasecmp(s, "na") || !strcasecmp(s, "nan");
 }
