@@ -63,13 +63,31 @@ static void no_knee(db_knee *out, const char *why) {
     snprintf(out->why, sizeof out->why, "%s", why);
 }
 
+/* Least squares of y = b x (through the origin) over p[lo, hi) with weights 1/y^2; returns the
+ * weighted SSE. */
+static double fit_origin(const pt *p, int lo, int hi, double *b) {
+    double sxx = 0, sxy = 0;
+    for (int i = lo; i < hi; i++) {
+        double w = 1.0 / (p[i].y * p[i].y);
+        sxx += w * p[i].x * p[i].x;
+        sxy += w * p[i].x * p[i].y;
+    }
+    *b = sxy / sxx;
+    double sse = 0;
+    for (int i = lo; i < hi; i++) {
+        double r = (p[i].y - *b * p[i].x) / p[i].y;
+        sse += r * r;
+    }
+    return sse;
+}
+
 /* The best split of sorted points: fills a1 b1 a2 b2 split; returns the two-line SSE. */
 static double best_split(const pt *p, int n, db_knee *out) {
     double best = INFINITY;
     for (int k = KNEE_MIN_SIDE; k <= n - KNEE_MIN_SIDE; k++) {
         if (p[k].x == p[k - 1].x) continue; /* never split points of one batch */
-        double a1, b1, a2, b2;
-        double s = fit_line(p, 0, k, &a1, &b1) + fit_line(p, k, n, &a2, &b2);
+        double a1, b1, a2 = 0, b2;
+        double s = fit_line(p, 0, k, &a1, &b1) + fit_origin(p, k, n, &b2);
         if (s < best) {
             best = s;
             out->a1 = a1, out->b1 = b1, out->a2 = a2, out->b2 = b2, out->split = k;
@@ -111,7 +129,7 @@ int db_knee_fit(const double *batch, const double *t, int n, db_knee *out) {
         no_knee(out, "one straight line fits every point within 2% RMS");
     else if (!(sse_two <= KNEE_MAX_RATIO * sse_one))
         no_knee(out, "two lines fit little better than one");
-    else if (!(out->b2 > out->b1))
+    else if (!(out->b2 > out->b1) || !(out->a1 > 0))
         no_knee(out, "step time does not grow faster at large batch");
     else {
         double x = (out->a1 - out->a2) / (out->b2 - out->b1);

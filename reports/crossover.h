@@ -3,16 +3,21 @@
  * whatever the batch) and becomes compute-bound (time grows with the batch). The predicted
  * crossover comes from the cost model (harness/sweep_predict.h).
  *
- * Method (db_knee_fit): two straight lines fitted to (batch, step time) — a small-batch line
- * a1 + b1*B through the first k points and a large-batch line a2 + b2*B through the rest, each by
- * least squares on relative residuals ((t - fit) / t, i.e. squared error in log space to first
- * order, so batch 1 counts as much as batch 512) — over every split k with at least 2 points a
- * side; the split with the smallest total is kept and the knee is the lines' intersection
- * (a1 - a2) / (b2 - b1). A knee is reported only when b2 > b1, it lies inside the batch range, one
- * line misses the points by more than 2% RMS (relative), and the two lines cut that squared error
- * to at most a quarter. (A flat small-batch line is not used: KV and activation traffic give the
- * memory-bound regime a slope, and a flat fit drags the knee down.)
- * What it must not do: know the engine, the sweep or files; print.
+ * Method (db_knee_fit): two lines fitted to (batch, step time) — a small-batch line a1 + b1*B
+ * through the first k points (the memory-bound regime: the weights once per step plus each
+ * sequence's KV and activation traffic, so it may slope) and a large-batch line b2*B through the
+ * origin for the rest (the compute-bound regime: time proportional to the batch) — each by least
+ * squares on relative residuals ((t - fit) / t, i.e. squared error in log space to first order, so
+ * batch 1 counts as much as batch 512), over every split k with at least 2 points a side; the split
+ * with the smallest total is kept and the knee is the lines' intersection a1 / (b2 - b1). A knee is
+ * reported only when b2 > b1, a1 > 0, it lies inside the batch range, one straight line through
+ * every point misses them by more than 2% RMS (relative), and the two lines cut that squared error
+ * to at most a quarter. Not a flat small-batch line: KV and activation traffic give the
+ * memory-bound regime a slope, and a flat fit drags the knee down (on the sim, llama3-8b bf16 at
+ * context 128: 209 instead of 348). Not an affine large-batch line: where a backend does not
+ * overlap the weight reads with compute (the CPU), the large-batch line keeps the small-batch
+ * intercept and the two affine lines meet nowhere useful. What it must not do: know the engine, the
+ * sweep or files; print.
  */
 #ifndef DB_CROSSOVER_H
 #define DB_CROSSOVER_H

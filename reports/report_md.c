@@ -40,21 +40,23 @@ static void ceilings_section(FILE *f, const db_rl_report *r) {
 
 static void crossover_section(FILE *f, const db_rl_report *r) {
     fprintf(f, "## Arithmetic-intensity crossover\n\n");
-    fprintf(f,
-            "- **predicted**: where the step-time model's memory-bound line meets its "
-            "compute-bound line. Per op class k, from the cost model at this context: "
-            "mem_k(B) = bytes_k(B) / BW, comp_k(B) = flops_k(B) / peak_k; t(B) = Σ_k max(mem_k, "
-            "comp_k) + overhead. At small B each class takes its larger branch at B = 0, at large "
-            "B its steeper branch: t_mem(B) = S0 + S1·B and t_compute(B) = L0 + L1·B, and "
-            "B* = (S0 − L0) / (L1 − S1). Without activation or KV traffic this is "
-            "B* = ridge × bytes-per-weight / 2.\n"
-            "- **measured**: the knee of step time vs batch — two lines fitted by least squares on "
-            "relative error (small-batch and large-batch points, the split chosen to minimise the "
-            "total); the knee is their intersection.\n"
-            "- **ridge × w / 2**: the simple formula (spec/roofline.md).\n"
-            "- **whole-step**: the batch where the whole step's arithmetic intensity reaches the "
-            "ridge (Σ mem = Σ comp); KV traffic grows with context and pushes it out or removes "
-            "it.\n\n");
+    fprintf(
+        f,
+        "- **predicted**: where the step-time model's memory-bound line meets its "
+        "compute-bound line. Per op class k, from the cost model at this context: "
+        "mem_k(B) = bytes_k(B) / BW, comp_k(B) = flops_k(B) / peak_k; t(B) = Σ_k max(mem_k, "
+        "comp_k) + overhead. At small B each class takes its larger branch at B = 0, at large "
+        "B its steeper branch: t_mem(B) = S0 + S1·B and t_compute(B) = L0 + L1·B, and "
+        "B* = (S0 − L0) / (L1 − S1). Without activation or KV traffic this is "
+        "B* = ridge × bytes-per-weight / 2.\n"
+        "- **measured**: the knee of step time vs batch — a line a + b·B through the small-batch "
+        "points and a line c·B through the origin through the large-batch points, both fitted "
+        "by least squares on relative error, the split chosen to minimise the total; the knee "
+        "is their intersection a / (c − b).\n"
+        "- **ridge × w / 2**: the simple formula (spec/roofline.md).\n"
+        "- **whole-step**: the batch where the whole step's arithmetic intensity reaches the "
+        "ridge (Σ mem = Σ comp); KV traffic grows with context and pushes it out or removes "
+        "it.\n\n");
     fprintf(f, "| curve | predicted B* | measured knee | measured / predicted | ridge × w / 2 | "
                "whole-step |\n|---|---|---|---|---|---|\n");
     char a[32], b[32], c[32], d[32], e[32];
