@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 /* ---- the containers -------------------------------------------------------------------------- */
@@ -341,6 +342,44 @@ static int load_json(db_gate_samples *s, const char *path, char *msg, size_t len
     return rc;
 }
 
+/* 1 when dir/summary.json exists (written to file). */
+static int has_summary(const char *dir, char *file, size_t len) {
+    struct stat st;
+    return snprintf(file, len, "%s/summary.json", dir) < (int)len && stat(file, &st) == 0 &&
+           S_ISREG(st.st_mode);
+}
+
+static int only_dirs(const struct dirent *d) {
+    return d->d_name[0] != '.';
+}
+
+/* A run directory (its summary.json), or a directory of run directories (each one's summary.json,
+ * in name order: what --repeat writes). */
+static int load_dir(db_gate_samples *s, const char *path, char *msg, size_t len) {
+    char file[4096], sub[4096];
+    if (has_summary(path, file, sizeof file)) return load_json(s, file, msg, len);
+    struct dirent **names = NULL;
+    int n = scandir(path, &names, only_dirs, alphasort), found = 0, rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (rc == 0 &&
+            snprintf(sub, sizeof sub, "%s/%s", path, names[i]->d_name) < (int)sizeof sub &&
+            has_summary(sub, file, sizeof file)) {
+            found++;
+            rc = load_json(s, file, msg, len);
+        }
+        free(names[i]);
+    }
+    free(names);
+    if (rc == 0 && found == 0) {
+        snprintf(msg, len,
+                 "%s: neither a run directory (no summary.json) nor a directory of run "
+                 "directories",
+                 path);
+        rc = -1;
+    }
+    return rc;
+}
+
 int db_gate_samples_load(db_gate_samples *s, const char *path, const db_gate_load_opts *o,
                          char *msg, size_t len) {
     struct stat st;
@@ -348,19 +387,7 @@ int db_gate_samples_load(db_gate_samples *s, const char *path, const db_gate_loa
         snprintf(msg, len, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (S_ISDIR(st.st_mode)) {
-        char file[4096];
-        if (snprintf(file, sizeof file, "%s/summary.json", path) >= (int)sizeof file) {
-            snprintf(msg, len, "%s: path too long", path);
-            return -1;
-        }
-        if (stat(file, &st)) {
-            snprintf(msg, len, "%s: a run directory must hold summary.json (%s)", path,
-                     strerror(errno));
-            return -1;
-        }
-        return load_json(s, file, msg, len);
-    }
+    if (S_ISDIR(st.st_mode)) return load_dir(s, path, msg, len);
     if (ends_with(path, ".csv")) return db_gate_samples_load_csv(s, path, o, msg, len);
     return load_json(s, path, msg, len);
 }

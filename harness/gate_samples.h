@@ -4,7 +4,8 @@
  * environment fingerprint of every run and the first recorded command line.
  *
  * Inputs it reads (db_gate_samples_load detects which):
- *   - a run directory (its summary.json);
+ *   - a run directory (its summary.json), or a directory of run directories (each one's
+ *     summary.json, in name order, as `gate --repeat` and scripts write them);
  *   - a summary.json: every number is a metric, nested objects flattened with dots
  *     ("engine.total_flops"); null, text and booleans are not; "environment" is the fingerprint and
  *     "command_line" the command; a run marked "complete": false is refused;

@@ -89,6 +89,9 @@ expect 2 "an interrupted run is refused" -- "$DB" gate --baseline "${base[0]}" "
 bflags=()
 for b in "${base[@]}"; do bflags+=(--baseline "$b"); done
 
+expect 0 "a directory of run directories is every run in it" -- "$DB" gate --baseline "$work/base" \
+  "$work/same"
+check "... six runs a side" grep -q "6/6" "$work/out.txt"
 expect 0 "unchanged results pass" -- "$DB" gate "${bflags[@]}" "$work"/same/r* \
   --junit "$work/pass.xml" --markdown "$work/pass.md"
 check "pass: JUnit well-formed, 3 testcases, no failure" junit_ok "$work/pass.xml" 3 0 0

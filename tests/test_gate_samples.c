@@ -117,6 +117,30 @@ static void a_run_directory_is_read_through_its_summary(void **state) {
     db_gate_samples_free(&s);
 }
 
+/* What --repeat writes: DIR/run-01, DIR/run-02, ...; the directory stands for all of them. */
+static void a_directory_of_run_directories_is_every_run_in_name_order(void **state) {
+    (void)state;
+    char path[256], msg[512];
+    snprintf(path, sizeof path, "%s/runs", dir);
+    assert_int_equal(mkdir(path, 0777), 0);
+    const char *names[] = {"run-02", "run-01", "notes"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/runs/%s", dir, names[i]);
+        assert_int_equal(mkdir(path, 0777), 0);
+    }
+    write_file("runs/run-01/summary.json", "{\"output_throughput\": 100}");
+    write_file("runs/run-02/summary.json", "{\"output_throughput\": 200}");
+    snprintf(path, sizeof path, "%s/runs", dir);
+    db_gate_samples s = {0};
+    assert_int_equal(db_gate_samples_load(&s, path, NULL, msg, sizeof msg), 0);
+    size_t n;
+    const double *v = values(&s, "", "output_throughput", &n);
+    assert_int_equal(n, 2); /* "notes" holds no summary.json: skipped */
+    assert_float_equal(v[0], 100, 0);
+    assert_float_equal(v[1], 200, 0);
+    db_gate_samples_free(&s);
+}
+
 static void an_interrupted_run_is_refused(void **state) {
     (void)state;
     db_gate_samples s = {0};
@@ -257,6 +281,7 @@ int main(void) {
         cmocka_unit_test(summary_numbers_become_metrics_and_nested_objects_are_dotted),
         cmocka_unit_test(each_summary_adds_one_sample_per_metric),
         cmocka_unit_test(a_run_directory_is_read_through_its_summary),
+        cmocka_unit_test(a_directory_of_run_directories_is_every_run_in_name_order),
         cmocka_unit_test(an_interrupted_run_is_refused),
         cmocka_unit_test(invalid_json_names_the_line_and_column),
         cmocka_unit_test(csv_rows_become_points_keyed_by_the_key_columns),
