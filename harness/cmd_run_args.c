@@ -55,8 +55,11 @@ void run_args_print_help(FILE *f) {
 "                                a trace replay is cut, a closed loop stops issuing; requests in\n"
 "                                flight finish                              (default: none)\n"
 "  --seed N                      seed of lengths, arrivals, prompts and weights  (default 1)\n"
-"  --clamp-context               shorten requests to the model's context: prompt <= max_seq_len - 1,\n"
-"                                output <= max_seq_len - prompt  (default: off; longer requests fail)\n"
+"  --fit-context cut|scale       fit requests longer than the model's context: cut (prompt <=\n"
+"                                max_seq_len - 1, then output <= max_seq_len - prompt) or scale\n"
+"                                (both scaled by max_seq_len / (prompt + output), keeping their ratio)\n"
+"                                (default: off; longer requests fail)\n"
+"  --clamp-context               the same as --fit-context cut\n"
 "\n"
 "Measurement:\n"
 "  --warmup TIME|Nreq            exclude requests arriving before TIME (30s) or the first N (20req)\n"
@@ -75,11 +78,18 @@ void run_args_print_help(FILE *f) {
 "  --out DIR                     output directory            (default runs/<YYYYmmdd-HHMMSS>)\n"
 "  --dump-schedule FILE          also write the schedule as a native trace CSV\n"
 "  --quiet                       no progress line and no summary; print only the output directory\n"
+"\n"
+"Profiling:\n"
+"  --timeline on|off             write timeline.json (Chrome trace / Perfetto JSON: engine steps,\n"
+"                                one track per request)                     (default on)\n"
+"  --timeline-max-events N       cap on the timeline's trace events; past it the timeline stops\n"
+"                                (otherData.truncated_at_s says where)      (default %zu, ~60 MB)\n"
 "  --help                        this text\n"
 "\n"
 "Exit codes: 0 success; 1 the run failed (reason printed); 2 usage error (bad flag, value or input\n"
 "file); 130/143 stopped by SIGINT/SIGTERM (outputs written, complete=false).\n",
-            DB_RUN_DEFAULT_REQUESTS, d.max_batch, d.max_batch_tokens, d.prefill_chunk);
+            DB_RUN_DEFAULT_REQUESTS, d.max_batch, d.max_batch_tokens, d.prefill_chunk,
+            DB_TIMELINE_DEFAULT_MAX_EVENTS);
     /* clang-format on */
 }
 
@@ -142,6 +152,15 @@ static int workload_flag(run_args *a, const char *f, const char *v) {
         a->seed = (uint64_t)seed;
         return 0;
     }
+    if (!strcmp(f, "--fit-context")) {
+        if (strcmp(v, "cut") && strcmp(v, "scale")) {
+            db_cli_usage_error(CMD, "--fit-context expects cut or scale, got '%s'", v);
+            return -1;
+        }
+        a->clamp_context = true;
+        a->fit_mode = strcmp(v, "cut") ? DB_FIT_SCALE : DB_FIT_CUT;
+        return 0;
+    }
     if ((r = str_flag(f, "--workload", v, &a->workload)) <= 0) return r;
     if ((r = str_flag(f, "--trace", v, &a->workload)) <= 0) return r;
     if ((r = str_flag(f, "--prompt-len", v, &a->prompt_len)) <= 0) return r;
@@ -195,6 +214,19 @@ static int measure_sched_flag(run_args *a, const char *f, const char *v) {
     return 1;
 }
 
+static int profile_flag(run_args *a, const char *f, const char *v) {
+    int r;
+    if (!strcmp(f, "--timeline")) {
+        if (strcmp(v, "on") && strcmp(v, "off")) return bad_choice(f, v, "on, off");
+        a->timeline = !strcmp(v, "on");
+        return 0;
+    }
+    if ((r = int_flag(f, "--timeline-max-events", v, 1, INT64_C(1) << 40, &a->timeline_max_events)) <=
+        0)
+        return r;
+    return 1;
+}
+
 /* ---- parsing --------------------------------------------------------------------------------- */
 
 static void set_defaults(run_args *a) {
@@ -206,6 +238,7 @@ static void set_defaults(run_args *a) {
     a->trace_format = DB_TRACE_AUTO;
     a->seed = 1;
     db_sched_opts_default(&a->sched);
+    a->timeline = true;
 }
 
 static bool is_bool_flag(const char *f) {
@@ -237,6 +270,7 @@ static int parse_one(run_args *a, int argc, char **argv, int *i) {
     int r = engine_flag(a, name, v);
     if (r > 0) r = workload_flag(a, name, v);
     if (r > 0) r = measure_sched_flag(a, name, v);
+    if (r > 0) r = profile_flag(a, name, v);
     if (r > 0) return db_cli_usage_error(CMD, "unknown flag '%s'", name);
     return r < 0 ? DB_EXIT_USAGE : 0;
 }
@@ -318,6 +352,7 @@ void run_args_workload_spec(const run_args *a, const db_model_config *model, db_
     w->duration_s = a->duration_s;
     w->seed = a->seed;
     w->max_total_tokens = a->clamp_context ? model->max_seq_len : 0;
+    w->fit_mode = a->fit_mode;
 }
 
 void run_args_engine_opts(const run_args *a, const db_model_config *model, db_engine_opts *o) {
@@ -408,4 +443,5 @@ void run_args_facts(const run_args *a, const db_engine *e, const db_schedule *s,
     db_kv_setf(kv, "wall_s", "%.6f", st->wall_s);
     db_kv_setf(kv, "host_overhead_s", "%.6f", st->host_overhead_s);
     db_kv_setf(kv, "device_s", "%.6f", st->device_s);
+    db_kv_set(kv, "timeline", a->timeline ? "on" : "off");
 }

@@ -47,7 +47,8 @@ typedef struct run_args {
     long long requests;
     double duration_s;
     uint64_t seed;
-    bool clamp_context;
+    bool clamp_context;   /* --clamp-context / --fit-context */
+    db_fit_mode fit_mode; /* DB_FIT_CUT (default) or DB_FIT_SCALE */
     /* measurement */
     double warmup_s;
     long long warmup_requests;
@@ -59,6 +60,9 @@ typedef struct run_args {
     const char *out;
     const char *dump_schedule;
     bool quiet;
+    /* profiling */
+    bool timeline;                /* write timeline.json (--timeline on|off) */
+    long long timeline_max_events; /* 0: DB_TIMELINE_DEFAULT_MAX_EVENTS */
 } run_args;
 
 /* Parses argv (argv[0] = "run"). Returns true when the run should go ahead (a, slo and model

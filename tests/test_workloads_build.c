@@ -358,6 +358,32 @@ static void the_context_clamp_shortens_prompt_then_output(void **state) {
     db_schedule_free(&s);
 }
 
+/* max 256, scale mode: 1155 + 211 (the Azure conv means) becomes round(1155 * 256 / 1366) = 216
+ * + min(211, 256 - 216) = 40, keeping the ratio; 5000 + 1 becomes round(5000 * 256 / 5001) = 256,
+ * kept at max - 1 = 255, + 1. */
+static void the_scale_fit_keeps_the_prompt_output_ratio(void **state) {
+    (void)state;
+    db_workload_spec spec = {.prompt_len = "fixed:1155",
+                             .output_len = "fixed:211",
+                             .arrival = "offline",
+                             .requests = 2,
+                             .max_total_tokens = 256,
+                             .fit_mode = DB_FIT_SCALE};
+    db_schedule s;
+    db_workload_info info;
+    build_ok(&spec, &s, &info);
+    assert_int_equal(s.items[0].prompt_tokens, 216);
+    assert_int_equal(s.items[0].output_tokens, 40);
+    assert_int_equal(info.clamped, 2);
+    db_schedule_free(&s);
+    spec.prompt_len = "fixed:5000";
+    spec.output_len = "fixed:1";
+    build_ok(&spec, &s, &info);
+    assert_int_equal(s.items[0].prompt_tokens, 255);
+    assert_int_equal(s.items[0].output_tokens, 1);
+    db_schedule_free(&s);
+}
+
 static void the_description_names_lengths_and_arrivals(void **state) {
     (void)state;
     db_workload_spec spec = {.prompt_len = "fixed:10",
@@ -465,6 +491,7 @@ int main(void) {
         cmocka_unit_test(concurrency_makes_a_closed_loop_schedule),
         cmocka_unit_test(lengths_do_not_depend_on_the_arrival_process),
         cmocka_unit_test(the_context_clamp_shortens_prompt_then_output),
+        cmocka_unit_test(the_scale_fit_keeps_the_prompt_output_ratio),
         cmocka_unit_test(the_description_names_lengths_and_arrivals),
         cmocka_unit_test(missing_or_incompatible_inputs_are_errors),
         cmocka_unit_test(trace_errors_come_through_with_file_and_line),

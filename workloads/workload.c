@@ -156,6 +156,19 @@ static int fixed_times(build *b) {
     return 0;
 }
 
+/* Fits one request with prompt + output > max (max >= 2) to the context (see workload.h). */
+static void fit_to_context(db_schedule_item *it, int64_t max, db_fit_mode mode) {
+    int64_t p = it->prompt_tokens, o = it->output_tokens;
+    if (mode == DB_FIT_SCALE) {
+        p = llround((double)p * (double)max / (double)(p + o));
+        if (p < 1) p = 1;
+    }
+    if (p > max - 1) p = max - 1;
+    if (o > max - p) o = max - p;
+    it->prompt_tokens = (int32_t)p;
+    it->output_tokens = (int32_t)o;
+}
+
 static void fill_lengths(build *b) {
     const int64_t max = b->spec->max_total_tokens;
     size_t rows = b->trace.n;
@@ -168,9 +181,7 @@ static void fill_lengths(build *b) {
             b->output ? db_length_sample(b->output, &b->output_rng) : b->trace.output_tokens[row];
         if ((!b->prompt || !b->output) && i >= rows) b->info.wrapped++;
         if (max > 0 && (int64_t)it->prompt_tokens + it->output_tokens > max) {
-            if (it->prompt_tokens > max - 1) it->prompt_tokens = (int32_t)(max - 1);
-            if ((int64_t)it->prompt_tokens + it->output_tokens > max)
-                it->output_tokens = (int32_t)(max - it->prompt_tokens);
+            fit_to_context(it, max, b->spec->fit_mode);
             b->info.clamped++;
         }
     }

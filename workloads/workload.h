@@ -14,7 +14,9 @@
  *   requests take on average).
  * - offline and concurrency:N need --requests N, or take one request per trace row; --duration does
  *   not shorten them (the harness ends the run).
- * - max_total_tokens > 0 clamps each request to prompt <= max - 1, then output <= max - prompt.
+ * - max_total_tokens > 0 fits each longer request to the context: with DB_FIT_CUT the prompt is cut to
+ *   max - 1, then the output to max - prompt; with DB_FIT_SCALE both are scaled by max / (prompt + output)
+ *   (prompt rounded, kept in 1..max - 1; output = min(output, max - prompt)), keeping their ratio.
  * - Prompt lengths, output lengths and arrival times come from three independent streams of the
  *   seed, so changing one of them leaves the others as they were; the same spec and seed give the
  *   same schedule, byte for byte (db_schedule_dump).
@@ -29,6 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How a request longer than max_total_tokens is fitted to it. */
+typedef enum db_fit_mode { DB_FIT_CUT = 0, DB_FIT_SCALE = 1 } db_fit_mode;
+
 typedef struct db_workload_spec {
     const char *prompt_len;       /* --prompt-len SPEC, or NULL (then the trace's) */
     const char *output_len;       /* --output-len SPEC, or NULL (then the trace's) */
@@ -40,6 +45,7 @@ typedef struct db_workload_spec {
     double duration_s;            /* --duration S; 0 = not limited by time */
     uint64_t seed;                /* --seed */
     int64_t max_total_tokens;     /* model context: prompt + output <= this; 0 = no clamp */
+    db_fit_mode fit_mode;         /* how a longer request is fitted (cut or scale) */
 } db_workload_spec;
 
 /* What building the schedule did, for the run summary. */
