@@ -250,6 +250,7 @@ typedef struct sweep_out {
     size_t n_done;
     int bar; /* draw a progress bar on stderr */
     int drawn;
+    double last_draw_s; /* elapsed time of the last redraw (at most 4 a second) */
 } sweep_out;
 
 static int cmp_str(const void *a, const void *b) {
@@ -278,6 +279,8 @@ static void progress(void *ctx, const db_sweep_progress *p) {
         o->drawn = 0;
         return;
     }
+    if (o->drawn && p->elapsed_s - o->last_draw_s < 0.25) return;
+    o->last_draw_s = p->elapsed_s;
     enum { WIDTH = 24 };
     int filled = p->total ? (int)(WIDTH * p->done / p->total) : WIDTH;
     char bar[WIDTH + 1];
