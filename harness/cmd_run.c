@@ -21,6 +21,7 @@
 #include "run.h"
 #include "run_report.h"
 #include "slo.h"
+#include "timeline.h"
 #include "workload.h"
 
 static volatile sig_atomic_t run_stop;
@@ -128,11 +129,23 @@ static int create_metrics(const run_args *a, db_engine *e, const db_slo_set *slo
     return 0;
 }
 
+static int create_timeline(const run_args *a, db_timeline **tl) {
+    *tl = NULL;
+    if (!a->timeline) return 0;
+    char err[256];
+    if (db_timeline_create((size_t)a->timeline_max_events, tl, err, sizeof err)) {
+        fprintf(stderr, "decodebench run: %s\n", err);
+        return DB_EXIT_FAIL;
+    }
+    return 0;
+}
+
 /* Runs with signals and progress in place. Returns the db_run status. */
 static db_status run_with_ui(const run_args *a, db_engine *e, const db_schedule *s, db_metrics *m,
-                             db_run_stats *stats, db_error *err) {
+                             db_timeline *tl, db_run_stats *stats, db_error *err) {
     db_run_opts ro;
     run_args_run_opts(a, e, &ro);
+    ro.timeline = tl;
     ro.stop = &run_stop;
     db_progress pg;
     db_progress_init(&pg, stderr, !a->quiet && isatty(STDERR_FILENO));
@@ -149,9 +162,21 @@ static db_status run_with_ui(const run_args *a, db_engine *e, const db_schedule 
 }
 
 /* Writes the outputs and prints the summary. Returns 0 or DB_EXIT_FAIL. */
+/* timeline.json next to the other outputs. 0, or -1 with err filled. */
+static int write_timeline(const char *dir, const db_metrics *m, const db_timeline *tl,
+                          const db_run_stats *stats, const char *cmdline, char *err,
+                          size_t errlen) {
+    if (!tl) return 0;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/timeline.json", dir);
+    db_timeline_info ti = {.clock = db_clock_kind_name(stats->clock), .command_line = cmdline};
+    return db_timeline_write(path, m, tl, &ti, err, errlen);
+}
+
 static int write_outputs(const run_args *a, int argc, char **argv, const char *dir, db_engine *e,
                          const db_schedule *s, const db_workload_info *wi, const db_metrics *m,
-                         const db_run_stats *stats, bool complete, double start_epoch_s) {
+                         const db_timeline *tl, const db_run_stats *stats, bool complete,
+                         double start_epoch_s) {
     db_kv_list facts = {0};
     run_args_facts(a, e, s, wi, stats, &facts);
     /* the command line as typed: "decodebench run ..." (argv[0] here is the subcommand) */
@@ -169,7 +194,8 @@ static int write_outputs(const run_args *a, int argc, char **argv, const char *d
                         .environment = &facts};
     char err[512];
     int rc = 0;
-    if (db_report_write_run(dir, m, &info, err, sizeof err)) {
+    if (db_report_write_run(dir, m, &info, err, sizeof err) ||
+        write_timeline(dir, m, tl, stats, cmdline, err, sizeof err)) {
         fprintf(stderr, "decodebench run: writing the outputs failed: %s\n", err);
         rc = DB_EXIT_FAIL;
     }
@@ -196,19 +222,22 @@ int db_cmd_run(int argc, char **argv) {
     db_workload_info winfo;
     db_engine *e = NULL;
     db_metrics *m = NULL;
+    db_timeline *tl = NULL;
     char dir[4096];
     if ((rc = build_schedule(&a, &model, &sched, &winfo)) || (rc = open_engine(&a, &model, &e)) ||
-        (rc = choose_out_dir(&a, dir, sizeof dir)) || (rc = create_metrics(&a, e, &slo, &m)))
+        (rc = choose_out_dir(&a, dir, sizeof dir)) || (rc = create_metrics(&a, e, &slo, &m)) ||
+        (rc = create_timeline(&a, &tl)))
         goto done;
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     double start_epoch_s = (double)wall.tv_sec + (double)wall.tv_nsec * 1e-9;
     db_run_stats stats;
     db_error err;
-    db_status st = run_with_ui(&a, e, &sched, m, &stats, &err);
+    db_status st = run_with_ui(&a, e, &sched, m, tl, &stats, &err);
     if (st != DB_OK) fprintf(stderr, "decodebench run: the run failed: %s\n", err.msg);
     bool complete = st == DB_OK && !stats.interrupted;
-    rc = write_outputs(&a, argc, argv, dir, e, &sched, &winfo, m, &stats, complete, start_epoch_s);
+    rc = write_outputs(&a, argc, argv, dir, e, &sched, &winfo, m, tl, &stats, complete,
+                       start_epoch_s);
     if (st != DB_OK)
         rc = DB_EXIT_FAIL;
     else if (stats.interrupted && rc == 0) {
@@ -217,6 +246,7 @@ int db_cmd_run(int argc, char **argv) {
         rc = 128 + (int)run_signal;
     }
 done:
+    db_timeline_free(tl);
     if (m) db_metrics_free(m);
     if (e) db_engine_close(e);
     db_schedule_free(&sched);

@@ -20,7 +20,8 @@ void run_args_print_help(FILE *f) {
 "Usage: decodebench run [flags]\n"
 "\n"
 "Replays a workload against the embedded decode engine with continuous batching and writes\n"
-"summary.json, requests.csv, steps.csv, latency.hlog and *.hgrm into the output directory.\n"
+"summary.json, requests.csv, steps.csv, latency.hlog, *.hgrm and timeline.json into the output\n"
+"directory.\n"
 "With no flags: llama2c-15m on the best backend present (cuda if a GPU answers, else cpu),\n"
 "64 requests with prompts uniform:32:128 and outputs uniform:16:64 tokens, 8 in flight (closed loop).\n"
 "\n"
@@ -221,8 +222,8 @@ static int profile_flag(run_args *a, const char *f, const char *v) {
         a->timeline = !strcmp(v, "on");
         return 0;
     }
-    if ((r = int_flag(f, "--timeline-max-events", v, 1, INT64_C(1) << 40, &a->timeline_max_events)) <=
-        0)
+    if ((r = int_flag(f, "--timeline-max-events", v, 1, INT64_C(1) << 40,
+                      &a->timeline_max_events)) <= 0)
         return r;
     return 1;
 }

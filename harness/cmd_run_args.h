@@ -61,7 +61,7 @@ typedef struct run_args {
     const char *dump_schedule;
     bool quiet;
     /* profiling */
-    bool timeline;                /* write timeline.json (--timeline on|off) */
+    bool timeline;                 /* write timeline.json (--timeline on|off) */
     long long timeline_max_events; /* 0: DB_TIMELINE_DEFAULT_MAX_EVENTS */
 } run_args;
 

@@ -17,9 +17,11 @@ typedef struct run_state {
     db_loadgen lg;
     db_scheduler *sched;
     db_run_stats *stats;
-    double *arrival_s;    /* (s->n) intended arrival of each issued request */
-    int32_t *next_tokens; /* (max_batch) */
-    double *new_ttft;     /* (max_batch) */
+    double *arrival_s;     /* (s->n) intended arrival of each issued request */
+    int32_t *next_tokens;  /* (max_batch) */
+    double *new_ttft;      /* (max_batch) */
+    db_tl_item *tl_items;  /* (max_batch) when a timeline is kept */
+    int64_t *tl_preempted; /* (max_batch) */
     int64_t output_tokens;
     double real_start_s;
 } run_state;
@@ -38,6 +40,29 @@ static db_status metrics_failed(const run_state *st, db_error *err) {
     return db_error_set(err, DB_ERR_INTERNAL, "metrics recorder: %s", db_metrics_error(st->m));
 }
 
+static db_status timeline_failed(const run_state *st, db_error *err) {
+    return db_error_set(err, DB_ERR_INTERNAL, "timeline: %s", db_timeline_error(st->o->timeline));
+}
+
+/* The step's items and preemptions for the timeline (when one is kept). */
+static db_status record_timeline(run_state *st, const db_sched_step *step, int64_t start_ns,
+                                 int64_t end_ns, db_error *err) {
+    db_timeline *tl = st->o->timeline;
+    if (!tl) return DB_OK;
+    for (int k = 0; k < step->n; k++)
+        st->tl_items[k] = (db_tl_item){.req = step->req[k],
+                                       .n_tokens = step->work[k].n_tokens,
+                                       .pos = step->work[k].pos,
+                                       .decode = k < step->n_decode,
+                                       .emits = step->work[k].want_next != 0};
+    for (int k = 0; k < step->n_preempted; k++)
+        st->tl_preempted[k] = step->preempted[k];
+    if (db_timeline_step(tl, st->stats->steps, start_ns, end_ns, st->tl_items, step->n,
+                         st->tl_preempted, step->n_preempted))
+        return timeline_failed(st, err);
+    return DB_OK;
+}
+
 /* Issues every arrival due by now: records it and hands it to the scheduler (or fails it there). */
 static db_status release_arrivals(run_state *st, double now, db_error *err) {
     size_t i;
@@ -49,6 +74,9 @@ static db_status release_arrivals(run_state *st, double now, db_error *err) {
         if (db_metrics_request_arrived(st->m, (int64_t)i, db_run_ns(arrival), it->prompt_tokens,
                                        it->output_tokens))
             return metrics_failed(st, err);
+        if (st->o->timeline && db_timeline_arrived(st->o->timeline, (int64_t)i, db_run_ns(arrival),
+                                                   it->prompt_tokens, it->output_tokens))
+            return timeline_failed(st, err);
         const char *reason = NULL;
         db_status rc =
             db_sched_submit(st->sched, (int)i, it->prompt_tokens, it->output_tokens, &reason, err);
@@ -57,6 +85,9 @@ static db_status release_arrivals(run_state *st, double now, db_error *err) {
             st->stats->failed++;
             if (db_metrics_request_failed(st->m, (int64_t)i, db_run_ns(now), reason))
                 return metrics_failed(st, err);
+            if (st->o->timeline &&
+                db_timeline_failed(st->o->timeline, (int64_t)i, db_run_ns(now), reason))
+                return timeline_failed(st, err);
             db_loadgen_done(&st->lg, now);
         }
     }
@@ -126,6 +157,7 @@ static db_status run_step(run_state *st, db_sched_step *step, double host_t0, db
     if ((rc = db_sched_commit(st->sched, &res, err)) != DB_OK) return rc;
     int n_ttft = 0;
     if ((rc = record_outputs(st, step, end, &n_ttft, err)) != DB_OK) return rc;
+    if ((rc = record_timeline(st, step, start_ns, db_run_ns(end), err)) != DB_OK) return rc;
     double h2 = db_clock_monotonic_s();
     db_step_event ev = {
         .index = x->steps,
@@ -157,7 +189,12 @@ static db_status run_alloc(run_state *st, db_error *err) {
     st->arrival_s = calloc(st->s->n, sizeof *st->arrival_s);
     st->next_tokens = calloc(mb, sizeof *st->next_tokens);
     st->new_ttft = calloc(mb, sizeof *st->new_ttft);
-    if (!st->arrival_s || !st->next_tokens || !st->new_ttft)
+    if (st->o->timeline) {
+        st->tl_items = calloc(mb, sizeof *st->tl_items);
+        st->tl_preempted = calloc(mb, sizeof *st->tl_preempted);
+    }
+    if (!st->arrival_s || !st->next_tokens || !st->new_ttft ||
+        (st->o->timeline && (!st->tl_items || !st->tl_preempted)))
         return db_error_set(err, DB_ERR_NOMEM, "out of memory for a run of %zu requests", st->s->n);
     db_status rc = db_loadgen_init(&st->lg, st->s, err);
     if (rc != DB_OK) return rc;
@@ -171,6 +208,8 @@ static void run_release(run_state *st) {
     free(st->arrival_s);
     free(st->next_tokens);
     free(st->new_ttft);
+    free(st->tl_items);
+    free(st->tl_preempted);
 }
 
 /* Nothing can run: wait for the next arrival. Returns DB_OK with *done set when no arrival is left.
@@ -233,6 +272,8 @@ db_status db_run(db_engine *e, const db_schedule *s, const db_run_opts *o, db_me
     stats->preemptions = st.sched ? db_sched_preemptions(st.sched) : 0;
     report_progress(&st, 0, true);
     if (db_metrics_finish(m, db_run_ns(stats->end_s)) && rc == DB_OK) rc = metrics_failed(&st, err);
+    if (o->timeline && db_timeline_finish(o->timeline, db_run_ns(stats->end_s)) && rc == DB_OK)
+        rc = timeline_failed(&st, err);
     run_release(&st);
     return rc;
 }

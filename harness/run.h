@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "metrics.h"
+#include "metrics_timeline.h"
 #include "schedule.h"
 #include "scheduler.h"
 
@@ -49,9 +50,11 @@ typedef struct db_run_opts {
                                     this run-clock time; those in flight still finish */
     db_run_progress_fn progress; /* optional, called after every step */
     void *progress_ctx;
+    db_timeline *timeline; /* optional: fed every arrival, failure and step (each step's items and
+                              preemptions) and finished at the run's end, like the recorder */
 } db_run_opts;
 
-/* Defaults: db_sched_opts_default, the real clock, no stop flag, no progress. */
+/* Defaults: db_sched_opts_default, the real clock, no stop flag, no progress, no timeline. */
 void db_run_opts_default(db_run_opts *o);
 
 typedef struct db_run_stats {
