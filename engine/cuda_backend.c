@@ -198,6 +198,9 @@ db_status db_cuda_open(const db_engine_opts *o, int64_t total_blocks, db_cuda_ba
                  : db_cuda_weights_synth(&b->w, &b->config, o->precision, o->seed, b->stream, err);
     if (st == DB_OK) st = alloc_kv(b, err);
     if (st == DB_OK) st = upload_rope(b, err);
+    /* The memsets and copies above ran on the legacy stream; the steps run on b->stream, which does
+     * not wait for it. */
+    if (st == DB_OK) st = DB_CUDA_CHECK(err, cudaDeviceSynchronize());
     if (st != DB_OK) {
         db_cuda_close(b);
         return st;

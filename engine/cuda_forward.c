@@ -75,7 +75,7 @@ static db_status grow_tokens(db_cuda_backend *b, int T, db_error *err) {
         (st = dmalloc((void **)&a->h13, t * 2 * h * 4, err)) ||
         (st = dmalloc(&a->xin, rows16 * kmax * act_bytes(b->act_in), err)) ||
         (st = dmalloc((void **)&a->xin_scale, rows16 * 4, err)) ||
-        (st = DB_CUDA_CHECK(err, cudaMemset(a->xin, 0, rows16 * kmax * act_bytes(b->act_in))))) {
+        (st = DB_CUDA_CHECK(err, cudaMemsetAsync(a->xin, 0, rows16 * kmax * act_bytes(b->act_in), b->stream)))) {
         free_token_buffers(a);
         return st;
     }
@@ -94,7 +94,7 @@ static db_status grow_lm(db_cuda_backend *b, int L, db_error *err) {
         (st = dmalloc((void **)&a->logits, l * (size_t)b->config.vocab_size * 4, err)) ||
         (st = dmalloc((void **)&a->next, l * 4, err)) ||
         (st = DB_CUDA_CHECK(err, cudaMallocHost((void **)&a->h_next, l * 4))) ||
-        (st = DB_CUDA_CHECK(err, cudaMemset(a->lmin, 0, rows16 * d16 * act_bytes(b->act_in))))) {
+        (st = DB_CUDA_CHECK(err, cudaMemsetAsync(a->lmin, 0, rows16 * d16 * act_bytes(b->act_in), b->stream)))) {
         free_lm_buffers(a);
         return st;
     }

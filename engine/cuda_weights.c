@@ -89,6 +89,9 @@ db_status db_cuda_matrix_alloc(db_cuda_matrix *W, int N, int K, db_precision p, 
     if (st == DB_OK && sb) st = DB_CUDA_CHECK(err, cudaMalloc(&scales, sb));
     if (st == DB_OK) st = DB_CUDA_CHECK(err, cudaMemset(W->data, 0, db));
     if (st == DB_OK && sb) st = DB_CUDA_CHECK(err, cudaMemset(scales, 0, sb));
+    /* cudaMemset runs on the legacy stream, which the backend's non-blocking stream does not wait for:
+     * let the zeros land before any fill kernel can run. */
+    if (st == DB_OK) st = DB_CUDA_CHECK(err, cudaDeviceSynchronize());
     if (W->fmt == DB_WFMT_I4)
         W->group_scale = scales;
     else

@@ -67,7 +67,8 @@ static db_status shape(int B, int ctx, int H, int KVH, int hs, int sm, int reps,
         (st = DB_CUDA_CHECK(err, db_cuda_gain_fill(q, B * H * hs, 9, 0.5f, c.s))) ||
         (st = DB_CUDA_CHECK(err, cudaMemcpy(pos, h_pos, (size_t)B * 4, cudaMemcpyHostToDevice))) ||
         (st = DB_CUDA_CHECK(err, cudaMemcpy(bts, h_bts, (size_t)B * 4, cudaMemcpyHostToDevice))) ||
-        (st = DB_CUDA_CHECK(err, cudaMemcpy(bt, h_bt, (size_t)total * 4, cudaMemcpyHostToDevice))))
+        (st = DB_CUDA_CHECK(err, cudaMemcpy(bt, h_bt, (size_t)total * 4, cudaMemcpyHostToDevice))) ||
+        (st = DB_CUDA_CHECK(err, cudaDeviceSynchronize()))) /* legacy-stream copies before c.s runs */
         goto done;
     c.a = (db_cuda_attn){q, H * hs, out, H * hs, {k, v, NULL, NULL, DB_NUM_BF16, KVH, hs, bs}, pos, bts, bt, H};
     c.rows = B;

@@ -60,7 +60,7 @@ static db_status layer_time(db_cuda_gemm *g, const db_model_config *m, db_precis
         (st = DB_CUDA_CHECK(err, cudaMalloc(&x.data, (size_t)ld16(T) * kmax * eb))) ||
         (st = DB_CUDA_CHECK(err, cudaMalloc((void **)&x.scale, (size_t)ld16(T) * 4))) ||
         (st = DB_CUDA_CHECK(err, cudaMalloc((void **)&y, (size_t)T * nmax * 4))) ||
-        (st = DB_CUDA_CHECK(err, cudaMemset(x.data, 0, (size_t)ld16(T) * kmax * eb))))
+        (st = DB_CUDA_CHECK(err, cudaMemsetAsync(x.data, 0, (size_t)ld16(T) * kmax * eb, g->stream))))
         goto done;
     for (int i = 0; st == DB_OK && i < 4; i++) {
         int N = shape[i][0], K = shape[i][1];
