@@ -27,7 +27,7 @@ static void describe_device(db_cpu_backend *b) {
     FILE *f = fopen("/proc/cpuinfo", "r");
     while (f && fgets(line, sizeof line, f)) {
         char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) || !colon) continue;
+        if (strncmp(line, "model name", 10) != 0 || !colon) continue;
         colon++;
         while (*colon == ' ' || *colon == '\t')
             colon++;
@@ -123,7 +123,7 @@ void db_cpu_close(db_cpu_backend *b) {
  */
 
 static int grow(void **p, size_t count, size_t elem) {
-    void *q = realloc(*p, count * elem);
+    void *q = realloc(*p, (count ? count : 1) * elem);
     if (!q) return -1;
     *p = q;
     return 0;

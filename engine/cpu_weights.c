@@ -16,10 +16,9 @@ float db_synth_matrix_scale(int K) {
 
 static db_status alloc_floats(float **out, size_t n, const char *what, db_error *err) {
     *out = malloc(n * sizeof(float));
-    if (!*out)
-        return db_error_set(err, DB_ERR_NOMEM, "cpu backend: cannot allocate %s (%zu floats)", what,
-                            n);
-    return DB_OK;
+    if (*out) return DB_OK;
+    db_error_set(err, DB_ERR_NOMEM, "cpu backend: cannot allocate %s (%zu floats)", what, n);
+    return DB_ERR_NOMEM;
 }
 
 static db_status synth_gain(float **out, int dim, uint64_t seed, uint32_t tensor_id,

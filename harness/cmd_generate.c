@@ -133,7 +133,8 @@ static int parse_args(int argc, char **argv, gen_args *a) {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *eq = strchr(arg, '=');
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) return print_help(stdout), -1;
-        if (strncmp(arg, "--", 2)) return db_cli_usage_error(CMD, "unexpected argument '%s'", arg);
+        if (strncmp(arg, "--", 2) != 0)
+            return db_cli_usage_error(CMD, "unexpected argument '%s'", arg);
         char name[64];
         size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
         if (n >= sizeof name) return db_cli_usage_error(CMD, "unknown flag '%s'", arg);
