@@ -94,6 +94,8 @@ static int load_curves(const db_csv_table *t, db_rl_report *r) {
         if (!c) return -1;
         c->predicted = cell_num(t, i, "predicted_crossover_batch");
         c->measured = cell_num(t, i, "measured_crossover_batch");
+        snprintf(c->measured_method, sizeof c->measured_method, "%s",
+                 cell(t, i, "measured_crossover_method"));
         c->ridge_batch = cell_num(t, i, "ridge_crossover_batch");
         c->ai_ridge = cell_num(t, i, "ai_ridge_batch");
         db_rl_point p = {.batch = cell_num(t, i, "batch"),

@@ -78,9 +78,9 @@ static db_status measure_bandwidth(const db_ceilings_opts *o, db_ceilings *out, 
             add_meas(out, db_ceil_bw_kind_name((db_ceil_bw_kind)k), r.rate / 1e9, "GB/s", &r.t);
         if (m)
             snprintf(m->method, sizeof m->method,
-                     k == DB_CEIL_COPY ? "memcpy of a %zu MiB buffer, %d threads; bytes = read + "
+                     k == DB_CEIL_COPY ? "memcpy of a %zu MiB buffer, %d thread(s); bytes = read + "
                                          "written (2 x buffer)"
-                                       : "sum of the floats of a %zu MiB buffer, %d threads; "
+                                       : "sum of the floats of a %zu MiB buffer, %d thread(s); "
                                          "bytes = buffer",
                      o->bandwidth_bytes >> 20, r.threads);
         report(o, m);
@@ -99,7 +99,7 @@ static db_status measure_sgemm(const db_ceilings_opts *o, db_ceilings *out, db_e
     db_ceilings_measurement *m = add_meas(out, "sgemm fp32", r.rate / 1e12, "TFLOP/s", &r.t);
     if (m)
         snprintf(m->method, sizeof m->method,
-                 "OpenBLAS cblas_sgemm %d x %d x %d, %d threads; FLOPs = 2 n^3", n, n, n,
+                 "OpenBLAS cblas_sgemm %d x %d x %d, %d thread(s); FLOPs = 2 n^3", n, n, n,
                  r.threads);
     report(o, m);
     out->dev.peak_flops[DB_PEAK_FP32] = r.rate;
@@ -152,7 +152,7 @@ static db_status measure_linear(const db_ceilings_opts *o, db_precision p, db_th
         db_ceilings_measurement *m = add_meas(out, name, rate / 1e12, "TFLOP/s", &t);
         if (m)
             snprintf(m->method, sizeof m->method,
-                     "db_linear_forward B=%d on a %d x %d %s weight, %d threads; FLOPs = 2 B N K",
+                     "db_linear_forward B=%d on a %d x %d %s weight, %d thread(s); FLOPs = 2 B N K",
                      B, N, K, db_precision_name(p), db_threadpool_size(pool));
         report(o, m);
         out->scheme_peak[p] = rate;
@@ -173,7 +173,8 @@ static db_status cpu_measure(const db_ceilings_opts *o, db_ceilings *out, db_err
     db_threadpool *pool = NULL;
     db_status st = db_threadpool_create(o->threads, &pool, err);
     if (st) return st;
-    snprintf(out->dev.name, sizeof out->dev.name, "%s (%d threads)", cpu, db_threadpool_size(pool));
+    int nt = db_threadpool_size(pool);
+    snprintf(out->dev.name, sizeof out->dev.name, "%s (%d thread%s)", cpu, nt, nt == 1 ? "" : "s");
     snprintf(out->dev.source, sizeof out->dev.source, "measured");
     snprintf(out->origin, sizeof out->origin, "measured: cpu");
     out->dev.memory_bytes = pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;

@@ -70,10 +70,12 @@ char *db_sweep_table_key(const db_csv_table *t, size_t i, int curve);
 char *db_sweep_row_key(const db_sweep_row *r);
 
 /* Fits the knee of every curve of t (rows with status ok) and writes it to measured_crossover_batch
- * of each of its rows (empty when none). fit has db_knee_fill_groups's signature
- * (reports/crossover.h), passed in because this layer does not link reports/. 0, or -1 with err. */
+ * and how it was found to measured_crossover_method ("hinge" | "balance") of each of its rows
+ * (empty when none). fit has db_knee_fill_groups's signature (reports/crossover.h; method 1 is
+ * "hinge", 2 "balance", as db_knee_method), passed in because this layer does not link reports/. 0,
+ * or -1 with err. */
 typedef int (*db_sweep_knee_fn)(size_t n, const char *const *keys, const double *batch,
-                                const double *t, const int *ok, double *knee);
+                                const double *t, const int *ok, double *knee, int *method);
 int db_sweep_fill_knees(db_csv_table *t, db_sweep_knee_fn fit, char *err, size_t errlen);
 
 /* Reads the sweep CSV at path, checks its header, fills the measured crossover of every curve

@@ -19,8 +19,8 @@ static const char *const columns[] = {
     "kv_read_bytes", "kv_write_bytes", "act_bytes", "arithmetic_intensity", "achieved_tflops",
     "achieved_GBps", "mfu", "mbu", "bound", "model_step_ms",
     /* crossovers */
-    "predicted_crossover_batch", "measured_crossover_batch", "ai_ridge_batch",
-    "ridge_crossover_batch",
+    "predicted_crossover_batch", "measured_crossover_batch", "measured_crossover_method",
+    "ai_ridge_batch", "ridge_crossover_batch",
     /* per op class */
     "flops_qkv", "bytes_qkv", "flops_attention", "bytes_attention", "flops_out_proj",
     "bytes_out_proj", "flops_mlp", "bytes_mlp", "flops_norm", "bytes_norm", "flops_lm_head",
@@ -89,6 +89,7 @@ static void measurements(const db_sweep_row *r, char (*c)[DB_SWEEP_CELL], int i)
     num(c[i++], r->model_step_s * 1e3);
     num(c[i++], r->pred.crossover_batch);
     num(c[i++], r->measured_crossover);
+    c[i++][0] = '\0'; /* measured_crossover_method: filled with the knee */
     num(c[i++], r->pred.ai_ridge_batch);
     num(c[i++], r->pred.ridge_batch);
     for (int op = 0; op < DB_OP_COUNT; op++) {
@@ -180,8 +181,9 @@ char *db_sweep_row_key(const db_sweep_row *r) {
 
 int db_sweep_fill_knees(db_csv_table *t, db_sweep_knee_fn fit, char *err, size_t errlen) {
     int cb = db_csv_table_col(t, "batch"), cs = db_csv_table_col(t, "step_ms"),
-        cst = db_csv_table_col(t, "status"), ck = db_csv_table_col(t, "measured_crossover_batch");
-    if (cb < 0 || cs < 0 || cst < 0 || ck < 0) {
+        cst = db_csv_table_col(t, "status"), ck = db_csv_table_col(t, "measured_crossover_batch"),
+        cm = db_csv_table_col(t, "measured_crossover_method");
+    if (cb < 0 || cs < 0 || cst < 0 || ck < 0 || cm < 0) {
         snprintf(err, errlen,
                  "not a sweep table: batch, step_ms, status or "
                  "measured_crossover_batch is missing");
@@ -191,7 +193,8 @@ int db_sweep_fill_knees(db_csv_table *t, db_sweep_knee_fn fit, char *err, size_t
     char **keys = calloc(m, sizeof *keys);
     double *batch = malloc(m * sizeof *batch), *ms = malloc(m * sizeof *ms),
            *knee = malloc(m * sizeof *knee);
-    int *ok = malloc(m * sizeof *ok), rc = keys && batch && ms && knee && ok ? 0 : -1;
+    int *ok = malloc(m * sizeof *ok), *method = malloc(m * sizeof *method);
+    int rc = keys && batch && ms && knee && ok && method ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         keys[i] = db_sweep_table_key(t, i, 1);
         char *end1, *end2;
@@ -201,16 +204,18 @@ int db_sweep_fill_knees(db_csv_table *t, db_sweep_knee_fn fit, char *err, size_t
                 batch[i] > 0 && ms[i] > 0;
         if (!keys[i]) rc = -1;
     }
-    if (rc == 0) rc = fit(n, (const char *const *)keys, batch, ms, ok, knee);
+    if (rc == 0) rc = fit(n, (const char *const *)keys, batch, ms, ok, knee, method);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         char cell[DB_SWEEP_CELL];
         num(cell, knee[i]);
         rc = db_csv_table_set(t, i, (size_t)ck, cell);
+        const char *name = method[i] == 1 ? "hinge" : method[i] == 2 ? "balance" : "";
+        if (rc == 0) rc = db_csv_table_set(t, i, (size_t)cm, name);
     }
     if (rc) snprintf(err, errlen, "measured crossover: out of memory");
     for (size_t i = 0; keys && i < n; i++)
         free(keys[i]);
-    free(keys), free(batch), free(ms), free(knee), free(ok);
+    free(keys), free(batch), free(ms), free(knee), free(ok), free(method);
     return rc;
 }
 

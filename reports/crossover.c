@@ -10,6 +10,7 @@
 #define KNEE_MIN_SIDE 2
 #define KNEE_MIN_RMS_ONE 0.02 /* one line must miss by more than 2% RMS for a knee to exist */
 #define KNEE_MAX_RATIO 0.25   /* and two lines must cut its squared error to a quarter or less */
+#define KNEE_MAX_RMS_BALANCE 0.10 /* a balance point needs one line within 10% RMS */
 
 /* ---- knee ----------------------------------------------------------------------------------- */
 
@@ -125,23 +126,42 @@ int db_knee_fit(const double *batch, const double *t, int n, db_knee *out) {
     out->rms_two = sqrt(sse_two / n);
     double x_min = p[0].x, x_max = p[n - 1].x;
     free(p);
+    const char *why = NULL;
+    double x = (out->a1 - out->a2) / (out->b2 - out->b1);
     if (!(out->rms_one > KNEE_MIN_RMS_ONE))
-        no_knee(out, "one straight line fits every point within 2% RMS");
+        why = "one straight line fits every point within 2% RMS";
     else if (!(sse_two <= KNEE_MAX_RATIO * sse_one))
-        no_knee(out, "two lines fit little better than one");
+        why = "two lines fit little better than one";
     else if (!(out->b2 > out->b1) || !(out->a1 > 0))
-        no_knee(out, "step time does not grow faster at large batch");
-    else {
-        double x = (out->a1 - out->a2) / (out->b2 - out->b1);
-        if (!(x >= x_min && x <= x_max)) {
-            no_knee(out, "the lines meet outside the batch range");
-        } else {
-            out->found = 1;
-            out->batch = x;
-            out->why[0] = '\0';
-        }
+        why = "step time does not grow faster at large batch";
+    else if (!(x >= x_min && x <= x_max))
+        why = "the lines meet outside the batch range";
+    if (!why) {
+        out->found = 1;
+        out->method = DB_KNEE_HINGE;
+        out->batch = x;
+        out->why[0] = '\0';
+        return 0;
     }
+    /* No slope change: the balance point of the one line a + b B, where the fixed time per step
+     * equals the time of the sequences. */
+    double xb = a / b;
+    if (out->rms_one <= KNEE_MAX_RMS_BALANCE && a > 0 && b > 0 && xb >= x_min && xb <= x_max) {
+        out->found = 1;
+        out->method = DB_KNEE_BALANCE;
+        out->batch = xb;
+        out->a1 = a, out->b1 = b, out->a2 = 0, out->b2 = 0, out->split = n;
+        out->why[0] = '\0';
+        return 0;
+    }
+    char reason[96];
+    snprintf(reason, sizeof reason, "%s; no balance point either", why);
+    no_knee(out, reason);
     return 0;
+}
+
+const char *db_knee_method_name(db_knee_method m) {
+    return m == DB_KNEE_HINGE ? "hinge" : m == DB_KNEE_BALANCE ? "balance" : "";
 }
 
 /* ---- groups -----------------------------------------------------------------------------------
@@ -155,9 +175,11 @@ static int cmp_key_index(const void *a, const void *b, void *keys_arg) {
 }
 
 int db_knee_fill_groups(size_t n, const char *const *keys, const double *batch, const double *t,
-                        const int *ok, double *knee) {
-    for (size_t i = 0; i < n; i++)
+                        const int *ok, double *knee, int *method) {
+    for (size_t i = 0; i < n; i++) {
         knee[i] = NAN;
+        if (method) method[i] = DB_KNEE_NONE;
+    }
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
     double *xb = malloc((n ? n : 1) * sizeof *xb), *yb = malloc((n ? n : 1) * sizeof *yb);
     if (!idx || !xb || !yb) {
@@ -179,8 +201,10 @@ int db_knee_fill_groups(size_t n, const char *const *keys, const double *batch, 
         }
         db_knee k;
         if (db_knee_fit(xb, yb, np, &k) == 0 && k.found)
-            for (size_t i = g; i < e; i++)
+            for (size_t i = g; i < e; i++) {
                 knee[idx[i]] = k.batch;
+                if (method) method[idx[i]] = (int)k.method;
+            }
         g = e;
     }
     free(idx), free(xb), free(yb);

@@ -17,6 +17,15 @@ static const char *fmt(char *buf, size_t len, double v, int digits) {
     return buf;
 }
 
+/* A ratio with 3 decimals, or "—". */
+static const char *ratio(char *buf, size_t len, double v) {
+    if (!isfinite(v))
+        snprintf(buf, len, "—");
+    else
+        snprintf(buf, len, "%.3f", v);
+    return buf;
+}
+
 static void ceilings_section(FILE *f, const db_rl_report *r) {
     const db_rl_ceilings *c = &r->ceil;
     fprintf(f, "## Ceilings\n\n");
@@ -40,31 +49,38 @@ static void ceilings_section(FILE *f, const db_rl_report *r) {
 
 static void crossover_section(FILE *f, const db_rl_report *r) {
     fprintf(f, "## Arithmetic-intensity crossover\n\n");
-    fprintf(
-        f,
-        "- **predicted**: where the step-time model's memory-bound line meets its "
-        "compute-bound line. Per op class k, from the cost model at this context: "
-        "mem_k(B) = bytes_k(B) / BW, comp_k(B) = flops_k(B) / peak_k; t(B) = Σ_k max(mem_k, "
-        "comp_k) + overhead. At small B each class takes its larger branch at B = 0, at large "
-        "B its steeper branch: t_mem(B) = S0 + S1·B and t_compute(B) = L0 + L1·B, and "
-        "B* = (S0 − L0) / (L1 − S1). Without activation or KV traffic this is "
-        "B* = ridge × bytes-per-weight / 2.\n"
-        "- **measured**: the knee of step time vs batch — a line a + b·B through the small-batch "
-        "points and a line c·B through the origin through the large-batch points, both fitted "
-        "by least squares on relative error, the split chosen to minimise the total; the knee "
-        "is their intersection a / (c − b).\n"
-        "- **ridge × w / 2**: the simple formula (spec/roofline.md).\n"
-        "- **whole-step**: the batch where the whole step's arithmetic intensity reaches the "
-        "ridge (Σ mem = Σ comp); KV traffic grows with context and pushes it out or removes "
-        "it.\n\n");
+    fprintf(f,
+            "- **predicted**: where the step-time model's memory-bound line meets its "
+            "compute-bound line. Per op class k, from the cost model at this context: "
+            "mem_k(B) = bytes_k(B) / BW, comp_k(B) = flops_k(B) / peak_k; t(B) = Σ_k max(mem_k, "
+            "comp_k) + overhead. At small B each class takes its larger branch at B = 0, at large "
+            "B its steeper branch: t_mem(B) = S0 + S1·B and t_compute(B) = L0 + L1·B, and "
+            "B* = (S0 − L0) / (L1 − S1). Without activation or KV traffic this is "
+            "B* = ridge × bytes-per-weight / 2.\n"
+            "- **measured**: the knee of step time vs batch. *hinge*: a line a + b·B through the "
+            "small-batch points and a line c·B through the origin through the large-batch points, "
+            "both fitted by least squares on relative error, the split chosen to minimise the "
+            "total; the knee is their intersection a / (c − b) (a backend that overlaps memory "
+            "traffic with compute: time = max). *balance*: where no slope change shows, a / b of "
+            "one line a + b·B, where the time of the sequences equals the fixed time per step (a "
+            "backend that does not overlap them: time = memory + compute).\n"
+            "- **ridge × w / 2**: the simple formula (spec/roofline.md).\n"
+            "- **whole-step**: the batch where the whole step's arithmetic intensity reaches the "
+            "ridge (Σ mem = Σ comp); KV traffic grows with context and pushes it out or removes "
+            "it.\n\n");
     fprintf(f, "| curve | predicted B* | measured knee | measured / predicted | ridge × w / 2 | "
                "whole-step |\n|---|---|---|---|---|---|\n");
-    char a[32], b[32], c[32], d[32], e[32];
+    char a[32], b[32], c[32], d[32], e[32], m[64];
     for (size_t i = 0; i < r->n_curves; i++) {
         const db_rl_curve *cv = &r->curves[i];
+        fmt(b, sizeof b, cv->measured, 4);
+        if (isfinite(cv->measured) && cv->measured_method[0])
+            snprintf(m, sizeof m, "%s (%s)", b, cv->measured_method);
+        else
+            snprintf(m, sizeof m, "%s", b);
         fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", cv->label,
-                fmt(a, sizeof a, cv->predicted, 4), fmt(b, sizeof b, cv->measured, 4),
-                fmt(c, sizeof c, cv->measured / cv->predicted, 3),
+                fmt(a, sizeof a, cv->predicted, 4), m,
+                ratio(c, sizeof c, cv->measured / cv->predicted),
                 fmt(d, sizeof d, cv->ridge_batch, 4), fmt(e, sizeof e, cv->ai_ridge, 4));
     }
     fprintf(f, "\n(— = none: no knee in the data, or no crossover in the model.)\n\n");

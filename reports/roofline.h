@@ -40,9 +40,10 @@ typedef struct db_rl_curve {
     char label[96];   /* e.g. "bf16 kv bf16 ctx 128" (plus the model when the report mixes them) */
     double predicted; /* predicted crossover batch; NAN: none */
     double measured;  /* measured knee; NAN: none */
-    double ridge_batch; /* ridge x bytes-per-weight / 2; NAN: unknown */
-    double ai_ridge;    /* whole-step ridge batch; NAN: none */
-    db_rl_point *pts;   /* (n) by increasing batch */
+    char measured_method[16]; /* how: "hinge" | "balance" (reports/crossover.h) | "" */
+    double ridge_batch;       /* ridge x bytes-per-weight / 2; NAN: unknown */
+    double ai_ridge;          /* whole-step ridge batch; NAN: none */
+    db_rl_point *pts;         /* (n) by increasing batch */
     size_t n, cap;
 } db_rl_curve;
 

@@ -31,6 +31,7 @@ static void knee_of_an_exact_hinge_is_where_its_lines_meet(void **state) {
     db_knee k;
     assert_int_equal(db_knee_fit(b, t, n, &k), 0);
     assert_true(k.found);
+    assert_int_equal(k.method, DB_KNEE_HINGE);
     assert_near(k.batch, 100.0, 1e-9);
     assert_near(k.b1, 0.0, 1e-12);
     assert_near(k.b2, 0.1, 1e-12);
@@ -74,8 +75,10 @@ static void knee_survives_three_percent_noise(void **state) {
     assert_near(k.batch, 100.0, 10.0);
 }
 
-/* t = 1 + 0.01 B is one line: no knee, and the reason says so. */
-static void straight_line_has_no_knee(void **state) {
+/* t = 1 + 0.01 B (ms) is one line, no slope change: the knee is its balance point a / b = 100,
+ * where the 0.01 ms per sequence add up to the 1 ms fixed per step (a backend that does not overlap
+ * memory and compute). */
+static void straight_line_with_intercept_has_its_balance_point(void **state) {
     double b[32], t[32];
     for (int i = 0; i < 32; i++) {
         b[i] = 1 + 4 * i;
@@ -83,9 +86,24 @@ static void straight_line_has_no_knee(void **state) {
     }
     db_knee k;
     assert_int_equal(db_knee_fit(b, t, 32, &k), 0);
+    assert_true(k.found);
+    assert_int_equal(k.method, DB_KNEE_BALANCE);
+    assert_string_equal(db_knee_method_name(k.method), "balance");
+    assert_near(k.batch, 100.0, 1e-9);
+}
+
+/* t = 0.01 B: proportional from the start (compute-bound at every batch): no knee. */
+static void proportional_curve_has_no_knee(void **state) {
+    double b[32], t[32];
+    for (int i = 0; i < 32; i++) {
+        b[i] = 1 + 4 * i;
+        t[i] = 0.01 * b[i];
+    }
+    db_knee k;
+    assert_int_equal(db_knee_fit(b, t, 32, &k), 0);
     assert_false(k.found);
     assert_true(isnan(k.batch));
-    assert_non_null(strstr(k.why, "one straight line"));
+    assert_non_null(strstr(k.why, "no balance point either"));
 }
 
 /* A constant step time (memory-bound at every batch) has no knee either. */
@@ -123,7 +141,10 @@ static void groups_get_their_own_knee(void **state) {
         ok[i] = i != 3;
     }
     t[3] = 1e9; /* the failed row's value must not count */
-    assert_int_equal(db_knee_fill_groups((size_t)(n + m), keys, b, t, ok, knee), 0);
+    int method[128];
+    assert_int_equal(db_knee_fill_groups((size_t)(n + m), keys, b, t, ok, knee, method), 0);
+    assert_int_equal(method[0], DB_KNEE_HINGE);
+    assert_int_equal(method[3], DB_KNEE_NONE);
     assert_near(knee[0], 100.0, 1e-9);
     assert_true(isnan(knee[3]));
     assert_near(knee[n + 5], 50.0, 1e-9);
@@ -190,7 +211,8 @@ int main(void) {
         cmocka_unit_test(knee_follows_a_sloped_small_batch_regime),
         cmocka_unit_test(knee_does_not_depend_on_point_order),
         cmocka_unit_test(knee_survives_three_percent_noise),
-        cmocka_unit_test(straight_line_has_no_knee),
+        cmocka_unit_test(straight_line_with_intercept_has_its_balance_point),
+        cmocka_unit_test(proportional_curve_has_no_knee),
         cmocka_unit_test(flat_curve_has_no_knee),
         cmocka_unit_test(fewer_than_five_batch_sizes_cannot_be_fitted),
         cmocka_unit_test(groups_get_their_own_knee),

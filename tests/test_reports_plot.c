@@ -210,7 +210,8 @@ static void report_page_holds_the_crossover_table(void **state) {
     db_report_md_input in = {.sweep_path = "sweep.csv", .sweep = &r, .roofline = 1, .step_time = 1};
     assert_int_equal(db_report_md_write(path, &in, err, sizeof err), 0);
     assert_true(file_contains(path, "**datasheet** ceilings (datasheet figures, not measured)"));
-    assert_true(file_contains(path, "| bf16 kv bf16 ctx 128 | 348.3 | 348.4 | 1 | 295.3 | — |"));
+    assert_true(
+        file_contains(path, "| bf16 kv bf16 ctx 128 | 348.3 | 348.4 | 1.000 | 295.3 | — |"));
     assert_true(file_contains(path, "![roofline](roofline.png)"));
     assert_false(file_contains(path, "throughput.png"));
     db_rl_report_free(&r);

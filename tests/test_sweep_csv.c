@@ -98,6 +98,7 @@ static void rows_round_trip_with_quoted_text_and_empty_numbers(void **state) {
     assert_string_equal(cell(&t, 0, "peak_tflops"), "989.4");   /* 989.4e12 FLOP/s */
     assert_string_equal(cell(&t, 0, "ai_ridge_batch"), "");     /* NAN: none */
     assert_string_equal(cell(&t, 0, "measured_crossover_batch"), "");
+    assert_string_equal(cell(&t, 0, "measured_crossover_method"), "");
     assert_string_equal(cell(&t, 0, "status"), "ok");
     assert_string_equal(cell(&t, 1, "status"), "failed");
     assert_string_equal(cell(&t, 1, "error"), "KV cache too small: \"big\", sorry\nreally");
@@ -169,6 +170,7 @@ static void finalize_writes_the_measured_knee_into_the_file(void **state) {
     assert_int_equal(db_csv_table_read(path, &t, err, sizeof err), 0);
     assert_true(fabs(atof(cell(&t, 0, "measured_crossover_batch")) - 100.0) < 1e-6);
     assert_true(fabs(atof(cell(&t, 29, "measured_crossover_batch")) - 100.0) < 1e-6);
+    assert_string_equal(cell(&t, 0, "measured_crossover_method"), "hinge");
     db_csv_table_free(&t);
 }
 
