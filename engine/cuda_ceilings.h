@@ -30,12 +30,12 @@ extern "C" {
 #endif
 
 typedef struct db_cuda_ceiling {
-    int available;        /* 0: not measured (see method for why) */
-    double rate;          /* bytes/s (copy) or FLOP/s (GEMM), from the median time */
-    double work;          /* bytes or FLOPs of one run */
+    int available; /* 0: not measured (see method for why) */
+    double rate;   /* bytes/s (copy) or FLOP/s (GEMM), from the median time */
+    double work;   /* bytes or FLOPs of one run */
     double median_s, min_s, max_s;
     int reps;
-    char method[192];     /* what was run */
+    char method[192]; /* what was run */
 } db_cuda_ceiling;
 
 typedef struct db_cuda_ceilings {
@@ -54,10 +54,11 @@ typedef struct db_cuda_ceilings_opts {
 } db_cuda_ceilings_opts;
 
 #ifdef DECODEBENCH_HAVE_CUDA
-db_status db_cuda_measure_ceilings(const db_cuda_ceilings_opts *o, db_cuda_ceilings *out, db_error *err);
+db_status db_cuda_measure_ceilings(const db_cuda_ceilings_opts *o, db_cuda_ceilings *out,
+                                   db_error *err);
 #else
-static inline db_status db_cuda_measure_ceilings(const db_cuda_ceilings_opts *o, db_cuda_ceilings *out,
-                                                 db_error *err) {
+static inline db_status db_cuda_measure_ceilings(const db_cuda_ceilings_opts *o,
+                                                 db_cuda_ceilings *out, db_error *err) {
     (void)o;
     memset(out, 0, sizeof *out);
     return db_error_set(err, DB_ERR_UNSUPPORTED, "CUDA ceilings: built without CUDA");

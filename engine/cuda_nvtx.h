@@ -1,12 +1,12 @@
-/* cuda_nvtx.h — NVTX3 ranges of the CUDA backend in the domain "decodebench": per step (payload: the
- * step index; the message also gives the batch size and token count), per phase (prefill, decode,
- * mixed; payload: tokens), per layer (payload: layer index) and per op (embedding, qkv, attention,
- * out_proj, mlp, norm, lm_head; payload: layer index, -1 outside layers).
+/* cuda_nvtx.h — NVTX3 ranges of the CUDA backend in the domain "decodebench": per step (payload:
+ * the step index; the message also gives the batch size and token count), per phase (prefill,
+ * decode, mixed; payload: tokens), per layer (payload: layer index) and per op (embedding, qkv,
+ * attention, out_proj, mlp, norm, lm_head; payload: layer index, -1 outside layers).
  *
- * What it is for: Nsight Systems timelines that line up with the engine's steps and op classes. NVTX3
- * is header-only: with no tool attached each call is a check of a function pointer (the step
- * message's snprintf is the only work done per step). Op and layer ranges are host ranges around the
- * launches, so they are emitted only when a step runs eagerly, not when a CUDA graph replays.
+ * What it is for: Nsight Systems timelines that line up with the engine's steps and op classes.
+ * NVTX3 is header-only: with no tool attached each call is a check of a function pointer (the step
+ * message's snprintf is the only work done per step). Op and layer ranges are host ranges around
+ * the launches, so they are emitted only when a step runs eagerly, not when a CUDA graph replays.
  * What it must not do: allocate per call, or destroy the domain (other backends share it).
  */
 #ifndef DB_CUDA_NVTX_H
@@ -38,10 +38,11 @@ typedef struct db_nvtx {
 
 static inline void db_nvtx_init(db_nvtx *n) {
     static const char *const names[DB_NVTX_COUNT] = {
-        "prefill", "decode", "mixed", "layer", "embedding", "qkv", "attention", "out_proj",
-        "mlp", "norm", "lm_head", "graph_launch"};
+        "prefill",   "decode",   "mixed", "layer", "embedding", "qkv",
+        "attention", "out_proj", "mlp",   "norm",  "lm_head",   "graph_launch"};
     n->domain = nvtxDomainCreateA("decodebench");
-    for (int i = 0; i < DB_NVTX_COUNT; i++) n->name[i] = nvtxDomainRegisterStringA(n->domain, names[i]);
+    for (int i = 0; i < DB_NVTX_COUNT; i++)
+        n->name[i] = nvtxDomainRegisterStringA(n->domain, names[i]);
 }
 
 static inline void db_nvtx_attrs(nvtxEventAttributes_t *a, int64_t payload) {
@@ -69,6 +70,8 @@ static inline void db_nvtx_push_text(const db_nvtx *n, const char *text, int64_t
     nvtxDomainRangePushEx(n->domain, &a);
 }
 
-static inline void db_nvtx_pop(const db_nvtx *n) { nvtxDomainRangePop(n->domain); }
+static inline void db_nvtx_pop(const db_nvtx *n) {
+    nvtxDomainRangePop(n->domain);
+}
 
 #endif

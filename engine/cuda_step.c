@@ -1,12 +1,12 @@
 /* cuda_step.c — one step of the CUDA backend: validation (as engine/cpu.c validates), the step's
  * metadata (token ids, positions, KV slots, block tables, attention row lists, LM-head rows) packed
- * into one pinned buffer and uploaded in one copy, the forward pass eagerly or from a CUDA graph, and
- * the results.
+ * into one pinned buffer and uploaded in one copy, the forward pass eagerly or from a CUDA graph,
+ * and the results.
  *
  * Metadata layout (bytes, in this order): slot int64 (T) | token id int32 (T) | position (T) |
  * block-table start (T) | decode rows (n_dec) | prefill tiles (2 n_tiles) | LM-head rows (n_lm) |
- * block tables (cap_bt). An eager step packs exactly what it needs. A graph bucket of B rows has the
- * fixed layout T = n_lm = B, no decode-row list (rows 0 .. B-1), no tiles, and cap_bt =
+ * block tables (cap_bt). An eager step packs exactly what it needs. A graph bucket of B rows has
+ * the fixed layout T = n_lm = B, no decode-row list (rows 0 .. B-1), no tiles, and cap_bt =
  * min(total blocks, B * max blocks per sequence), so every replay finds its data at the addresses
  * captured; rows n .. B-1 are padding (token 0, position -1, slot -1).
  */
@@ -38,9 +38,11 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void layout_init(meta_layout *L, int T, int n_dec, int n_tiles, int n_lm, int64_t n_bt, int64_t cap_bt) {
+static void layout_init(meta_layout *L, int T, int n_dec, int n_tiles, int n_lm, int64_t n_bt,
+                        int64_t cap_bt) {
     size_t o = 0;
-    L->T = T, L->n_dec = n_dec, L->n_tiles = n_tiles, L->n_lm = n_lm, L->n_bt = n_bt, L->cap_bt = cap_bt;
+    L->T = T, L->n_dec = n_dec, L->n_tiles = n_tiles, L->n_lm = n_lm, L->n_bt = n_bt,
+    L->cap_bt = cap_bt;
     L->off_slot = o, o += 8 * (size_t)T;
     L->off_id = o, o += 4 * (size_t)T;
     L->off_pos = o, o += 4 * (size_t)T;
@@ -57,34 +59,40 @@ static int64_t blocks_needed(const db_cuda_backend *b, const db_work *w) {
     return ((int64_t)w->pos + w->n_tokens + b->block_size - 1) / b->block_size;
 }
 
-/* ---- validation ------------------------------------------------------------------------------------ */
+/* ---- validation
+ * ------------------------------------------------------------------------------------ */
 
-static db_status check_item(const db_cuda_backend *b, const db_work *w, const db_backend_seq_view *sv,
-                            int i, db_error *err) {
+static db_status check_item(const db_cuda_backend *b, const db_work *w,
+                            const db_backend_seq_view *sv, int i, db_error *err) {
     const db_model_config *m = &b->config;
     if (w->n_tokens < 1 || !w->tokens)
-        return db_error_set(err, DB_ERR_INVALID, "work item %d: needs at least one token (got %d)", i, w->n_tokens);
+        return db_error_set(err, DB_ERR_INVALID, "work item %d: needs at least one token (got %d)",
+                            i, w->n_tokens);
     if (w->pos < 0 || w->pos > m->max_seq_len - w->n_tokens)
-        return db_error_set(err, DB_ERR_INVALID, "work item %d: positions %d..%lld are outside the model's 0..%d",
-                            i, w->pos, (long long)w->pos + w->n_tokens - 1, m->max_seq_len - 1);
+        return db_error_set(err, DB_ERR_INVALID,
+                            "work item %d: positions %d..%lld are outside the model's 0..%d", i,
+                            w->pos, (long long)w->pos + w->n_tokens - 1, m->max_seq_len - 1);
     int64_t need = blocks_needed(b, w);
     if (!sv || sv->n_blocks < need || !sv->blocks)
-        return db_error_set(err, DB_ERR_INVALID,
-                            "work item %d: its block table has %d blocks, positions up to %d need %lld", i,
-                            sv ? sv->n_blocks : 0, w->pos + w->n_tokens - 1, (long long)need);
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "work item %d: its block table has %d blocks, positions up to %d need %lld", i,
+            sv ? sv->n_blocks : 0, w->pos + w->n_tokens - 1, (long long)need);
     for (int64_t j = 0; j < need; j++)
         if (sv->blocks[j] < 0 || sv->blocks[j] >= b->total_blocks)
-            return db_error_set(err, DB_ERR_INVALID, "work item %d: block %lld of its table is %d, outside 0..%lld",
-                                i, (long long)j, sv->blocks[j], (long long)b->total_blocks - 1);
+            return db_error_set(err, DB_ERR_INVALID,
+                                "work item %d: block %lld of its table is %d, outside 0..%lld", i,
+                                (long long)j, sv->blocks[j], (long long)b->total_blocks - 1);
     for (int t = 0; t < w->n_tokens; t++)
         if (w->tokens[t] < 0 || w->tokens[t] >= m->vocab_size)
-            return db_error_set(err, DB_ERR_INVALID, "work item %d: token %d is %d, outside the vocabulary 0..%d",
-                                i, t, (int)w->tokens[t], m->vocab_size - 1);
+            return db_error_set(err, DB_ERR_INVALID,
+                                "work item %d: token %d is %d, outside the vocabulary 0..%d", i, t,
+                                (int)w->tokens[t], m->vocab_size - 1);
     return DB_OK;
 }
 
-static db_status check_step(const db_cuda_backend *b, const db_work *work, const db_backend_seq_view *seqs,
-                            int n, step_info *si, db_error *err) {
+static db_status check_step(const db_cuda_backend *b, const db_work *work,
+                            const db_backend_seq_view *seqs, int n, step_info *si, db_error *err) {
     memset(si, 0, sizeof *si);
     si->all_decode = si->all_prefill = 1;
     int tt = db_cuda_attention_prefill_tile_tokens(b->config.n_heads, b->config.n_kv_heads);
@@ -109,13 +117,15 @@ static db_status check_step(const db_cuda_backend *b, const db_work *work, const
         si->all_prefill &= !decode_token;
     }
     if (tokens > INT_MAX / 4 || si->n_dec > 65535)
-        return db_error_set(err, DB_ERR_INVALID, "step: %lld tokens (%d decode items) in one step is too many",
+        return db_error_set(err, DB_ERR_INVALID,
+                            "step: %lld tokens (%d decode items) in one step is too many",
                             (long long)tokens, si->n_dec);
     si->T = (int)tokens;
     return DB_OK;
 }
 
-/* ---- metadata ------------------------------------------------------------------------------------ */
+/* ---- metadata
+ * ------------------------------------------------------------------------------------ */
 
 static db_status reserve_meta(db_cuda_backend *b, size_t bytes, db_error *err) {
     db_cuda_acts *a = &b->a;
@@ -135,7 +145,9 @@ static db_status reserve_meta(db_cuda_backend *b, size_t bytes, db_error *err) {
 static db_status reserve_host(db_cuda_backend *b, int n_lm, int want_logits, db_error *err) {
     if (n_lm > b->cap_want) {
         int *p = realloc(b->h_want_item, (size_t)n_lm * sizeof *p);
-        if (!p) return db_error_set(err, DB_ERR_NOMEM, "cuda backend: out of host memory for %d rows", n_lm);
+        if (!p)
+            return db_error_set(err, DB_ERR_NOMEM, "cuda backend: out of host memory for %d rows",
+                                n_lm);
         b->h_want_item = p;
         b->cap_want = n_lm;
     }
@@ -150,9 +162,10 @@ static db_status reserve_host(db_cuda_backend *b, int n_lm, int want_logits, db_
     return DB_OK;
 }
 
-/* Token rows of the items (and padding rows up to L->T), their block tables; returns the row count. */
-static void pack_tokens(db_cuda_backend *b, const db_work *work, const db_backend_seq_view *seqs, int n,
-                        const meta_layout *L) {
+/* Token rows of the items (and padding rows up to L->T), their block tables; returns the row count.
+ */
+static void pack_tokens(db_cuda_backend *b, const db_work *work, const db_backend_seq_view *seqs,
+                        int n, const meta_layout *L) {
     char *base = b->a.h_meta;
     int64_t *slot = (int64_t *)(void *)(base + L->off_slot);
     int32_t *id = (int32_t *)(void *)(base + L->off_id);
@@ -172,7 +185,8 @@ static void pack_tokens(db_cuda_backend *b, const db_work *work, const db_backen
         }
         nb += need;
     }
-    for (; t < L->T; t++) id[t] = 0, pos[t] = -1, slot[t] = -1, bts[t] = 0;
+    for (; t < L->T; t++)
+        id[t] = 0, pos[t] = -1, slot[t] = -1, bts[t] = 0;
 }
 
 /* Decode rows, prefill tiles and LM-head rows of an eager step. */
@@ -188,13 +202,15 @@ static void pack_lists(db_cuda_backend *b, const db_work *work, int n, const met
             dec[nd++] = t;
         else
             for (int j = 0; j < w->n_tokens; j += tt, nt++)
-                tiles[2 * nt] = t + j, tiles[2 * nt + 1] = w->n_tokens - j < tt ? w->n_tokens - j : tt;
+                tiles[2 * nt] = t + j,
+                          tiles[2 * nt + 1] = w->n_tokens - j < tt ? w->n_tokens - j : tt;
         t += w->n_tokens;
         if (w->want_next) b->h_want_item[nl] = i, lm[nl++] = t - 1;
     }
 }
 
-static db_cuda_plan plan_from(const db_cuda_backend *b, const meta_layout *L, int dec_list, int nvtx_ops) {
+static db_cuda_plan plan_from(const db_cuda_backend *b, const meta_layout *L, int dec_list,
+                              int nvtx_ops) {
     const char *d = b->a.meta;
     db_cuda_plan p;
     memset(&p, 0, sizeof p);
@@ -215,7 +231,8 @@ static db_cuda_plan plan_from(const db_cuda_backend *b, const meta_layout *L, in
 
 static db_status reserve_partial(db_cuda_backend *b, const db_cuda_plan *p, db_error *err) {
     const db_model_config *m = &b->config;
-    size_t need = db_cuda_attention_decode_partial_floats(p->n_dec, m->n_heads, db_model_head_size(m), p->n_splits);
+    size_t need = db_cuda_attention_decode_partial_floats(p->n_dec, m->n_heads,
+                                                          db_model_head_size(m), p->n_splits);
     if (need <= b->a.cap_partial) return DB_OK;
     cudaFree(b->a.partial);
     b->a.partial = NULL;
@@ -226,11 +243,13 @@ static db_status reserve_partial(db_cuda_backend *b, const db_cuda_plan *p, db_e
     return DB_OK;
 }
 
-/* ---- running a step ------------------------------------------------------------------------------ */
+/* ---- running a step
+ * ------------------------------------------------------------------------------ */
 
-/* Upload, forward (eager, or the graph g), next tokens and (want_logits) n_copy rows of logits back. */
-static db_status launch(db_cuda_backend *b, const meta_layout *L, const db_cuda_plan *p, const db_cuda_graph *g,
-                        int n_copy, int want_logits, db_error *err) {
+/* Upload, forward (eager, or the graph g), next tokens and (want_logits) n_copy rows of logits
+ * back. */
+static db_status launch(db_cuda_backend *b, const meta_layout *L, const db_cuda_plan *p,
+                        const db_cuda_graph *g, int n_copy, int want_logits, db_error *err) {
     cudaStream_t s = b->stream;
     DB_CUDA_TRY(err, cudaEventRecord(b->ev_start, s));
     DB_CUDA_TRY(err, cudaMemcpyAsync(b->a.meta, b->a.h_meta, L->used, cudaMemcpyHostToDevice, s));
@@ -247,9 +266,10 @@ static db_status launch(db_cuda_backend *b, const meta_layout *L, const db_cuda_
         DB_CUDA_TRY(err, cudaMemcpyAsync(b->a.h_next, b->a.next, (size_t)n_copy * sizeof(int32_t),
                                          cudaMemcpyDeviceToHost, s));
     if (n_copy > 0 && want_logits)
-        DB_CUDA_TRY(err, cudaMemcpyAsync(b->a.h_logits, b->a.logits,
-                                         (size_t)n_copy * (size_t)b->config.vocab_size * sizeof(float),
-                                         cudaMemcpyDeviceToHost, s));
+        DB_CUDA_TRY(err,
+                    cudaMemcpyAsync(b->a.h_logits, b->a.logits,
+                                    (size_t)n_copy * (size_t)b->config.vocab_size * sizeof(float),
+                                    cudaMemcpyDeviceToHost, s));
     DB_CUDA_TRY(err, cudaEventRecord(b->ev_end, s));
     return DB_CUDA_CHECK(err, cudaEventSynchronize(b->ev_end));
 }
@@ -260,7 +280,8 @@ static void destroy_graph(db_cuda_graph *g) {
 }
 
 /* Records the forward pass of a bucket's plan into g (nothing runs while capturing). */
-static db_status capture(db_cuda_backend *b, const db_cuda_plan *plan, db_cuda_graph *g, db_error *err) {
+static db_status capture(db_cuda_backend *b, const db_cuda_plan *plan, db_cuda_graph *g,
+                         db_error *err) {
     cudaGraph_t graph = NULL;
     db_cuda_plan p = *plan;
     p.nvtx_ops = 0;
@@ -274,9 +295,11 @@ static db_status capture(db_cuda_backend *b, const db_cuda_plan *plan, db_cuda_g
         destroy_graph(g);
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
-        return db_error_set(err, st,
-                            "cuda backend: capturing the decode step of batch bucket %d in a CUDA graph failed "
-                            "(run with CUDA graphs off to avoid it): %s", p.T, msg);
+        return db_error_set(
+            err, st,
+            "cuda backend: capturing the decode step of batch bucket %d in a CUDA graph failed "
+            "(run with CUDA graphs off to avoid it): %s",
+            p.T, msg);
     }
     g->generation = db_cuda_generation(b);
     return DB_OK;
@@ -284,33 +307,39 @@ static db_status capture(db_cuda_backend *b, const db_cuda_plan *plan, db_cuda_g
 
 static int log2i(int v) {
     int k = 0;
-    while ((1 << k) < v) k++;
+    while ((1 << k) < v)
+        k++;
     return k;
 }
 
-/* A decode-only step through the graph of its bucket (captured after the bucket's first, eager, run). */
-static db_status step_graph(db_cuda_backend *b, const db_work *work, const db_backend_seq_view *seqs, int n,
-                            const step_info *si, int want_logits, db_error *err) {
+/* A decode-only step through the graph of its bucket (captured after the bucket's first, eager,
+ * run). */
+static db_status step_graph(db_cuda_backend *b, const db_work *work,
+                            const db_backend_seq_view *seqs, int n, const step_info *si,
+                            int want_logits, db_error *err) {
     const db_model_config *m = &b->config;
     int k = log2i(n), bucket = 1 << k;
     int64_t cap_bt = (int64_t)bucket * b->max_blocks_per_seq;
     if (cap_bt > b->total_blocks) cap_bt = b->total_blocks;
     if (si->n_bt > cap_bt)
-        return db_error_set(err, DB_ERR_INVALID,
-                            "step: the block tables of %d items hold %lld blocks, more than the pool's %lld",
-                            n, (long long)si->n_bt, (long long)b->total_blocks);
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "step: the block tables of %d items hold %lld blocks, more than the pool's %lld", n,
+            (long long)si->n_bt, (long long)b->total_blocks);
     meta_layout L;
     layout_init(&L, bucket, 0, 0, bucket, si->n_bt, cap_bt);
     db_status st;
-    if ((st = db_cuda_acts_reserve(b, bucket, bucket, err)) || (st = reserve_meta(b, L.total, err)) ||
-        (st = reserve_host(b, bucket, want_logits, err)))
+    if ((st = db_cuda_acts_reserve(b, bucket, bucket, err)) ||
+        (st = reserve_meta(b, L.total, err)) || (st = reserve_host(b, bucket, want_logits, err)))
         return st;
     pack_tokens(b, work, seqs, n, &L);
     int *lm = (int *)(void *)((char *)b->a.h_meta + L.off_lm);
-    for (int r = 0; r < bucket; r++) lm[r] = r, b->h_want_item[r] = r;
+    for (int r = 0; r < bucket; r++)
+        lm[r] = r, b->h_want_item[r] = r;
     db_cuda_plan p = plan_from(b, &L, 0, 1);
     p.n_dec = bucket;
-    p.n_splits = db_cuda_attention_decode_splits(bucket, m->n_heads, m->n_kv_heads, b->sm_count, m->max_seq_len);
+    p.n_splits = db_cuda_attention_decode_splits(bucket, m->n_heads, m->n_kv_heads, b->sm_count,
+                                                 m->max_seq_len);
     if ((st = reserve_partial(b, &p, err))) return st;
     db_cuda_graph *g = &b->graphs[k];
     if (g->exec && g->generation != db_cuda_generation(b)) destroy_graph(g);
@@ -321,30 +350,36 @@ static db_status step_graph(db_cuda_backend *b, const db_work *work, const db_ba
 }
 
 /* Any step, run eagerly with exactly its rows. */
-static db_status step_eager(db_cuda_backend *b, const db_work *work, const db_backend_seq_view *seqs, int n,
-                            const step_info *si, int want_logits, db_error *err) {
+static db_status step_eager(db_cuda_backend *b, const db_work *work,
+                            const db_backend_seq_view *seqs, int n, const step_info *si,
+                            int want_logits, db_error *err) {
     const db_model_config *m = &b->config;
     meta_layout L;
     layout_init(&L, si->T, si->n_dec, si->n_tiles, si->n_want, si->n_bt, si->n_bt);
     db_status st;
-    if ((st = db_cuda_acts_reserve(b, si->T, si->n_want, err)) || (st = reserve_meta(b, L.total, err)) ||
+    if ((st = db_cuda_acts_reserve(b, si->T, si->n_want, err)) ||
+        (st = reserve_meta(b, L.total, err)) ||
         (st = reserve_host(b, si->n_want, want_logits, err)))
         return st;
     pack_tokens(b, work, seqs, n, &L);
     pack_lists(b, work, n, &L);
     db_cuda_plan p = plan_from(b, &L, 1, 1);
     p.n_dec = si->n_dec;
-    p.n_splits = db_cuda_attention_decode_splits(si->n_dec, m->n_heads, m->n_kv_heads, b->sm_count, si->max_dec_ctx);
+    p.n_splits = db_cuda_attention_decode_splits(si->n_dec, m->n_heads, m->n_kv_heads, b->sm_count,
+                                                 si->max_dec_ctx);
     if ((st = reserve_partial(b, &p, err))) return st;
     return launch(b, &L, &p, NULL, si->n_want, want_logits, err);
 }
 
-/* next_tokens (argmax, or the CPU sampler on the copied logits) and logits rows of want_next items. */
-static db_status finish(db_cuda_backend *b, const db_work *work, int n_rows, db_step_result *res, db_error *err) {
+/* next_tokens (argmax, or the CPU sampler on the copied logits) and logits rows of want_next items.
+ */
+static db_status finish(db_cuda_backend *b, const db_work *work, int n_rows, db_step_result *res,
+                        db_error *err) {
     size_t V = (size_t)b->config.vocab_size;
     if (b->opts.temperature > 0.0f && !b->h_sample_idx) {
         b->h_sample_idx = malloc(V * sizeof(int));
-        if (!b->h_sample_idx) return db_error_set(err, DB_ERR_NOMEM, "cuda backend: out of host memory");
+        if (!b->h_sample_idx)
+            return db_error_set(err, DB_ERR_NOMEM, "cuda backend: out of host memory");
     }
     for (int r = 0; r < n_rows; r++) {
         int i = b->h_want_item[r];
@@ -354,7 +389,8 @@ static db_status finish(db_cuda_backend *b, const db_work *work, int n_rows, db_
         int next = b->a.h_next[r];
         if (b->opts.temperature > 0.0f) {
             double u = db_cpu_sample_uniform(b->opts.seed, w->seq_id, w->pos + w->n_tokens - 1);
-            next = db_cpu_sample(row, (int)V, b->opts.temperature, b->opts.top_k, u, b->h_sample_idx);
+            next =
+                db_cpu_sample(row, (int)V, b->opts.temperature, b->opts.top_k, u, b->h_sample_idx);
         }
         res->next_tokens[i] = next;
         if (res->logits) memcpy(res->logits + (size_t)i * V, row, V * sizeof(float));
@@ -362,21 +398,28 @@ static db_status finish(db_cuda_backend *b, const db_work *work, int n_rows, db_
     return DB_OK;
 }
 
-db_status db_cuda_step(db_cuda_backend *b, const db_work *work, const db_backend_seq_view *seqs, int n,
-                       db_step_result *res, db_error *err) {
+db_status db_cuda_step(db_cuda_backend *b, const db_work *work, const db_backend_seq_view *seqs,
+                       int n, db_step_result *res, db_error *err) {
     double t0 = now_seconds();
     if (n < 0 || (n > 0 && (!work || !res || !res->next_tokens)))
-        return db_error_set(err, DB_ERR_INVALID, "step: needs work items and a next_tokens array (n = %d)", n);
+        return db_error_set(err, DB_ERR_INVALID,
+                            "step: needs work items and a next_tokens array (n = %d)", n);
     step_info si;
     db_status st = check_step(b, work, seqs, n, &si, err);
     if (st != DB_OK) return st;
     if (n > 0) {
-        for (int i = 0; i < n; i++) res->next_tokens[i] = -1;
+        for (int i = 0; i < n; i++)
+            res->next_tokens[i] = -1;
         DB_CUDA_TRY(err, cudaSetDevice(b->device));
         char text[96];
-        snprintf(text, sizeof text, "step %lld: batch %d, %d tokens", (long long)b->step_index, n, si.T);
+        snprintf(text, sizeof text, "step %lld: batch %d, %d tokens", (long long)b->step_index, n,
+                 si.T);
         db_nvtx_push_text(&b->nvtx, text, b->step_index);
-        db_nvtx_push(&b->nvtx, si.all_prefill ? DB_NVTX_PREFILL : si.all_decode ? DB_NVTX_DECODE : DB_NVTX_MIXED, si.T);
+        db_nvtx_push(&b->nvtx,
+                     si.all_prefill  ? DB_NVTX_PREFILL
+                     : si.all_decode ? DB_NVTX_DECODE
+                                     : DB_NVTX_MIXED,
+                     si.T);
         int want_logits = res->logits != NULL || b->opts.temperature > 0.0f;
         int graph = b->opts.cuda_graphs && si.all_decode && n <= DB_CUDA_GRAPH_MAX_BATCH;
         st = graph ? step_graph(b, work, seqs, n, &si, want_logits, err)
@@ -389,7 +432,8 @@ db_status db_cuda_step(db_cuda_backend *b, const db_work *work, const db_backend
     if (st == DB_OK && res) {
         float ms = 0.0f;
         res->device_seconds = 0.0;
-        if (n > 0 && cudaEventElapsedTime(&ms, b->ev_start, b->ev_end) == cudaSuccess) res->device_seconds = ms * 1e-3;
+        if (n > 0 && cudaEventElapsedTime(&ms, b->ev_start, b->ev_end) == cudaSuccess)
+            res->device_seconds = ms * 1e-3;
         (void)cudaGetLastError();
         res->step_seconds = now_seconds() - t0;
     }

@@ -1,12 +1,12 @@
 /* cuda_weights.h — the model's weights on the device for the CUDA backend: matrices in a precision
- * scheme's storage (kernels/cuda_types.cuh), generated on the device from the seed or uploaded from a
- * llama2.c checkpoint and quantised there.
+ * scheme's storage (kernels/cuda_types.cuh), generated on the device from the seed or uploaded from
+ * a llama2.c checkpoint and quantised there.
  *
  * What it is for: the same model the CPU backend builds (engine/cpu_weights.h: tensor ids, scales,
- * quantisation), bit for bit, without generating it on the host. Two fusions change only the layout:
- * wq|wk|wv are one (q + 2 kv, d) matrix and w1|w3 one (2 h, d) matrix (gate rows, then up rows); each
- * part keeps its own tensor id, scale and per-row quantisation, so every stored value is the CPU's.
- * What it must not do: run the forward pass, know about the KV cache, print, or exit.
+ * quantisation), bit for bit, without generating it on the host. Two fusions change only the
+ * layout: wq|wk|wv are one (q + 2 kv, d) matrix and w1|w3 one (2 h, d) matrix (gate rows, then up
+ * rows); each part keeps its own tensor id, scale and per-row quantisation, so every stored value
+ * is the CPU's. What it must not do: run the forward pass, know about the KV cache, print, or exit.
  */
 #ifndef DB_CUDA_WEIGHTS_H
 #define DB_CUDA_WEIGHTS_H
@@ -56,7 +56,8 @@ size_t db_cuda_matrix_bytes(int N, int K, db_precision p);
 /* Allocates and zero-fills (int4: the data is written whole by the fill) an N x K matrix. */
 db_status db_cuda_matrix_alloc(db_cuda_matrix *W, int N, int K, db_precision p, db_error *err);
 void db_cuda_matrix_free(db_cuda_matrix *W);
-/* Synthetic rows [row0, row0 + rows) of W from tensor `tensor_id` rows 0 .. rows-1, scale `scale`. */
+/* Synthetic rows [row0, row0 + rows) of W from tensor `tensor_id` rows 0 .. rows-1, scale `scale`.
+ */
 db_status db_cuda_matrix_synth(db_cuda_matrix *W, int row0, int rows, uint64_t seed,
                                uint32_t tensor_id, float scale, cudaStream_t s, db_error *err);
 
@@ -66,8 +67,9 @@ size_t db_cuda_weights_bytes_estimate(const db_model_config *m, db_precision p);
 /* Seeded synthetic weights (engine/cpu_weights.h's contract), generated on the device. */
 db_status db_cuda_weights_synth(db_cuda_weights *w, const db_model_config *m, db_precision p,
                                 uint64_t seed, cudaStream_t s, db_error *err);
-/* A llama2.c checkpoint's tensors uploaded and quantised on the device; m must match the file's shape
- * (it may keep fewer layers). Non-finite values are refused with the tensor, row and column. */
+/* A llama2.c checkpoint's tensors uploaded and quantised on the device; m must match the file's
+ * shape (it may keep fewer layers). Non-finite values are refused with the tensor, row and column.
+ */
 db_status db_cuda_weights_load(db_cuda_weights *w, const db_model_config *m, db_precision p,
                                const char *checkpoint_path, cudaStream_t s, db_error *err);
 /* Frees everything; safe on a zeroed or partly built w. */

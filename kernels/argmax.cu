@@ -1,6 +1,6 @@
-/* argmax.cu — row-wise argmax (contract in argmax.cuh). One block per row; each thread keeps its best
- * (value, index), then the block merges them with the same order: larger value, or equal value and
- * lower index; index -1 (nothing seen but NaNs) loses to everything. */
+/* argmax.cu — row-wise argmax (contract in argmax.cuh). One block per row; each thread keeps its
+ * best (value, index), then the block merges them with the same order: larger value, or equal value
+ * and lower index; index -1 (nothing seen but NaNs) loses to everything. */
 #include "argmax.cuh"
 #include "cuda_common.cuh"
 
@@ -10,7 +10,8 @@ __device__ __forceinline__ void argmax_merge(float &v, int &i, float ov, int oi)
     if (oi >= 0 && (i < 0 || ov > v || (ov == v && oi < i))) v = ov, i = oi;
 }
 
-__global__ void __launch_bounds__(DB_ARGMAX_THREADS) argmax_kernel(const float *logits, int n, int32_t *out) {
+__global__ void __launch_bounds__(DB_ARGMAX_THREADS)
+    argmax_kernel(const float *logits, int n, int32_t *out) {
     __shared__ float sv[DB_ARGMAX_THREADS / 32];
     __shared__ int si[DB_ARGMAX_THREADS / 32];
     const float *row = logits + (size_t)blockIdx.x * (size_t)n;
@@ -29,7 +30,8 @@ __global__ void __launch_bounds__(DB_ARGMAX_THREADS) argmax_kernel(const float *
     if (lane == 0) sv[warp] = v, si[warp] = i;
     __syncthreads();
     if (threadIdx.x == 0) {
-        for (int w = 1; w < (int)(blockDim.x >> 5); w++) argmax_merge(v, i, sv[w], si[w]);
+        for (int w = 1; w < (int)(blockDim.x >> 5); w++)
+            argmax_merge(v, i, sv[w], si[w]);
         out[blockIdx.x] = i < 0 ? 0 : i;
     }
 }

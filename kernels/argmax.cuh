@@ -1,7 +1,7 @@
 /* argmax.cuh — greedy next tokens from rows of logits (C ABI of kernels/argmax.cu).
  *
- * What it is for: out[r] = the index of the largest of logits[r*n .. r*n + n), the lowest index among
- * equal maxima, NaNs never chosen, 0 when every logit is NaN — exactly db_cpu_argmax
+ * What it is for: out[r] = the index of the largest of logits[r*n .. r*n + n), the lowest index
+ * among equal maxima, NaNs never chosen, 0 when every logit is NaN — exactly db_cpu_argmax
  * (engine/cpu_sample.h).
  * What it must not do: modify the logits.
  */

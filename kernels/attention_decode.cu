@@ -7,8 +7,8 @@
  * softmax state (max m, sum l, weighted values acc) of every query head of the chunk stays in
  * registers. The 4 warps' states are merged through shared memory; with one split the block writes
  * the output, otherwise its (m, l, acc) go to `partial` for decode_merge_kernel.
- * Template parameters: HG query heads per block (1, 2, 4, 8), PPL dimension pairs per lane (1, 2, 4:
- * head sizes up to 64, 128, 256).
+ * Template parameters: HG query heads per block (1, 2, 4, 8), PPL dimension pairs per lane (1, 2,
+ * 4: head sizes up to 64, 128, 256).
  */
 #include "attention.cuh"
 #include "cuda_common.cuh"
@@ -73,7 +73,8 @@ __device__ __forceinline__ void dec_write(const db_cuda_attn &a, const dec_ctx &
     for (int idx = threadIdx.x; idx < c.nh * c.hs; idx += blockDim.x) {
         int h = idx / c.hs, d = idx % c.hs;
         float M = -INFINITY, A = 0.0f, L = 0.0f;
-        for (int w = 0; w < DEC_WARPS; w++) M = fmaxf(M, sm[(w * HG + h) * stride + c.hs]);
+        for (int w = 0; w < DEC_WARPS; w++)
+            M = fmaxf(M, sm[(w * HG + h) * stride + c.hs]);
         for (int w = 0; M != -INFINITY && w < DEC_WARPS; w++) {
             const float *st = sm + (w * HG + h) * stride;
             if (st[c.hs] == -INFINITY) continue;
@@ -82,9 +83,11 @@ __device__ __forceinline__ void dec_write(const db_cuda_attn &a, const dec_ctx &
             L += st[c.hs + 1] * e;
         }
         if (n_splits == 1) {
-            a.out[(size_t)c.row * a.ld_out + (size_t)(c.h0 + h) * c.hs + d] = L > 0.0f ? A / L : 0.0f;
+            a.out[(size_t)c.row * a.ld_out + (size_t)(c.h0 + h) * c.hs + d] =
+                L > 0.0f ? A / L : 0.0f;
         } else {
-            float *pp = partial + (((size_t)c.ri * a.n_heads + c.h0 + h) * n_splits + blockIdx.x) * stride;
+            float *pp =
+                partial + (((size_t)c.ri * a.n_heads + c.h0 + h) * n_splits + blockIdx.x) * stride;
             pp[d] = A;
             if (d == 0) pp[c.hs] = M, pp[c.hs + 1] = L;
         }
@@ -108,7 +111,8 @@ __global__ void __launch_bounds__(DEC_WARPS * 32)
             int j = lane + 32 * i;
             acc[h][i] = make_float2(0.0f, 0.0f);
             q[h][i] = h < c.nh && j < c.npairs
-                          ? *(const float2 *)(a.q + (size_t)c.row * a.ld_q + (size_t)(c.h0 + h) * c.hs + 2 * j)
+                          ? *(const float2 *)(a.q + (size_t)c.row * a.ld_q +
+                                              (size_t)(c.h0 + h) * c.hs + 2 * j)
                           : make_float2(0.0f, 0.0f);
         }
     }
@@ -116,7 +120,8 @@ __global__ void __launch_bounds__(DEC_WARPS * 32)
         size_t idx[DEC_U];
         float ks[DEC_U], vs[DEC_U], s[DEC_U][HG];
 #pragma unroll
-        for (int u = 0; u < DEC_U; u++) ks[u] = vs[u] = 1.0f;
+        for (int u = 0; u < DEC_U; u++)
+            ks[u] = vs[u] = 1.0f;
         float2 x[DEC_U][PPL];
 #pragma unroll
         for (int u = 0; u < DEC_U; u++) { /* K rows of up to 4 keys, all loads in flight */
@@ -126,8 +131,9 @@ __global__ void __launch_bounds__(DEC_WARPS * 32)
 #pragma unroll
             for (int i = 0; i < PPL; i++) {
                 int j = lane + 32 * i;
-                x[u][i] = p < c.k1 && j < c.npairs ? db_dev_kv_get2(kv.k, kv.type, idx[u] + 2 * j, ks[u])
-                                                   : make_float2(0.0f, 0.0f);
+                x[u][i] = p < c.k1 && j < c.npairs
+                              ? db_dev_kv_get2(kv.k, kv.type, idx[u] + 2 * j, ks[u])
+                              : make_float2(0.0f, 0.0f);
             }
         }
 #pragma unroll
@@ -136,7 +142,8 @@ __global__ void __launch_bounds__(DEC_WARPS * 32)
             for (int h = 0; h < HG; h++) {
                 float d = 0.0f;
 #pragma unroll
-                for (int i = 0; i < PPL; i++) d += q[h][i].x * x[u][i].x + q[h][i].y * x[u][i].y;
+                for (int i = 0; i < PPL; i++)
+                    d += q[h][i].x * x[u][i].x + q[h][i].y * x[u][i].y;
                 d = db_warp_sum(d);
                 s[u][h] = base + u < c.k1 ? d * inv_sqrt : -INFINITY;
             }
@@ -154,18 +161,21 @@ __global__ void __launch_bounds__(DEC_WARPS * 32)
         for (int h = 0; h < HG; h++) { /* online softmax; every lane holds the same scores */
             float mx = m[h];
 #pragma unroll
-            for (int u = 0; u < DEC_U; u++) mx = fmaxf(mx, s[u][h]);
+            for (int u = 0; u < DEC_U; u++)
+                mx = fmaxf(mx, s[u][h]);
             if (mx == -INFINITY) continue;
             float corr = expf(m[h] - mx);
             l[h] *= corr;
 #pragma unroll
-            for (int i = 0; i < PPL; i++) acc[h][i].x *= corr, acc[h][i].y *= corr;
+            for (int i = 0; i < PPL; i++)
+                acc[h][i].x *= corr, acc[h][i].y *= corr;
 #pragma unroll
             for (int u = 0; u < DEC_U; u++) {
                 float p = expf(s[u][h] - mx);
                 l[h] += p;
 #pragma unroll
-                for (int i = 0; i < PPL; i++) acc[h][i].x += p * x[u][i].x, acc[h][i].y += p * x[u][i].y;
+                for (int i = 0; i < PPL; i++)
+                    acc[h][i].x += p * x[u][i].x, acc[h][i].y += p * x[u][i].y;
             }
             m[h] = mx;
         }
@@ -174,11 +184,14 @@ __global__ void __launch_bounds__(DEC_WARPS * 32)
 }
 
 /* Merges the splits of (row, head): out = sum_s A_s e^(m_s - M) / sum_s L_s e^(m_s - M). */
-__global__ void decode_merge_kernel(db_cuda_attn a, const int *rows, int n_splits, const float *partial) {
-    int ri = blockIdx.x, h = blockIdx.y, row = rows ? rows[ri] : ri, hs = a.kv.head_size, stride = hs + 2;
+__global__ void decode_merge_kernel(db_cuda_attn a, const int *rows, int n_splits,
+                                    const float *partial) {
+    int ri = blockIdx.x, h = blockIdx.y, row = rows ? rows[ri] : ri, hs = a.kv.head_size,
+        stride = hs + 2;
     const float *pp = partial + ((size_t)ri * a.n_heads + h) * n_splits * stride;
     float M = -INFINITY;
-    for (int s = 0; s < n_splits; s++) M = fmaxf(M, pp[s * stride + hs]);
+    for (int s = 0; s < n_splits; s++)
+        M = fmaxf(M, pp[s * stride + hs]);
     for (int d = threadIdx.x; d < hs; d += blockDim.x) {
         float A = 0.0f, L = 0.0f;
         for (int s = 0; M != -INFINITY && s < n_splits; s++) {
@@ -195,17 +208,18 @@ __global__ void decode_merge_kernel(db_cuda_attn a, const int *rows, int n_split
 static int heads_per_block(int group) {
     if (group >= 8) return 8;
     int hg = 1;
-    while (hg < group) hg <<= 1;
+    while (hg < group)
+        hg <<= 1;
     return hg;
 }
 
 extern "C" size_t db_cuda_attention_decode_partial_floats(int n_rows, int n_heads, int head_size,
-                                                         int n_splits) {
+                                                          int n_splits) {
     return n_splits <= 1 ? 0 : (size_t)n_rows * n_heads * n_splits * (size_t)(head_size + 2);
 }
 
-extern "C" int db_cuda_attention_decode_splits(int n_rows, int n_heads, int n_kv_heads, int sm_count,
-                                               int max_ctx) {
+extern "C" int db_cuda_attention_decode_splits(int n_rows, int n_heads, int n_kv_heads,
+                                               int sm_count, int max_ctx) {
     if (n_rows < 1 || n_kv_heads < 1 || n_heads < n_kv_heads) return 1;
     int group = n_heads / n_kv_heads, hg = heads_per_block(group);
     long long blocks = (long long)n_rows * n_kv_heads * ((group + hg - 1) / hg);
@@ -241,14 +255,22 @@ extern "C" cudaError_t db_cuda_attention_decode(const db_cuda_attn *a, const int
     dim3 grid((unsigned)n_splits, (unsigned)(kvh * chunks), (unsigned)n_rows);
     size_t smem = (size_t)DEC_WARPS * hg * (hs + 2) * sizeof(float);
     switch (hg) {
-    case 1: launch_hg<1>(ppl, grid, smem, stream, *a, rows, n_splits, partial); break;
-    case 2: launch_hg<2>(ppl, grid, smem, stream, *a, rows, n_splits, partial); break;
-    case 4: launch_hg<4>(ppl, grid, smem, stream, *a, rows, n_splits, partial); break;
-    default: launch_hg<8>(ppl, grid, smem, stream, *a, rows, n_splits, partial); break;
+    case 1:
+        launch_hg<1>(ppl, grid, smem, stream, *a, rows, n_splits, partial);
+        break;
+    case 2:
+        launch_hg<2>(ppl, grid, smem, stream, *a, rows, n_splits, partial);
+        break;
+    case 4:
+        launch_hg<4>(ppl, grid, smem, stream, *a, rows, n_splits, partial);
+        break;
+    default:
+        launch_hg<8>(ppl, grid, smem, stream, *a, rows, n_splits, partial);
+        break;
     }
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess || n_splits == 1) return e;
-    decode_merge_kernel<<<dim3((unsigned)n_rows, (unsigned)a->n_heads), 128, 0, stream>>>(*a, rows, n_splits,
-                                                                                        partial);
+    decode_merge_kernel<<<dim3((unsigned)n_rows, (unsigned)a->n_heads), 128, 0, stream>>>(
+        *a, rows, n_splits, partial);
     return cudaGetLastError();
 }

@@ -1,6 +1,7 @@
-/* cuda_check.h — checked calls of the CUDA runtime, cuBLAS and cuBLASLt for the host side of the CUDA
- * backend: a failing call becomes a db_error (engine/engine.h) naming the source file, the line, the
- * call and the library's error name and text, and the enclosing function returns its status.
+/* cuda_check.h — checked calls of the CUDA runtime, cuBLAS and cuBLASLt for the host side of the
+ * CUDA backend: a failing call becomes a db_error (engine/engine.h) naming the source file, the
+ * line, the call and the library's error name and text, and the enclosing function returns its
+ * status.
  *
  * What it is for: the one way host code calls CUDA, so that every failure is reported with where it
  * happened and nothing ever exits or prints. For C host code (engine/cuda_*.c, tests, benchmarks)
@@ -11,9 +12,9 @@
  *   DB_CUDA_TRY(err, cudaMalloc(&p, bytes));
  *   DB_CUBLAS_TRY(err, cublasGemmEx(...));        (cuBLAS and cuBLASLt share cublasStatus_t)
  *   DB_CUDA_TRY(err, db_cuda_rmsnorm(...));       (kernel launchers return cudaError_t)
- * DB_CUDA_CHECK / DB_CUBLAS_CHECK only fill err and evaluate to the db_status (DB_OK on success), for
- * code that must clean up before returning.
- * Out-of-memory errors map to DB_ERR_NOMEM, everything else to DB_ERR_DEVICE.
+ * DB_CUDA_CHECK / DB_CUBLAS_CHECK only fill err and evaluate to the db_status (DB_OK on success),
+ * for code that must clean up before returning. Out-of-memory errors map to DB_ERR_NOMEM,
+ * everything else to DB_ERR_DEVICE.
  */
 #ifndef DB_KERNELS_CUDA_CHECK_H
 #define DB_KERNELS_CUDA_CHECK_H
@@ -31,7 +32,8 @@ extern "C" {
 static inline db_status db_cuda_status(db_error *err, cudaError_t e, const char *call,
                                        const char *file, int line) {
     if (e == cudaSuccess) return DB_OK;
-    (void)cudaGetLastError(); /* clear a sticky launch error so the next check is about its own call */
+    (void)cudaGetLastError(); /* clear a sticky launch error so the next check is about its own call
+                               */
     return db_error_set(err, e == cudaErrorMemoryAllocation ? DB_ERR_NOMEM : DB_ERR_DEVICE,
                         "%s:%d: %s failed: %s (%s)", file, line, call, cudaGetErrorName(e),
                         cudaGetErrorString(e));

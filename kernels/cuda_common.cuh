@@ -1,11 +1,11 @@
-/* cuda_common.cuh — device helpers shared by the kernels: warp and block reductions, reading a weight
- * element in any storage format, storing a GEMM-input element in any activation type, reading and
- * writing KV-cache elements.
+/* cuda_common.cuh — device helpers shared by the kernels: warp and block reductions, reading a
+ * weight element in any storage format, storing a GEMM-input element in any activation type,
+ * reading and writing KV-cache elements.
  *
  * What it is for: the one place where the kernels turn the formats of kernels/cuda_types.cuh into
- * fp32 and back, through the numerics of kernels/numerics.h, so every kernel rounds as the CPU does.
- * CUDA C++ only (included by the .cu files, never by C code).
- * What it must not do: launch anything or keep state.
+ * fp32 and back, through the numerics of kernels/numerics.h, so every kernel rounds as the CPU
+ * does. CUDA C++ only (included by the .cu files, never by C code). What it must not do: launch
+ * anything or keep state.
  */
 #ifndef DB_KERNELS_CUDA_COMMON_CUH
 #define DB_KERNELS_CUDA_COMMON_CUH
@@ -21,12 +21,14 @@
 #define DB_FULL_MASK 0xFFFFFFFFu
 
 __device__ __forceinline__ float db_warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(DB_FULL_MASK, v, o);
+    for (int o = 16; o > 0; o >>= 1)
+        v += __shfl_xor_sync(DB_FULL_MASK, v, o);
     return v;
 }
 
 __device__ __forceinline__ float db_warp_max(float v) {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(DB_FULL_MASK, v, o));
+    for (int o = 16; o > 0; o >>= 1)
+        v = fmaxf(v, __shfl_xor_sync(DB_FULL_MASK, v, o));
     return v;
 }
 
@@ -43,7 +45,8 @@ __device__ __forceinline__ float db_block_reduce(float v, int op) {
     return op ? db_warp_max(r) : db_warp_sum(r);
 }
 
-/* ---- weights ------------------------------------------------------------------------------------ */
+/* ---- weights ------------------------------------------------------------------------------------
+ */
 
 /* W[n][k] dequantised (scale applied), as db_linear_get (engine/linear.h) reads it. */
 __device__ __forceinline__ float db_dev_weight(const db_cuda_matrix &W, int n, int k) {
@@ -69,7 +72,8 @@ __device__ __forceinline__ float db_dev_weight(const db_cuda_matrix &W, int n, i
     return 0.0f;
 }
 
-/* ---- GEMM-input activations --------------------------------------------------------------------- */
+/* ---- GEMM-input activations ---------------------------------------------------------------------
+ */
 
 /* Stores v as element (row, col) of a block of GEMM-input rows; scale is the row's e4m3 scale. */
 __device__ __forceinline__ void db_dev_act_store(const db_cuda_act &a, int row, int col, float v,
@@ -99,16 +103,19 @@ __host__ __device__ __forceinline__ int db_act_elem_bytes(db_num_type t) {
     return t == DB_NUM_E4M3 ? 1 : (t == DB_NUM_F16 || t == DB_NUM_BF16) ? 2 : 4;
 }
 
-/* ---- KV cache ----------------------------------------------------------------------------------- */
+/* ---- KV cache -----------------------------------------------------------------------------------
+ */
 
 /* Element index of (slot, head, d) in a layer's K or V; the scale index is this / head_size. */
-__device__ __forceinline__ size_t db_dev_kv_index(const db_cuda_kv_layer &kv, int64_t slot, int head) {
+__device__ __forceinline__ size_t db_dev_kv_index(const db_cuda_kv_layer &kv, int64_t slot,
+                                                  int head) {
     int64_t block = slot / kv.block_size, off = slot % kv.block_size;
     return (size_t)(((block * kv.n_kv_heads + head) * kv.block_size + off) * kv.head_size);
 }
 
 /* Element i of a K or V row (base = db_dev_kv_index) dequantised with the row's scale. */
-__device__ __forceinline__ float db_dev_kv_get(const void *data, db_num_type t, size_t i, float scale) {
+__device__ __forceinline__ float db_dev_kv_get(const void *data, db_num_type t, size_t i,
+                                               float scale) {
     switch (t) {
     case DB_NUM_F16:
         return __half2float(__ushort_as_half(((const uint16_t *)data)[i]));

@@ -1,8 +1,8 @@
 /* embedding.cuh — the token-embedding gather (C ABI of kernels/embedding.cu).
  *
- * What it is for: x[t] (dim fp32) = row tokens[t] of the embedding table E (vocab, dim), dequantised
- * from the scheme's storage exactly as db_linear_dequant_row (engine/linear.h) reads it.
- * What it must not do: check token ids (the host validated them) or write other rows.
+ * What it is for: x[t] (dim fp32) = row tokens[t] of the embedding table E (vocab, dim),
+ * dequantised from the scheme's storage exactly as db_linear_dequant_row (engine/linear.h) reads
+ * it. What it must not do: check token ids (the host validated them) or write other rows.
  */
 #ifndef DB_KERNELS_EMBEDDING_CUH
 #define DB_KERNELS_EMBEDDING_CUH

@@ -6,9 +6,9 @@
  *   int8  y[b][n] = s[n] * sum_k q[n][k] x[b][k]
  *   int4  y[b][n] = sum_g s[n][g] * sum_{k in g} q[n][k] x[b][k]
  * (engine/linear.h's definition; fp32 accumulation, order unspecified). x is bf16 bits with row
- * stride ldx >= K, a multiple of 16 whose padding columns hold zeros; y is fp32 with row stride ldy.
- * 1 <= B <= db_cuda_gemv_max_batch().
- * What it must not do: handle other formats (cuBLAS does), allocate.
+ * stride ldx >= K, a multiple of 16 whose padding columns hold zeros; y is fp32 with row stride
+ * ldy. 1 <= B <= db_cuda_gemv_max_batch(). What it must not do: handle other formats (cuBLAS does),
+ * allocate.
  */
 #ifndef DB_KERNELS_GEMV_CUH
 #define DB_KERNELS_GEMV_CUH

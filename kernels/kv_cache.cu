@@ -1,12 +1,14 @@
 /* kv_cache.cu — K/V rows into the paged cache (contract in kv_cache.cuh). One warp per (token, KV
- * head, K or V): the head's elements are strided over the lanes; fp8 takes the head's maximum first. */
+ * head, K or V): the head's elements are strided over the lanes; fp8 takes the head's maximum
+ * first. */
 #include "cuda_common.cuh"
 #include "kv_cache.cuh"
 
 #define DB_KV_WARPS 4
 
 __global__ void __launch_bounds__(DB_KV_WARPS * 32)
-    kv_write_kernel(db_cuda_kv_layer kv, const float *k, const float *v, int ld, const int64_t *slot) {
+    kv_write_kernel(db_cuda_kv_layer kv, const float *k, const float *v, int ld,
+                    const int64_t *slot) {
     int t = blockIdx.x, lane = threadIdx.x & 31;
     int task = blockIdx.y * DB_KV_WARPS + (threadIdx.x >> 5); /* (head, which) */
     int head = task >> 1, which = task & 1;
@@ -19,7 +21,8 @@ __global__ void __launch_bounds__(DB_KV_WARPS * 32)
     float scale = 0.0f;
     if (kv.type == DB_NUM_E4M3) {
         float amax = 0.0f;
-        for (int i = lane; i < hs; i += 32) amax = fmaxf(amax, fabsf(src[i]));
+        for (int i = lane; i < hs; i += 32)
+            amax = fmaxf(amax, fabsf(src[i]));
         scale = db_e4m3_scale(db_warp_max(amax));
         if (lane == 0) (which ? kv.v_scale : kv.k_scale)[base / (size_t)hs] = scale;
     }
@@ -27,10 +30,18 @@ __global__ void __launch_bounds__(DB_KV_WARPS * 32)
         float x = src[i];
         size_t o = base + (size_t)i;
         switch (kv.type) {
-        case DB_NUM_F16: ((uint16_t *)dst)[o] = db_f32_to_f16_bits(x); break;
-        case DB_NUM_BF16: ((uint16_t *)dst)[o] = db_f32_to_bf16_bits(x); break;
-        case DB_NUM_E4M3: ((uint8_t *)dst)[o] = db_e4m3_quantize(x, scale); break;
-        default: ((float *)dst)[o] = x; break;
+        case DB_NUM_F16:
+            ((uint16_t *)dst)[o] = db_f32_to_f16_bits(x);
+            break;
+        case DB_NUM_BF16:
+            ((uint16_t *)dst)[o] = db_f32_to_bf16_bits(x);
+            break;
+        case DB_NUM_E4M3:
+            ((uint8_t *)dst)[o] = db_e4m3_quantize(x, scale);
+            break;
+        default:
+            ((float *)dst)[o] = x;
+            break;
         }
     }
 }

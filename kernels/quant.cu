@@ -12,16 +12,18 @@ __global__ void __launch_bounds__(DB_QUANT_THREADS)
     float scale = 0.0f;
     if (out.type == DB_NUM_E4M3) {
         float amax = 0.0f;
-        for (int k = threadIdx.x; k < K; k += blockDim.x) amax = fmaxf(amax, fabsf(row[k]));
+        for (int k = threadIdx.x; k < K; k += blockDim.x)
+            amax = fmaxf(amax, fabsf(row[k]));
         amax = db_block_reduce(amax, 1);
         scale = db_e4m3_scale(amax);
         if (threadIdx.x == 0) out.scale[r] = scale;
     }
-    for (int k = threadIdx.x; k < out.ld; k += blockDim.x) db_dev_act_store(out, r, k, k < K ? row[k] : 0.0f, scale);
+    for (int k = threadIdx.x; k < out.ld; k += blockDim.x)
+        db_dev_act_store(out, r, k, k < K ? row[k] : 0.0f, scale);
 }
 
-extern "C" cudaError_t db_cuda_act_prepare(const float *x, int ldx, int rows, int K, db_cuda_act out,
-                                           cudaStream_t stream) {
+extern "C" cudaError_t db_cuda_act_prepare(const float *x, int ldx, int rows, int K,
+                                           db_cuda_act out, cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
     if (K <= 0 || ldx < K || out.ld < K) return cudaErrorInvalidValue;
     act_prepare_kernel<<<rows, DB_QUANT_THREADS, 0, stream>>>(x, ldx, K, out);
@@ -32,7 +34,8 @@ __global__ void act_gather_kernel(db_cuda_act src, const int *rows, db_cuda_act 
     int r = blockIdx.x, from = rows[r];
     const uint32_t *s = (const uint32_t *)src.data + (size_t)from * (size_t)words;
     uint32_t *d = (uint32_t *)dst.data + (size_t)r * (size_t)words;
-    for (int i = threadIdx.x; i < words; i += blockDim.x) d[i] = s[i];
+    for (int i = threadIdx.x; i < words; i += blockDim.x)
+        d[i] = s[i];
     if (threadIdx.x == 0 && src.type == DB_NUM_E4M3) dst.scale[r] = src.scale[from];
 }
 
@@ -58,16 +61,16 @@ __global__ void __launch_bounds__(DB_QUANT_THREADS)
     }
 }
 
-extern "C" cudaError_t db_cuda_dequant_bf16(db_cuda_matrix W, int row0, int rows, uint16_t *out, int ldo,
-                                            cudaStream_t stream) {
+extern "C" cudaError_t db_cuda_dequant_bf16(db_cuda_matrix W, int row0, int rows, uint16_t *out,
+                                            int ldo, cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
     if (row0 < 0 || row0 + rows > W.n_rows || ldo < W.n_cols) return cudaErrorInvalidValue;
     dequant_bf16_kernel<<<rows, DB_QUANT_THREADS, 0, stream>>>(W, row0, out, ldo);
     return cudaGetLastError();
 }
 
-__global__ void gemm_epilogue_kernel(const float *d, int ldd, const float *wscale, const float *xscale,
-                                     int T, int N, float *y, int ldy) {
+__global__ void gemm_epilogue_kernel(const float *d, int ldd, const float *wscale,
+                                     const float *xscale, int T, int N, float *y, int ldy) {
     int n = blockIdx.x * blockDim.x + threadIdx.x;
     if (n >= N) return;
     float sw = wscale[n];

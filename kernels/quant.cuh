@@ -9,10 +9,10 @@
  *   gather    dst row r = src row rows[r] (elements and the fp8 scale); src.ld == dst.ld.
  *   dequant   rows [row0, row0 + rows) of an int8 / int4 matrix as bf16 (rows, ldo): int8 stores q
  *             (exact; the row scale is applied by the epilogue), int4 stores bf16(q * group scale)
- *             (q * s is exact in fp32, the bf16 rounding is the only error); columns K .. ldo-1 zero.
- *   epilogue  y[t][n] = d[t][n] * (wscale[n] * xscale[t]) for t < T, n < N (xscale NULL: 1), as the CPU
- *             scales fp8 (sw * sx) and int8 (s) outputs; in place when d == y and ldd == ldy.
- * What it must not do: anything but these element-wise maps.
+ *             (q * s is exact in fp32, the bf16 rounding is the only error); columns K .. ldo-1
+ * zero. epilogue  y[t][n] = d[t][n] * (wscale[n] * xscale[t]) for t < T, n < N (xscale NULL: 1), as
+ * the CPU scales fp8 (sw * sx) and int8 (s) outputs; in place when d == y and ldd == ldy. What it
+ * must not do: anything but these element-wise maps.
  */
 #ifndef DB_KERNELS_QUANT_CUH
 #define DB_KERNELS_QUANT_CUH

@@ -26,7 +26,8 @@ __global__ void __launch_bounds__(DB_RMSNORM_THREADS)
     float scale = 0.0f;
     if (out.type == DB_NUM_E4M3) {
         float amax = 0.0f;
-        for (int i = threadIdx.x; i < dim; i += blockDim.x) amax = fmaxf(amax, fabsf(gain[i] * (inv * xr[i])));
+        for (int i = threadIdx.x; i < dim; i += blockDim.x)
+            amax = fmaxf(amax, fabsf(gain[i] * (inv * xr[i])));
         amax = db_block_reduce(amax, 1);
         scale = db_e4m3_scale(amax);
         if (threadIdx.x == 0) out.scale[r] = scale;

@@ -1,5 +1,6 @@
-/* rope.cu — activation rounding and RoPE of the QKV rows (contract in rope.cuh). One block per token
- * row; each thread takes pairs of elements (a q or k pair is rotated, a v pair only rounded). */
+/* rope.cu — activation rounding and RoPE of the QKV rows (contract in rope.cuh). One block per
+ * token row; each thread takes pairs of elements (a q or k pair is rotated, a v pair only rounded).
+ */
 #include "cuda_common.cuh"
 #include "rope.cuh"
 
@@ -15,7 +16,8 @@ __global__ void __launch_bounds__(DB_ROPE_THREADS)
     for (int i = 2 * threadIdx.x; i < total; i += 2 * blockDim.x) {
         float v0 = db_round_to_type(row[i], round), v1 = db_round_to_type(row[i + 1], round);
         if (i < rotated) {
-            int pair = (i < q_dim ? i : i - q_dim) % head_size; /* even: heads start at even offsets */
+            int pair =
+                (i < q_dim ? i : i - q_dim) % head_size; /* even: heads start at even offsets */
             float val = (float)p * freq[pair / 2];
             float fci, fcr;
             sincosf(val, &fci, &fcr);
@@ -27,13 +29,14 @@ __global__ void __launch_bounds__(DB_ROPE_THREADS)
     }
 }
 
-extern "C" cudaError_t db_cuda_rope(float *qkv, int ld, const int *pos, int T, int q_dim, int kv_dim,
-                                    int head_size, const float *freq, db_num_type round,
+extern "C" cudaError_t db_cuda_rope(float *qkv, int ld, const int *pos, int T, int q_dim,
+                                    int kv_dim, int head_size, const float *freq, db_num_type round,
                                     cudaStream_t stream) {
     if (T <= 0) return cudaSuccess;
     if (head_size <= 0 || (head_size & 1) || q_dim % head_size || kv_dim % head_size ||
         ld < q_dim + 2 * kv_dim)
         return cudaErrorInvalidValue;
-    rope_kernel<<<T, DB_ROPE_THREADS, 0, stream>>>(qkv, ld, pos, q_dim, kv_dim, head_size, freq, round);
+    rope_kernel<<<T, DB_ROPE_THREADS, 0, stream>>>(qkv, ld, pos, q_dim, kv_dim, head_size, freq,
+                                                   round);
     return cudaGetLastError();
 }

@@ -1,11 +1,13 @@
-/* swiglu.cu — SwiGLU into the w2 GEMM input (contract in swiglu.cuh). One block per row; for fp8 the
- * row is evaluated twice (its maximum, then the stores) rather than kept: hidden may be large. */
+/* swiglu.cu — SwiGLU into the w2 GEMM input (contract in swiglu.cuh). One block per row; for fp8
+ * the row is evaluated twice (its maximum, then the stores) rather than kept: hidden may be large.
+ */
 #include "cuda_common.cuh"
 #include "swiglu.cuh"
 
 #define DB_SWIGLU_THREADS 256
 
-__device__ __forceinline__ float swiglu_value(const float *row, int hidden, int i, db_num_type round) {
+__device__ __forceinline__ float swiglu_value(const float *row, int hidden, int i,
+                                              db_num_type round) {
     float g = db_round_to_type(row[i], round), u = db_round_to_type(row[hidden + i], round);
     return g * (1.0f / (1.0f + expf(-g))) * u;
 }

@@ -9,17 +9,20 @@
 __device__ __forceinline__ float fill_value(const db_cuda_fill_src &src, int r, int k, int K,
                                             unsigned long long *bad) {
     if (!src.values)
-        return src.scale *
-               db_synth_uniform_from_bits(db_synth_bits(src.key, (uint64_t)(src.src_row0 + r) * (uint64_t)K + (uint64_t)k));
+        return src.scale * db_synth_uniform_from_bits(db_synth_bits(
+                               src.key, (uint64_t)(src.src_row0 + r) * (uint64_t)K + (uint64_t)k));
     float v = src.values[(size_t)r * (size_t)K + (size_t)k];
-    if (!isfinite(v) && bad) atomicMin(bad, (unsigned long long)((src.src_row0 + r) * (int64_t)K + k));
+    if (!isfinite(v) && bad)
+        atomicMin(bad, (unsigned long long)((src.src_row0 + r) * (int64_t)K + k));
     return v;
 }
 
 /* Max |value| of source row r (block-wide; every thread gets it). */
-__device__ float fill_row_absmax(const db_cuda_fill_src &src, int r, int K, unsigned long long *bad) {
+__device__ float fill_row_absmax(const db_cuda_fill_src &src, int r, int K,
+                                 unsigned long long *bad) {
     float amax = 0.0f;
-    for (int k = threadIdx.x; k < K; k += blockDim.x) amax = fmaxf(amax, fabsf(fill_value(src, r, k, K, bad)));
+    for (int k = threadIdx.x; k < K; k += blockDim.x)
+        amax = fmaxf(amax, fabsf(fill_value(src, r, k, K, bad)));
     return db_block_reduce(amax, 1);
 }
 
@@ -50,7 +53,8 @@ __device__ void fill_row_q4(const db_cuda_matrix &W, int n, int r, const db_cuda
 }
 
 __global__ void __launch_bounds__(DB_FILL_THREADS)
-    matrix_fill_kernel(db_cuda_matrix W, int dst_row0, db_cuda_fill_src src, unsigned long long *bad) {
+    matrix_fill_kernel(db_cuda_matrix W, int dst_row0, db_cuda_fill_src src,
+                       unsigned long long *bad) {
     int r = blockIdx.x, n = dst_row0 + r, K = W.n_cols;
     size_t off = (size_t)n * (size_t)W.row_stride;
     if (W.fmt == DB_WFMT_I4) {
@@ -66,18 +70,30 @@ __global__ void __launch_bounds__(DB_FILL_THREADS)
     for (int k = threadIdx.x; k < K; k += blockDim.x) {
         float v = fill_value(src, r, k, K, bad);
         switch (W.fmt) {
-        case DB_WFMT_F32: ((float *)W.data)[off + k] = W.tf32 ? db_round_tf32(v) : v; break;
-        case DB_WFMT_F16: ((uint16_t *)W.data)[off + k] = db_f32_to_f16_bits(v); break;
-        case DB_WFMT_BF16: ((uint16_t *)W.data)[off + k] = db_f32_to_bf16_bits(v); break;
-        case DB_WFMT_E4M3: ((uint8_t *)W.data)[off + k] = db_e4m3_quantize(v, s); break;
-        case DB_WFMT_I8: ((int8_t *)W.data)[off + k] = db_q8_quantize(v, s); break;
-        default: break;
+        case DB_WFMT_F32:
+            ((float *)W.data)[off + k] = W.tf32 ? db_round_tf32(v) : v;
+            break;
+        case DB_WFMT_F16:
+            ((uint16_t *)W.data)[off + k] = db_f32_to_f16_bits(v);
+            break;
+        case DB_WFMT_BF16:
+            ((uint16_t *)W.data)[off + k] = db_f32_to_bf16_bits(v);
+            break;
+        case DB_WFMT_E4M3:
+            ((uint8_t *)W.data)[off + k] = db_e4m3_quantize(v, s);
+            break;
+        case DB_WFMT_I8:
+            ((int8_t *)W.data)[off + k] = db_q8_quantize(v, s);
+            break;
+        default:
+            break;
         }
     }
 }
 
-extern "C" cudaError_t db_cuda_matrix_fill(db_cuda_matrix W, int dst_row0, int rows, db_cuda_fill_src src,
-                                           unsigned long long *bad, cudaStream_t stream) {
+extern "C" cudaError_t db_cuda_matrix_fill(db_cuda_matrix W, int dst_row0, int rows,
+                                           db_cuda_fill_src src, unsigned long long *bad,
+                                           cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
     if (dst_row0 < 0 || dst_row0 + rows > W.n_rows || W.n_cols <= 0) return cudaErrorInvalidValue;
     matrix_fill_kernel<<<rows, DB_FILL_THREADS, 0, stream>>>(W, dst_row0, src, bad);
@@ -87,10 +103,12 @@ extern "C" cudaError_t db_cuda_matrix_fill(db_cuda_matrix W, int dst_row0, int r
 /* __fadd_rn / __fmul_rn: never contracted into an FMA, so the rounding is the host's. */
 __global__ void gain_fill_kernel(float *g, int n, uint64_t key, float spread) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
-        g[i] = __fadd_rn(1.0f, __fmul_rn(spread, db_synth_uniform_from_bits(db_synth_bits(key, (uint64_t)i))));
+        g[i] = __fadd_rn(
+            1.0f, __fmul_rn(spread, db_synth_uniform_from_bits(db_synth_bits(key, (uint64_t)i))));
 }
 
-extern "C" cudaError_t db_cuda_gain_fill(float *g, int n, uint64_t key, float spread, cudaStream_t stream) {
+extern "C" cudaError_t db_cuda_gain_fill(float *g, int n, uint64_t key, float spread,
+                                         cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
     gain_fill_kernel<<<(n + 255) / 256, 256, 0, stream>>>(g, n, key, spread);
     return cudaGetLastError();

@@ -1,9 +1,10 @@
-/* A CUDA build on a machine without a CUDA device (no driver, or no GPU): the build still runs, says so
- * and falls back. db_cuda_device_count() is 0 (and prints nothing); backend auto opens the CPU backend;
- * backend cuda fails with DB_ERR_UNSUPPORTED "backend cuda: no CUDA device is present (...)", whether
- * the KV capacity is given (the backend's open answers) or left to the backend's default (its
- * default_kv_bytes answers first); the device-info call answers DB_ERR_UNSUPPORTED.
- * Skipped (77) in a build without CUDA (test_engine.c covers that build) and on a machine with a device.
+/* A CUDA build on a machine without a CUDA device (no driver, or no GPU): the build still runs,
+ * says so and falls back. db_cuda_device_count() is 0 (and prints nothing); backend auto opens the
+ * CPU backend; backend cuda fails with DB_ERR_UNSUPPORTED "backend cuda: no CUDA device is present
+ * (...)", whether the KV capacity is given (the backend's open answers) or left to the backend's
+ * default (its default_kv_bytes answers first); the device-info call answers DB_ERR_UNSUPPORTED.
+ * Skipped (77) in a build without CUDA (test_engine.c covers that build) and on a machine with a
+ * device.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,7 +30,9 @@ static db_engine_opts tiny_opts(db_backend_kind b, int64_t kv_tokens) {
     return o;
 }
 
-static void device_count_is_zero(void **state) { assert_int_equal(db_cuda_device_count(), 0); }
+static void device_count_is_zero(void **state) {
+    assert_int_equal(db_cuda_device_count(), 0);
+}
 
 static void auto_backend_opens_the_cpu(void **state) {
     db_engine_opts o = tiny_opts(DB_BACKEND_AUTO, 256);
@@ -48,7 +51,8 @@ static void cuda_backend_says_no_device_is_present(void **state) {
         db_error err;
         assert_int_equal(db_engine_open(&o, &e, &err), DB_ERR_UNSUPPORTED);
         assert_null(e);
-        if (!strstr(err.msg, "backend cuda: no CUDA device is present")) fail_msg("message: %s", err.msg);
+        if (!strstr(err.msg, "backend cuda: no CUDA device is present"))
+            fail_msg("message: %s", err.msg);
     }
 }
 

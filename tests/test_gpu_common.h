@@ -1,12 +1,11 @@
 /* test_gpu_common.h — helpers of the GPU tests (tests/test_gpu_*.c): the skip rule, device buffers
  * that start poisoned, seeded random inputs and the error norm.
  *
- * Skip rule: a GPU test exits 77 (CTest "skipped") with a line saying why when the build has no CUDA
- * backend or no CUDA device answers (gpu_test_skip_reason). Buffers the kernels write start as 0xFF
- * bytes (NaN in fp32, fp16 and bf16; NaN in e4m3), so an element a kernel forgets to write fails the
- * comparison. Inputs are seeded uniforms, never zeros.
- * Error norm: rel = max_i |a_i - ref_i| / max_i |ref_i|; a NaN anywhere makes it infinite.
- * Include after <cmocka.h>.
+ * Skip rule: a GPU test exits 77 (CTest "skipped") with a line saying why when the build has no
+ * CUDA backend or no CUDA device answers (gpu_test_skip_reason). Buffers the kernels write start as
+ * 0xFF bytes (NaN in fp32, fp16 and bf16; NaN in e4m3), so an element a kernel forgets to write
+ * fails the comparison. Inputs are seeded uniforms, never zeros. Error norm: rel = max_i |a_i -
+ * ref_i| / max_i |ref_i|; a NaN anywhere makes it infinite. Include after <cmocka.h>.
  */
 #ifndef DB_TEST_GPU_COMMON_H
 #define DB_TEST_GPU_COMMON_H
@@ -35,7 +34,8 @@ static inline float test_uniform(uint64_t seed, uint32_t stream, uint64_t i) {
 }
 
 static inline void fill_uniform(float *x, size_t n, uint64_t seed, uint32_t stream, float scale) {
-    for (size_t i = 0; i < n; i++) x[i] = scale * test_uniform(seed, stream, i);
+    for (size_t i = 0; i < n; i++)
+        x[i] = scale * test_uniform(seed, stream, i);
 }
 
 static inline double rel_err(const float *a, const float *ref, size_t n) {
@@ -56,7 +56,8 @@ static inline double rel_err(const float *a, const float *ref, size_t n) {
     do {                                                                                           \
         cudaError_t gpu_e_ = (call);                                                               \
         if (gpu_e_ != cudaSuccess)                                                                 \
-            fail_msg("%s:%d: %s failed: %s", __FILE__, __LINE__, #call, cudaGetErrorString(gpu_e_)); \
+            fail_msg("%s:%d: %s failed: %s", __FILE__, __LINE__, #call,                            \
+                     cudaGetErrorString(gpu_e_));                                                  \
     } while (0)
 
 /* Device memory of `bytes`, every byte 0xFF. */

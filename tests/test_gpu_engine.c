@@ -1,19 +1,19 @@
-/* The CUDA backend through the engine API against the CPU backend: the same options, the same steps,
- * compared step by step — three sequences prefilled together (8, 5 and 11 tokens), then 64 decode
- * steps of the three together; mixed steps (a chunked prefill beside decodes); CUDA graphs on and off;
- * a llama2.c checkpoint; seeded sampling.
+/* The CUDA backend through the engine API against the CPU backend: the same options, the same
+ * steps, compared step by step — three sequences prefilled together (8, 5 and 11 tokens), then 64
+ * decode steps of the three together; mixed steps (a chunked prefill beside decodes); CUDA graphs
+ * on and off; a llama2.c checkpoint; seeded sampling.
  *
  * Both engines are fed the CPU's tokens (so one early difference cannot derail the rest) and
  *   - fp32: the GPU's greedy token must equal the CPU's at every step (a tie within rounding would
- *     need a top-2 logit gap below ~1e-5 relative; none occurs with these seeds), and logits agree to
- *     rel = max|gpu - cpu| / max|cpu| <= 1e-4 per row (sums in another order, 2 to 6 layers);
- *   - other schemes: logits within the scheme's bound below, and equal tokens wherever the CPU's top-2
- *     gap exceeds twice the bound (times max|logit|). Bounds, about 8 units of the activation type's
- *     rounding (a 1-ulp fp32 difference moves an activation's rounding now and then; the moves
- *     propagate): tf32 and fp16 (2^-11) 4e-3, bf16 / int8 / int4 (2^-8) 3e-2, fp8 (e4m3 GEMM inputs,
- *     2^-4) 1e-1. These are the first estimates; a GPU run reports the worst error seen (printed).
- * Graphs on vs off on the GPU: fp32 logits within 1e-5 (the same kernels; a padded bucket may choose
- * another cuBLAS algorithm), identical tokens.
+ *     need a top-2 logit gap below ~1e-5 relative; none occurs with these seeds), and logits agree
+ * to rel = max|gpu - cpu| / max|cpu| <= 1e-4 per row (sums in another order, 2 to 6 layers);
+ *   - other schemes: logits within the scheme's bound below, and equal tokens wherever the CPU's
+ * top-2 gap exceeds twice the bound (times max|logit|). Bounds, about 8 units of the activation
+ * type's rounding (a 1-ulp fp32 difference moves an activation's rounding now and then; the moves
+ *     propagate): tf32 and fp16 (2^-11) 4e-3, bf16 / int8 / int4 (2^-8) 3e-2, fp8 (e4m3 GEMM
+ * inputs, 2^-4) 1e-1. These are the first estimates; a GPU run reports the worst error seen
+ * (printed). Graphs on vs off on the GPU: fp32 logits within 1e-5 (the same kernels; a padded
+ * bucket may choose another cuBLAS algorithm), identical tokens.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -36,15 +36,20 @@ static const int prompt_len[N_SEQ] = {8, 5, 11};
 
 static double tolerance(db_precision p) {
     switch (p) {
-    case DB_PREC_FP32: return 1e-4;
+    case DB_PREC_FP32:
+        return 1e-4;
     case DB_PREC_TF32:
-    case DB_PREC_FP16: return 4e-3;
-    case DB_PREC_FP8: return 1e-1;
-    default: return 3e-2;
+    case DB_PREC_FP16:
+        return 4e-3;
+    case DB_PREC_FP8:
+        return 1e-1;
+    default:
+        return 3e-2;
     }
 }
 
-static db_engine_opts make_opts(const db_model_config *m, db_backend_kind b, db_precision p, db_kv_dtype kv) {
+static db_engine_opts make_opts(const db_model_config *m, db_backend_kind b, db_precision p,
+                                db_kv_dtype kv) {
     db_engine_opts o;
     db_engine_opts_default(&o);
     o.backend = b;
@@ -60,7 +65,8 @@ static db_engine_opts make_opts(const db_model_config *m, db_backend_kind b, db_
 static db_engine *open_or_fail(const db_engine_opts *o) {
     db_engine *e = NULL;
     db_error err;
-    if (db_engine_open(o, &e, &err) != DB_OK) fail_msg("db_engine_open (%s): %s", db_backend_name(o->backend), err.msg);
+    if (db_engine_open(o, &e, &err) != DB_OK)
+        fail_msg("db_engine_open (%s): %s", db_backend_name(o->backend), err.msg);
     return e;
 }
 
@@ -77,19 +83,24 @@ typedef struct rig {
     int32_t next[3][MAX_ITEMS];
 } rig;
 
-static void rig_open(rig *r, const db_engine_opts *cpu, const db_engine_opts *gpu, const db_engine_opts *gpu2) {
+static void rig_open(rig *r, const db_engine_opts *cpu, const db_engine_opts *gpu,
+                     const db_engine_opts *gpu2) {
     memset(r, 0, sizeof *r);
     const db_engine_opts *all[3] = {cpu, gpu, gpu2};
-    for (int i = 0; i < 3 && all[i]; i++) r->e[r->n_engines++] = open_or_fail(all[i]);
+    for (int i = 0; i < 3 && all[i]; i++)
+        r->e[r->n_engines++] = open_or_fail(all[i]);
     r->vocab = cpu->model.vocab_size;
     r->p = gpu->precision;
-    r->strict_tokens = gpu->precision == DB_PREC_FP32; /* sampling too: the same u, logits 1e-5 apart */
+    r->strict_tokens =
+        gpu->precision == DB_PREC_FP32; /* sampling too: the same u, logits 1e-5 apart */
     r->tol = tolerance(gpu->precision);
-    for (int i = 0; i < r->n_engines; i++) r->logits[i] = malloc((size_t)MAX_ITEMS * r->vocab * sizeof(float));
+    for (int i = 0; i < r->n_engines; i++)
+        r->logits[i] = malloc((size_t)MAX_ITEMS * r->vocab * sizeof(float));
 }
 
 static void rig_close(rig *r) {
-    for (int i = 0; i < r->n_engines; i++) db_engine_close(r->e[i]), free(r->logits[i]);
+    for (int i = 0; i < r->n_engines; i++)
+        db_engine_close(r->e[i]), free(r->logits[i]);
 }
 
 static int new_seq(rig *r) {
@@ -106,7 +117,8 @@ static int new_seq(rig *r) {
 static double top2_gap(const float *row, int n) {
     int best = 0;
     double amax = 0.0, second = -INFINITY;
-    for (int i = 1; i < n; i++) best = row[i] > row[best] ? i : best;
+    for (int i = 1; i < n; i++)
+        best = row[i] > row[best] ? i : best;
     for (int i = 0; i < n; i++) {
         amax = fmax(amax, fabs((double)row[i]));
         if (i != best) second = fmax(second, row[i]);
@@ -119,7 +131,8 @@ static void rig_step(rig *r, const db_work *w, int n) {
     for (int i = 0; i < r->n_engines; i++) {
         db_step_result res = {r->next[i], r->logits[i], 0.0, 0.0};
         db_error err;
-        if (db_engine_step(r->e[i], w, n, &res, &err) != DB_OK) fail_msg("step on %s: %s", db_engine_device_name(r->e[i]), err.msg);
+        if (db_engine_step(r->e[i], w, n, &res, &err) != DB_OK)
+            fail_msg("step on %s: %s", db_engine_device_name(r->e[i]), err.msg);
     }
     for (int k = 0; k < n; k++) {
         if (!w[k].want_next) continue;
@@ -127,31 +140,38 @@ static void rig_step(rig *r, const db_work *w, int n) {
         for (int i = 1; i < r->n_engines; i++) {
             double e = rel_err(r->logits[i] + (size_t)k * r->vocab, ref, (size_t)r->vocab);
             r->worst = fmax(r->worst, e);
-            if (!(e <= r->tol)) fail_msg("%s: item %d (pos %d): logits rel error %g > %g", db_precision_name(r->p), k, w[k].pos, e, r->tol);
+            if (!(e <= r->tol))
+                fail_msg("%s: item %d (pos %d): logits rel error %g > %g", db_precision_name(r->p),
+                         k, w[k].pos, e, r->tol);
             if (r->strict_tokens || top2_gap(ref, r->vocab) > 2 * r->tol)
                 if (r->next[i][k] != r->next[0][k])
-                    fail_msg("%s: item %d (pos %d): token %d, the CPU chose %d", db_precision_name(r->p), k, w[k].pos,
-                             r->next[i][k], r->next[0][k]);
+                    fail_msg("%s: item %d (pos %d): token %d, the CPU chose %d",
+                             db_precision_name(r->p), k, w[k].pos, r->next[i][k], r->next[0][k]);
         }
         if (r->pair_tol > 0.0) {
-            double e = rel_err(r->logits[2] + (size_t)k * r->vocab, r->logits[1] + (size_t)k * r->vocab, (size_t)r->vocab);
-            if (!(e <= r->pair_tol)) fail_msg("graphs on vs off: item %d (pos %d): logits rel error %g", k, w[k].pos, e);
+            double e = rel_err(r->logits[2] + (size_t)k * r->vocab,
+                               r->logits[1] + (size_t)k * r->vocab, (size_t)r->vocab);
+            if (!(e <= r->pair_tol))
+                fail_msg("graphs on vs off: item %d (pos %d): logits rel error %g", k, w[k].pos, e);
             assert_int_equal(r->next[2][k], r->next[1][k]);
         }
     }
 }
 
 static int32_t prompt_token(int seq, int j, int vocab) {
-    return (int32_t)(db_synth_bits(db_synth_key(SEED, 0x50u + (uint32_t)seq), (uint64_t)j) % (uint64_t)vocab);
+    return (int32_t)(db_synth_bits(db_synth_key(SEED, 0x50u + (uint32_t)seq), (uint64_t)j) %
+                     (uint64_t)vocab);
 }
 
-/* The standard run: N_SEQ prompts prefilled in one step, then DECODE_STEPS decode steps together. */
+/* The standard run: N_SEQ prompts prefilled in one step, then DECODE_STEPS decode steps together.
+ */
 static void rig_standard_run(rig *r) {
     int32_t prompts[N_SEQ][16], cur[N_SEQ];
     db_work w[N_SEQ];
     for (int s = 0; s < N_SEQ; s++) {
         int id = new_seq(r);
-        for (int j = 0; j < prompt_len[s]; j++) prompts[s][j] = prompt_token(s, j, r->vocab);
+        for (int j = 0; j < prompt_len[s]; j++)
+            prompts[s][j] = prompt_token(s, j, r->vocab);
         w[s] = (db_work){id, 0, prompt_len[s], prompts[s], 1};
     }
     rig_step(r, w, N_SEQ);
@@ -167,7 +187,8 @@ static void rig_standard_run(rig *r) {
 static void run_against_cpu(const char *model, db_precision p, db_kv_dtype kv) {
     db_model_config m;
     assert_int_equal(db_model_preset(model, &m), 0);
-    db_engine_opts c = make_opts(&m, DB_BACKEND_CPU, p, kv), g = make_opts(&m, DB_BACKEND_CUDA, p, kv);
+    db_engine_opts c = make_opts(&m, DB_BACKEND_CPU, p, kv),
+                   g = make_opts(&m, DB_BACKEND_CUDA, p, kv);
     rig r;
     rig_open(&r, &c, &g, NULL);
     rig_standard_run(&r);
@@ -183,7 +204,9 @@ static int has_fp8(void) {
     return maj * 10 + min >= 89;
 }
 
-static void fp32_tiny_greedy_tokens_equal_the_cpu(void **state) { run_against_cpu("tiny", DB_PREC_FP32, DB_KV_FP32); }
+static void fp32_tiny_greedy_tokens_equal_the_cpu(void **state) {
+    run_against_cpu("tiny", DB_PREC_FP32, DB_KV_FP32);
+}
 
 static void fp32_llama2c_15m_greedy_tokens_equal_the_cpu(void **state) {
     run_against_cpu("llama2c-15m", DB_PREC_FP32, DB_KV_FP32);
@@ -204,7 +227,8 @@ static void bf16_and_int4_llama2c_15m_stay_within_their_bounds(void **state) {
     run_against_cpu("llama2c-15m", DB_PREC_INT4, DB_KV_BF16);
 }
 
-/* ---- mixed steps, chunked prefill, varying batch sizes, CUDA graphs ------------------------------------- */
+/* ---- mixed steps, chunked prefill, varying batch sizes, CUDA graphs
+ * ------------------------------------- */
 
 typedef struct seq_state {
     int id, pos, plen;
@@ -219,41 +243,50 @@ static void prefill_item(const seq_state *s, int k, int from, int n, int want, d
 static void decode_live(rig *r, seq_state *s, const int *live, int n_live, int steps) {
     db_work w[MAX_ITEMS];
     for (int step = 0; step < steps; step++) {
-        for (int k = 0; k < n_live; k++) w[k] = (db_work){s[live[k]].id, s[live[k]].pos, 1, &s[live[k]].cur, 1};
+        for (int k = 0; k < n_live; k++)
+            w[k] = (db_work){s[live[k]].id, s[live[k]].pos, 1, &s[live[k]].cur, 1};
         rig_step(r, w, n_live);
-        for (int k = 0; k < n_live; k++) s[live[k]].pos++, s[live[k]].cur = r->next[0][k];
+        for (int k = 0; k < n_live; k++)
+            s[live[k]].pos++, s[live[k]].cur = r->next[0][k];
     }
 }
 
 /* Prefill of 3, decodes (bucket 4), two mixed steps (a 40-token prompt in two chunks, one without a
- * next token, plus a 7-token prompt, beside the decodes), decodes of 5 (bucket 8), one sequence freed,
- * decodes of 4 (bucket 4 again, after buffers grew). */
+ * next token, plus a 7-token prompt, beside the decodes), decodes of 5 (bucket 8), one sequence
+ * freed, decodes of 4 (bucket 4 again, after buffers grew). */
 static void rig_varying_run(rig *r) {
     seq_state s[5];
     const int plen[5] = {8, 5, 11, 40, 7};
     for (int i = 0; i < 5; i++) {
         s[i].id = new_seq(r), s[i].pos = 0, s[i].plen = plen[i];
-        for (int j = 0; j < plen[i]; j++) s[i].prompt[j] = prompt_token(10 + i, j, r->vocab);
+        for (int j = 0; j < plen[i]; j++)
+            s[i].prompt[j] = prompt_token(10 + i, j, r->vocab);
     }
     db_work w[MAX_ITEMS];
-    for (int i = 0; i < 3; i++) prefill_item(&s[i], i, 0, plen[i], 1, w);
+    for (int i = 0; i < 3; i++)
+        prefill_item(&s[i], i, 0, plen[i], 1, w);
     rig_step(r, w, 3);
-    for (int i = 0; i < 3; i++) s[i].pos = plen[i], s[i].cur = r->next[0][i];
+    for (int i = 0; i < 3; i++)
+        s[i].pos = plen[i], s[i].cur = r->next[0][i];
     const int first3[3] = {0, 1, 2}, all5[5] = {0, 1, 2, 3, 4}, four[4] = {0, 2, 3, 4};
     decode_live(r, s, first3, 3, 6);
-    for (int pass = 0; pass < 2; pass++) { /* two mixed steps: decodes + chunks of sequence 3 (+ seq 4) */
+    for (int pass = 0; pass < 2;
+         pass++) { /* two mixed steps: decodes + chunks of sequence 3 (+ seq 4) */
         int n = 0;
-        for (int i = 0; i < 3; i++) w[n++] = (db_work){s[i].id, s[i].pos, 1, &s[i].cur, 1};
+        for (int i = 0; i < 3; i++)
+            w[n++] = (db_work){s[i].id, s[i].pos, 1, &s[i].cur, 1};
         prefill_item(&s[3], n++, pass * 20, 20, pass, w);
         if (pass == 1) prefill_item(&s[4], n++, 0, 7, 1, w);
         rig_step(r, w, n);
-        for (int i = 0; i < 3; i++) s[i].pos++, s[i].cur = r->next[0][i];
+        for (int i = 0; i < 3; i++)
+            s[i].pos++, s[i].cur = r->next[0][i];
         s[3].pos += 20;
         if (pass == 1) s[3].cur = r->next[0][3], s[4].pos = 7, s[4].cur = r->next[0][4];
     }
     decode_live(r, s, all5, 5, 6);
     db_error err;
-    for (int i = 0; i < r->n_engines; i++) assert_int_equal(db_seq_free(r->e[i], s[1].id, &err), DB_OK);
+    for (int i = 0; i < r->n_engines; i++)
+        assert_int_equal(db_seq_free(r->e[i], s[1].id, &err), DB_OK);
     decode_live(r, s, four, 4, 6);
 }
 
@@ -283,7 +316,8 @@ static void cuda_graph_steps_agree_with_eager_steps(void **state) {
     rig_close(&r);
 }
 
-/* ---- sampling ------------------------------------------------------------------------------------ */
+/* ---- sampling
+ * ------------------------------------------------------------------------------------ */
 
 static void seeded_sampling_chooses_the_cpu_tokens(void **state) {
     db_model_config m;
@@ -301,19 +335,24 @@ static void seeded_sampling_chooses_the_cpu_tokens(void **state) {
     }
 }
 
-/* ---- llama2.c checkpoint ------------------------------------------------------------------------------ */
+/* ---- llama2.c checkpoint
+ * ------------------------------------------------------------------------------ */
 
-/* A small unshared checkpoint of seeded values; nan_at >= 0 puts a NaN at that float of wv of layer 1. */
+/* A small unshared checkpoint of seeded values; nan_at >= 0 puts a NaN at that float of wv of
+ * layer 1. */
 static void write_checkpoint(const char *path, const db_model_config *m, long nan_at) {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     int64_t d = m->dim, h = m->hidden_dim, L = m->n_layers, V = m->vocab_size, hs = d / m->n_heads;
     int64_t kv = m->n_kv_heads * hs;
-    int32_t header[7] = {m->dim, m->hidden_dim, m->n_layers, m->n_heads, m->n_kv_heads, -m->vocab_size, m->max_seq_len};
+    int32_t header[7] = {m->dim,        m->hidden_dim,  m->n_layers,   m->n_heads,
+                         m->n_kv_heads, -m->vocab_size, m->max_seq_len};
     assert_int_equal(fwrite(header, sizeof header, 1, f), 1);
-    const int64_t count[13] = {V * d, L * d, L * d * d, L * kv * d, L * kv * d, L * d * d, L * d,
-                               L * h * d, L * d * h, L * h * d, d, m->max_seq_len * hs, V * d};
-    const float scale[13] = {0.5f, 0.1f, 0.2f, 0.2f, 0.15f, 0.15f, 0.1f, 0.15f, 0.1f, 0.15f, 0.1f, 1.0f, 0.15f};
+    const int64_t count[13] = {
+        V * d,     L * d,     L * d * d, L * kv * d, L * kv * d,          L * d * d, L * d,
+        L * h * d, L * d * h, L * h * d, d,          m->max_seq_len * hs, V * d};
+    const float scale[13] = {0.5f,  0.1f, 0.2f,  0.2f, 0.15f, 0.15f, 0.1f,
+                             0.15f, 0.1f, 0.15f, 0.1f, 1.0f,  0.15f};
     for (int t = 0; t < 13; t++) {
         int n_tables = t == 11 ? 2 : 1; /* two RoPE tables */
         for (int64_t i = 0; i < n_tables * count[t]; i++) {
@@ -329,7 +368,8 @@ static void write_checkpoint(const char *path, const db_model_config *m, long na
 static db_model_config checkpoint_shape(void) {
     db_model_config m;
     assert_int_equal(db_model_preset("tiny", &m), 0);
-    m.dim = 64, m.hidden_dim = 96, m.n_layers = 2, m.n_heads = 4, m.n_kv_heads = 2, m.vocab_size = 300;
+    m.dim = 64, m.hidden_dim = 96, m.n_layers = 2, m.n_heads = 4, m.n_kv_heads = 2,
+    m.vocab_size = 300;
     m.max_seq_len = 128, m.shared_classifier = 0;
     return m;
 }
@@ -370,7 +410,8 @@ static void a_nan_in_a_checkpoint_is_refused_with_its_place(void **state) {
     db_engine *e = NULL;
     assert_int_equal(db_engine_open(&g, &e, &err), DB_ERR_INVALID);
     assert_null(e);
-    if (!strstr(err.msg, "wv of layer 1: weight at row 3, column 5 is nan")) fail_msg("message: %s", err.msg);
+    if (!strstr(err.msg, "wv of layer 1: weight at row 3, column 5 is nan"))
+        fail_msg("message: %s", err.msg);
     unlink(path);
 }
 #endif

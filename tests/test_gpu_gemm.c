@@ -1,17 +1,17 @@
 /* The CUDA backend's weights and GEMMs against the CPU's (engine/cpu_weights.h, engine/linear.h).
  *
- * Weights: the synthetic model generated on the device must be the CPU's bit for bit, in every scheme
- * (elements, fp8/int8 row scales, int4 nibbles and bf16 group scales, RMSNorm gains), the fused wq|wk|wv
- * and w1|w3 matrices holding each part's rows unchanged; padding columns are zeros.
+ * Weights: the synthetic model generated on the device must be the CPU's bit for bit, in every
+ * scheme (elements, fp8/int8 row scales, int4 nibbles and bf16 group scales, RMSNorm gains), the
+ * fused wq|wk|wv and w1|w3 matrices holding each part's rows unchanged; padding columns are zeros.
  * GEMMs: y = x W^T through db_cuda_gemm_run (activations prepared on the device) against
  * db_linear_forward on the same weights and inputs. rel = max|gpu - cpu| / max|cpu| bounds, K = 300
  * (sums of 300 products; fp32 unit roundoff 6e-8):
  *   fp32 1e-5 (different summation order only); tf32, fp16, bf16 1e-4 (the products of pre-rounded
  *   inputs are exact, tensor cores accumulate in fp32 with their own rounding); fp8 1e-3 (e4m3
  *   products are exact, Hopper's fp8 tensor cores accumulate with fewer mantissa bits between
- *   promotions); int8 and int4 through the GEMV (batch <= 16) 1e-5; int8 through the dequantised bf16
- *   GEMM 1e-4 (q is exact in bf16); int4 through it 1e-2 (bf16(q * s) rounds each weight by up to
- *   2^-9 relative).
+ *   promotions); int8 and int4 through the GEMV (batch <= 16) 1e-5; int8 through the dequantised
+ * bf16 GEMM 1e-4 (q is exact in bf16); int4 through it 1e-2 (bf16(q * s) rounds each weight by up
+ * to 2^-9 relative).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -41,17 +41,23 @@ static size_t fmt_elem_bytes(db_cuda_wfmt f) {
 }
 
 /* Rows [row0, row0 + C->n_rows) of the device matrix G against the CPU matrix C, bit for bit. */
-static void compare_matrix(const db_linear *C, const db_cuda_matrix *G, int row0, const char *what) {
+static void compare_matrix(const db_linear *C, const db_cuda_matrix *G, int row0,
+                           const char *what) {
     int K = C->n_cols;
     assert_int_equal(G->n_cols, K);
-    size_t row_bytes = G->fmt == DB_WFMT_I4 ? (size_t)G->row_stride / 2 : (size_t)G->row_stride * fmt_elem_bytes(G->fmt);
-    size_t cpu_row_bytes = G->fmt == DB_WFMT_I4 ? (size_t)C->row_stride / 2 : (size_t)K * fmt_elem_bytes(G->fmt);
+    size_t row_bytes = G->fmt == DB_WFMT_I4 ? (size_t)G->row_stride / 2
+                                            : (size_t)G->row_stride * fmt_elem_bytes(G->fmt);
+    size_t cpu_row_bytes =
+        G->fmt == DB_WFMT_I4 ? (size_t)C->row_stride / 2 : (size_t)K * fmt_elem_bytes(G->fmt);
     size_t cmp = G->fmt == DB_WFMT_I4 ? row_bytes : cpu_row_bytes;
     uint8_t *h = malloc((size_t)G->n_rows_alloc * row_bytes);
     dev_download(h, G->data, (size_t)G->n_rows_alloc * row_bytes);
     for (int n = 0; n < C->n_rows; n++) {
-        const uint8_t *g = h + (size_t)(row0 + n) * row_bytes, *c = (const uint8_t *)C->data + (size_t)n * cpu_row_bytes;
-        if (memcmp(g, c, cmp)) fail_msg("%s (%s): row %d differs from the CPU's", what, db_precision_name(C->precision), n);
+        const uint8_t *g = h + (size_t)(row0 + n) * row_bytes,
+                      *c = (const uint8_t *)C->data + (size_t)n * cpu_row_bytes;
+        if (memcmp(g, c, cmp))
+            fail_msg("%s (%s): row %d differs from the CPU's", what,
+                     db_precision_name(C->precision), n);
         for (size_t b = cmp; b < row_bytes; b++)
             if (g[b]) fail_msg("%s: row %d padding byte %zu is %u, expected 0", what, n, b, g[b]);
     }
@@ -65,7 +71,8 @@ static void compare_matrix(const db_linear *C, const db_cuda_matrix *G, int row0
         size_t per_row = (size_t)G->row_stride / DB_Q4_GROUP;
         uint16_t *s = malloc((size_t)G->n_rows * per_row * sizeof(uint16_t));
         dev_download(s, G->group_scale, (size_t)G->n_rows * per_row * sizeof(uint16_t));
-        assert_memory_equal(s + (size_t)row0 * per_row, C->group_scale, (size_t)C->n_rows * per_row * sizeof(uint16_t));
+        assert_memory_equal(s + (size_t)row0 * per_row, C->group_scale,
+                            (size_t)C->n_rows * per_row * sizeof(uint16_t));
         free(s);
     }
     free(h);
@@ -108,22 +115,31 @@ static void weights_case(const char *model, db_precision p) {
 }
 
 static void synthetic_weights_are_the_cpu_model_bit_for_bit(void **state) {
-    for (int p = 0; p < DB_PREC_COUNT; p++) weights_case("tiny", (db_precision)p);
+    for (int p = 0; p < DB_PREC_COUNT; p++)
+        weights_case("tiny", (db_precision)p);
     weights_case("llama2c-15m", DB_PREC_INT4); /* shared classifier, head size 48 */
 }
 
-/* ---- GEMMs ----------------------------------------------------------------------------------------- */
+/* ---- GEMMs
+ * ----------------------------------------------------------------------------------------- */
 
-static int ld16(int n) { return (n + 15) / 16 * 16; }
+static int ld16(int n) {
+    return (n + 15) / 16 * 16;
+}
 
 static double gemm_tolerance(db_precision p, int T) {
     int gemv = T <= db_cuda_gemv_max_batch();
     switch (p) {
-    case DB_PREC_FP32: return 1e-5;
-    case DB_PREC_FP8: return 1e-3;
-    case DB_PREC_INT8: return gemv ? 1e-5 : 1e-4;
-    case DB_PREC_INT4: return gemv ? 1e-5 : 1e-2;
-    default: return 1e-4;
+    case DB_PREC_FP32:
+        return 1e-5;
+    case DB_PREC_FP8:
+        return 1e-3;
+    case DB_PREC_INT8:
+        return gemv ? 1e-5 : 1e-4;
+    case DB_PREC_INT4:
+        return gemv ? 1e-5 : 1e-2;
+    default:
+        return 1e-4;
     }
 }
 
@@ -141,16 +157,20 @@ static void gemm_case(db_cuda_gemm *g, db_precision p, int T, int N, int K) {
     assert_int_equal(db_linear_forward(&C, x, want, T, NULL, &err), DB_OK);
     db_num_type t = db_cuda_precision_act_in(p);
     size_t eb = t == DB_NUM_E4M3 ? 1 : (t == DB_NUM_F16 || t == DB_NUM_BF16) ? 2 : 4;
-    db_cuda_act a = {dev_poisoned((size_t)ld16(T) * ld16(K) * eb), dev_poisoned((size_t)ld16(T) * 4), ld16(K), t};
+    db_cuda_act a = {dev_poisoned((size_t)ld16(T) * ld16(K) * eb),
+                     dev_poisoned((size_t)ld16(T) * 4), ld16(K), t};
     GPU_OK(cudaMemset(a.data, 0, (size_t)ld16(T) * ld16(K) * eb)); /* fp8 reads 16-row padding */
-    float *dx = dev_upload_floats(x, (size_t)T * K), *dy = dev_poisoned((size_t)T * N * sizeof(float));
+    float *dx = dev_upload_floats(x, (size_t)T * K),
+          *dy = dev_poisoned((size_t)T * N * sizeof(float));
     GPU_OK(db_cuda_act_prepare(dx, K, T, K, a, 0));
-    if (db_cuda_gemm_reserve(g, &G, T, &err) != DB_OK || db_cuda_gemm_run(g, &G, a, T, dy, &err) != DB_OK)
+    if (db_cuda_gemm_reserve(g, &G, T, &err) != DB_OK ||
+        db_cuda_gemm_run(g, &G, a, T, dy, &err) != DB_OK)
         fail_msg("%s gemm: %s", db_precision_name(p), err.msg);
     dev_download(got, dy, (size_t)T * N * sizeof(float));
     double e = rel_err(got, want, (size_t)T * N);
     if (!(e <= gemm_tolerance(p, T)))
-        fail_msg("%s gemm T %d, N %d, K %d: rel error %g > %g", db_precision_name(p), T, N, K, e, gemm_tolerance(p, T));
+        fail_msg("%s gemm T %d, N %d, K %d: rel error %g > %g", db_precision_name(p), T, N, K, e,
+                 gemm_tolerance(p, T));
     cudaFree(a.data), cudaFree(a.scale), cudaFree(dx), cudaFree(dy);
     free(x), free(want), free(got);
     db_cuda_matrix_free(&G);
@@ -167,7 +187,8 @@ static void gemm_matches_db_linear_forward_in_every_scheme(void **state) {
             printf("  (fp8 skipped: compute capability %d.%d < 8.9)\n", g.cc_major, g.cc_minor);
             continue;
         }
-        for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) gemm_case(&g, (db_precision)p, batches[i], 200, 300);
+        for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++)
+            gemm_case(&g, (db_precision)p, batches[i], 200, 300);
     }
     db_cuda_gemm_destroy(&g);
 }

@@ -1,6 +1,6 @@
 /* bench_gpu_ceilings.c — the GPU's roofline ceilings in one run: device-to-device copy bandwidth
- * (bytes read + written) and the cuBLAS / cuBLASLt GEMM peak of fp32, tf32, fp16, bf16, fp8 and int8
- * (engine/cuda_ceilings.h), with the device's fingerprint (engine/cuda_info.h).
+ * (bytes read + written) and the cuBLAS / cuBLASLt GEMM peak of fp32, tf32, fp16, bf16, fp8 and
+ * int8 (engine/cuda_ceilings.h), with the device's fingerprint (engine/cuda_info.h).
  *
  *   bench_gpu_ceilings [--n 8192] [--copy-mib 1024] [--reps 20] [--device 0]
  *
@@ -42,17 +42,19 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_gpu_ceilings: %s\n", err.msg);
         return 1;
     }
-    printf("%-10s %14s %12s %12s %12s  %s\n", "ceiling", "value", "median ms", "min ms", "max ms", "method");
-    printf("%-10s %10.1f GB/s %12.3f %12.3f %12.3f  %s\n", "copy", c.copy.rate / 1e9, c.copy.median_s * 1e3,
-           c.copy.min_s * 1e3, c.copy.max_s * 1e3, c.copy.method);
+    printf("%-10s %14s %12s %12s %12s  %s\n", "ceiling", "value", "median ms", "min ms", "max ms",
+           "method");
+    printf("%-10s %10.1f GB/s %12.3f %12.3f %12.3f  %s\n", "copy", c.copy.rate / 1e9,
+           c.copy.median_s * 1e3, c.copy.min_s * 1e3, c.copy.max_s * 1e3, c.copy.method);
     for (int t = 0; t < DB_PEAK_COUNT; t++) {
         const db_cuda_ceiling *g = &c.gemm[t];
         if (!g->available) {
-            printf("%-10s %14s %12s %12s %12s  %s\n", db_peak_type_name((db_peak_type)t), "-", "-", "-", "-", g->method);
+            printf("%-10s %14s %12s %12s %12s  %s\n", db_peak_type_name((db_peak_type)t), "-", "-",
+                   "-", "-", g->method);
             continue;
         }
-        printf("%-10s %8.1f TFLOP/s %12.3f %12.3f %12.3f  %s\n", db_peak_type_name((db_peak_type)t), g->rate / 1e12,
-               g->median_s * 1e3, g->min_s * 1e3, g->max_s * 1e3, g->method);
+        printf("%-10s %8.1f TFLOP/s %12.3f %12.3f %12.3f  %s\n", db_peak_type_name((db_peak_type)t),
+               g->rate / 1e12, g->median_s * 1e3, g->min_s * 1e3, g->max_s * 1e3, g->method);
     }
     bench_result("copy_GBps", c.copy.rate / 1e9, "GB/s");
     for (int t = 0; t < DB_PEAK_COUNT; t++) {

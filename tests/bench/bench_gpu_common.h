@@ -1,6 +1,6 @@
-/* bench_gpu_common.h — helpers of the GPU benchmarks (tests/bench/bench_gpu_*.c): the skip rule, event
- * timing with the median of repeats (optionally flushing the L2 cache before each timed run), flag
- * parsing and the RESULT lines ci/gpu-check collects.
+/* bench_gpu_common.h — helpers of the GPU benchmarks (tests/bench/bench_gpu_*.c): the skip rule,
+ * event timing with the median of repeats (optionally flushing the L2 cache before each timed run),
+ * flag parsing and the RESULT lines ci/gpu-check collects.
  *
  * Output: a table for people, then one line per headline figure, `RESULT <name> <value> <unit>`.
  * Exit codes: 0 measured, 77 skipped (no CUDA in the build or no device), 1 failed, 2 bad flags.
@@ -56,9 +56,11 @@ static int bench_cmp(const void *a, const void *b) {
 }
 
 /* Median seconds of reps runs of fn (after warmup runs), each timed alone between two events on
- * stream s; flush (device, flush_bytes, may be NULL) is overwritten before each run to empty the L2. */
-static inline db_status bench_time(bench_fn fn, void *ctx, cudaStream_t s, int warmup, int reps, void *flush,
-                                   size_t flush_bytes, double *median_s, db_error *err) {
+ * stream s; flush (device, flush_bytes, may be NULL) is overwritten before each run to empty the
+ * L2. */
+static inline db_status bench_time(bench_fn fn, void *ctx, cudaStream_t s, int warmup, int reps,
+                                   void *flush, size_t flush_bytes, double *median_s,
+                                   db_error *err) {
     cudaEvent_t e0, e1;
     double t[256];
     if (reps < 1) reps = 1;
@@ -68,9 +70,11 @@ static inline db_status bench_time(bench_fn fn, void *ctx, cudaStream_t s, int w
     db_status st = DB_OK;
     for (int i = 0; st == DB_OK && i < warmup + reps; i++) {
         float ms = 0.0f;
-        if (flush && (st = DB_CUDA_CHECK(err, cudaMemsetAsync(flush, i & 0xFF, flush_bytes, s)))) break;
+        if (flush && (st = DB_CUDA_CHECK(err, cudaMemsetAsync(flush, i & 0xFF, flush_bytes, s))))
+            break;
         if ((st = DB_CUDA_CHECK(err, cudaEventRecord(e0, s))) || (st = fn(ctx, err)) ||
-            (st = DB_CUDA_CHECK(err, cudaEventRecord(e1, s))) || (st = DB_CUDA_CHECK(err, cudaEventSynchronize(e1))) ||
+            (st = DB_CUDA_CHECK(err, cudaEventRecord(e1, s))) ||
+            (st = DB_CUDA_CHECK(err, cudaEventSynchronize(e1))) ||
             (st = DB_CUDA_CHECK(err, cudaEventElapsedTime(&ms, e0, e1))))
             break;
         if (i >= warmup) t[i - warmup] = ms * 1e-3;

@@ -1,5 +1,5 @@
-/* bench_gpu_decode.c — batch-1 decode of a model on the CUDA backend, per weight scheme, against the
- * device's copy bandwidth measured in the same run; and the gain of CUDA graphs at batch 1.
+/* bench_gpu_decode.c — batch-1 decode of a model on the CUDA backend, per weight scheme, against
+ * the device's copy bandwidth measured in the same run; and the gain of CUDA graphs at batch 1.
  *
  *   bench_gpu_decode [--model llama2-7b] [--steps 64] [--prompt 16] [--device 0]
  *
@@ -7,10 +7,9 @@
  * --prompt tokens, 8 untimed decode steps, then --steps timed ones (medians of the engine's
  * step_seconds, wall clock, and device_seconds, CUDA events). Bytes per step from db_engine_cost
  * (weights at the scheme's storage + KV + activations); achieved bandwidth = bytes / median device
- * time, as a fraction of the copy bandwidth. bf16 runs twice: CUDA graphs on and off (the gain is the
- * ratio of the median wall-clock step times).
- * RESULT lines: copy_GBps, decode_b1_<scheme>_ms, decode_b1_<scheme>_frac_copy_bw,
- * decode_b1_<scheme>_speedup_vs_bf16, decode_b1_graph_gain.
+ * time, as a fraction of the copy bandwidth. bf16 runs twice: CUDA graphs on and off (the gain is
+ * the ratio of the median wall-clock step times). RESULT lines: copy_GBps, decode_b1_<scheme>_ms,
+ * decode_b1_<scheme>_frac_copy_bw, decode_b1_<scheme>_speedup_vs_bf16, decode_b1_graph_gain.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +35,8 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static int run(const db_model_config *m, db_precision p, int graphs, int device, int prompt, int steps,
-               decode_run *out) {
+static int run(const db_model_config *m, db_precision p, int graphs, int device, int prompt,
+               int steps, decode_run *out) {
     db_engine_opts o;
     db_engine_opts_default(&o);
     o.backend = DB_BACKEND_CUDA, o.model = *m, o.precision = p, o.kv_dtype = DB_KV_BF16;
@@ -51,11 +50,13 @@ static int run(const db_model_config *m, db_precision p, int graphs, int device,
         return -1;
     }
     int32_t toks[512], next = 0;
-    for (int i = 0; i < prompt && i < 512; i++) toks[i] = (int32_t)((i * 7919 + 13) % m->vocab_size);
+    for (int i = 0; i < prompt && i < 512; i++)
+        toks[i] = (int32_t)((i * 7919 + 13) % m->vocab_size);
     double *ts = malloc((size_t)steps * sizeof *ts), *td = malloc((size_t)steps * sizeof *td);
     db_work w = {id, 0, prompt, toks, 1};
     int rc = 0;
-    for (int s = -1; rc == 0 && s < 8 + steps; s++) { /* the prefill, 8 warm-up steps, the timed steps */
+    for (int s = -1; rc == 0 && s < 8 + steps;
+         s++) { /* the prefill, 8 warm-up steps, the timed steps */
         db_step_result r = {&next, NULL, 0.0, 0.0};
         if (db_engine_step(e, &w, 1, &r, &err) != DB_OK) {
             fprintf(stderr, "bench_gpu_decode: step: %s\n", err.msg);
@@ -69,7 +70,8 @@ static int run(const db_model_config *m, db_precision p, int graphs, int device,
         db_cost c;
         db_work mid = {id, prompt + steps / 2, 1, toks, 1};
         db_engine_cost(e, &mid, 1, &c);
-        out->step_s = median(ts, steps), out->device_s = median(td, steps), out->bytes = c.total_bytes;
+        out->step_s = median(ts, steps), out->device_s = median(td, steps),
+        out->bytes = c.total_bytes;
     }
     free(ts), free(td);
     db_engine_close(e);
@@ -89,7 +91,8 @@ int main(int argc, char **argv) {
         if (r > 0) r = bench_int_flag(argc, argv, &i, "--prompt", &prompt);
         if (r > 0) r = bench_int_flag(argc, argv, &i, "--device", &device);
         if (r != 0 || steps < 1 || prompt < 1 || prompt > 512) {
-            fprintf(stderr, "usage: %s [--model NAME] [--steps N] [--prompt 1..512] [--device D]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--model NAME] [--steps N] [--prompt 1..512] [--device D]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -114,16 +117,20 @@ int main(int argc, char **argv) {
     const db_precision schemes[4] = {DB_PREC_BF16, DB_PREC_INT8, DB_PREC_INT4, DB_PREC_FP8};
     int n_schemes = maj * 10 + min >= 89 ? 4 : 3;
     decode_run r[4], eager;
-    printf("%s batch-1 decode on %s; copy bandwidth %.1f GB/s\n", m.name, ceil.device, ceil.copy.rate / 1e9);
-    printf("%-6s %10s %10s %12s %10s %12s\n", "scheme", "step ms", "device ms", "GB/step", "GB/s", "of copy bw");
+    printf("%s batch-1 decode on %s; copy bandwidth %.1f GB/s\n", m.name, ceil.device,
+           ceil.copy.rate / 1e9);
+    printf("%-6s %10s %10s %12s %10s %12s\n", "scheme", "step ms", "device ms", "GB/step", "GB/s",
+           "of copy bw");
     for (int i = 0; i < n_schemes; i++) {
         if (run(&m, schemes[i], 1, (int)device, (int)prompt, (int)steps, &r[i]) != 0) return 1;
         double bw = r[i].bytes / r[i].device_s;
-        printf("%-6s %10.3f %10.3f %12.3f %10.1f %11.1f%%\n", db_precision_name(schemes[i]), r[i].step_s * 1e3,
-               r[i].device_s * 1e3, r[i].bytes / 1e9, bw / 1e9, 100.0 * bw / ceil.copy.rate);
+        printf("%-6s %10.3f %10.3f %12.3f %10.1f %11.1f%%\n", db_precision_name(schemes[i]),
+               r[i].step_s * 1e3, r[i].device_s * 1e3, r[i].bytes / 1e9, bw / 1e9,
+               100.0 * bw / ceil.copy.rate);
     }
     if (run(&m, DB_PREC_BF16, 0, (int)device, (int)prompt, (int)steps, &eager) != 0) return 1;
-    printf("bf16 without CUDA graphs: %.3f ms per step (wall), %.3f ms device; graphs: %.3f ms -> gain x%.3f\n",
+    printf("bf16 without CUDA graphs: %.3f ms per step (wall), %.3f ms device; graphs: %.3f ms -> "
+           "gain x%.3f\n",
            eager.step_s * 1e3, eager.device_s * 1e3, r[0].step_s * 1e3, eager.step_s / r[0].step_s);
     bench_result("copy_GBps", ceil.copy.rate / 1e9, "GB/s");
     for (int i = 0; i < n_schemes; i++) {
