@@ -7,9 +7,10 @@
 #include "gemv.cuh"
 #include "quant.cuh"
 
-#define DB_CUDA_WS_BYTES ((size_t)32 << 20)    /* per library; cuBLAS asks >= 32 MiB on Hopper */
-#define DB_CUDA_DEQUANT_MAX ((size_t)32 << 20) /* bf16 elements of one dequantised tile (64 MiB)   \
-                                                */
+#define DB_CUDA_WS_BYTES ((size_t)32 << 20) /* per library; cuBLAS asks >= 32 MiB on Hopper */
+#define DB_CUDA_DEQUANT_MAX                                                                        \
+    ((size_t)32 << 20) /* bf16 elements of one dequantised tile (64 MiB)                           \
+                        */
 
 static size_t round16(size_t x) {
     return (x + DB_CUDA_ROW_ALIGN - 1) / DB_CUDA_ROW_ALIGN * DB_CUDA_ROW_ALIGN;
@@ -114,12 +115,43 @@ static db_status gemm_dequant(db_cuda_gemm *g, const db_cuda_matrix *W, db_cuda_
 /* ---- cuBLASLt fp8
  * ---------------------------------------------------------------------------------- */
 
-static db_status lt_plan_create(db_cuda_gemm *g, db_cuda_lt_plan *p, int m, int n, int k,
-                                db_error *err) {
-    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+/* p->d as an (m x n) matrix of type t and the best algorithm for it; *found = 0 when cuBLASLt has
+ * none for this type. */
+static db_status lt_try_output(db_cuda_gemm *g, db_cuda_lt_plan *p, cudaDataType t, int *found,
+                               db_error *err) {
     uint64_t ws = g->ws_bytes;
     cublasLtMatmulPreference_t pref = NULL;
     cublasLtMatmulHeuristicResult_t res;
+    *found = 0;
+    if (p->d) cublasLtMatrixLayoutDestroy(p->d);
+    p->d = NULL;
+    p->d_type = t;
+    db_status st;
+    if ((st = DB_CUBLAS_CHECK(
+             err, cublasLtMatrixLayoutCreate(&p->d, t, (uint64_t)p->m, (uint64_t)p->n, p->m))) ||
+        (st = DB_CUBLAS_CHECK(err, cublasLtMatmulPreferenceCreate(&pref))) ||
+        (st = DB_CUBLAS_CHECK(
+             err, cublasLtMatmulPreferenceSetAttribute(
+                      pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws)))) {
+        if (pref) cublasLtMatmulPreferenceDestroy(pref);
+        return st;
+    }
+    cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(g->lt, p->desc, p->a, p->b, p->d, p->d, pref,
+                                                       1, &res, found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    if (hs == CUBLAS_STATUS_NOT_SUPPORTED)
+        *found = 0; /* no kernel for this combination */
+    else if ((st = DB_CUBLAS_CHECK(err, hs)))
+        return st;
+    if (*found > 0) p->algo = res.algo;
+    return DB_OK;
+}
+
+/* e4m3 x e4m3 with fp32 output; if cuBLASLt has no algorithm for that, bf16 output (the epilogue
+ * then reads bf16: one more rounding, of 2^-9, before the scales). */
+static db_status lt_plan_create(db_cuda_gemm *g, db_cuda_lt_plan *p, int m, int n, int k,
+                                db_error *err) {
+    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
     int found = 0;
     db_status st;
     p->m = m, p->n = n, p->k = k;
@@ -133,25 +165,15 @@ static db_status lt_plan_create(db_cuda_gemm *g, db_cuda_lt_plan *p, int m, int 
                                                               (uint64_t)m, k))) ||
         (st = DB_CUBLAS_CHECK(err, cublasLtMatrixLayoutCreate(&p->b, CUDA_R_8F_E4M3, (uint64_t)k,
                                                               (uint64_t)n, k))) ||
-        (st = DB_CUBLAS_CHECK(
-             err, cublasLtMatrixLayoutCreate(&p->d, CUDA_R_32F, (uint64_t)m, (uint64_t)n, m))) ||
-        (st = DB_CUBLAS_CHECK(err, cublasLtMatmulPreferenceCreate(&pref))) ||
-        (st = DB_CUBLAS_CHECK(
-             err, cublasLtMatmulPreferenceSetAttribute(
-                      pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws))) ||
-        (st = DB_CUBLAS_CHECK(err, cublasLtMatmulAlgoGetHeuristic(g->lt, p->desc, p->a, p->b, p->d,
-                                                                  p->d, pref, 1, &res, &found)))) {
-        if (pref) cublasLtMatmulPreferenceDestroy(pref);
+        (st = lt_try_output(g, p, CUDA_R_32F, &found, err)))
         return st;
-    }
-    cublasLtMatmulPreferenceDestroy(pref);
+    if (found < 1 && (st = lt_try_output(g, p, CUDA_R_16BF, &found, err))) return st;
     if (found < 1)
         return db_error_set(
             err, DB_ERR_UNSUPPORTED,
-            "cuda gemm: cuBLASLt has no e4m3 x e4m3 -> fp32 algorithm for m %d, n %d, k %d on "
-            "compute capability %d.%d",
+            "cuda gemm: cuBLASLt has no e4m3 x e4m3 -> fp32 or bf16 algorithm for m %d, n %d, k %d "
+            "on compute capability %d.%d",
             m, n, k, g->cc_major, g->cc_minor);
-    p->algo = res.algo;
     return DB_OK;
 }
 
@@ -204,6 +226,10 @@ static db_status gemm_fp8(db_cuda_gemm *g, const db_cuda_matrix *W, db_cuda_act 
     DB_CUBLAS_TRY(err, cublasLtMatmul(g->lt, p->desc, &one, W->data, p->a, x.data, p->b, &zero,
                                       g->fp8_out, p->d, g->fp8_out, p->d, &p->algo, g->lt_ws,
                                       g->ws_bytes, g->stream));
+    if (p->d_type == CUDA_R_16BF)
+        return DB_CUDA_CHECK(err, db_cuda_gemm_epilogue_bf16((const uint16_t *)g->fp8_out, m,
+                                                             W->row_scale, x.scale, T, W->n_rows, y,
+                                                             W->n_rows, g->stream));
     return DB_CUDA_CHECK(err, db_cuda_gemm_epilogue(g->fp8_out, m, W->row_scale, x.scale, T,
                                                     W->n_rows, y, W->n_rows, g->stream));
 }

@@ -38,6 +38,7 @@ typedef struct db_cuda_lt_plan {
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t a, b, d;
     cublasLtMatmulAlgo_t algo;
+    cudaDataType d_type; /* CUDA_R_32F, or CUDA_R_16BF where cuBLASLt has no fp32-output kernel */
 } db_cuda_lt_plan;
 
 typedef struct db_cuda_gemm {

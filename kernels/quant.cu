@@ -69,23 +69,43 @@ extern "C" cudaError_t db_cuda_dequant_bf16(db_cuda_matrix W, int row0, int rows
     return cudaGetLastError();
 }
 
-__global__ void gemm_epilogue_kernel(const float *d, int ldd, const float *wscale,
-                                     const float *xscale, int T, int N, float *y, int ldy) {
+__device__ __forceinline__ float epilogue_in(const float *d, size_t i) {
+    return d[i];
+}
+__device__ __forceinline__ float epilogue_in(const uint16_t *d, size_t i) {
+    return db_bf16_bits_to_f32(d[i]);
+}
+
+template <typename D>
+__global__ void gemm_epilogue_kernel(const D *d, int ldd, const float *wscale, const float *xscale,
+                                     int T, int N, float *y, int ldy) {
     int n = blockIdx.x * blockDim.x + threadIdx.x;
     if (n >= N) return;
     float sw = wscale[n];
     for (int t = blockIdx.y; t < T; t += gridDim.y) {
         float s = xscale ? sw * xscale[t] : sw;
-        y[(size_t)t * ldy + n] = d[(size_t)t * ldd + n] * s;
+        y[(size_t)t * ldy + n] = epilogue_in(d, (size_t)t * ldd + n) * s;
     }
+}
+
+template <typename D>
+static cudaError_t epilogue(const D *d, int ldd, const float *wscale, const float *xscale, int T,
+                            int N, float *y, int ldy, cudaStream_t stream) {
+    if (T <= 0 || N <= 0) return cudaSuccess;
+    if (ldd < N || ldy < N) return cudaErrorInvalidValue;
+    dim3 grid((unsigned)((N + 255) / 256), (unsigned)(T < 65535 ? T : 65535));
+    gemm_epilogue_kernel<D><<<grid, 256, 0, stream>>>(d, ldd, wscale, xscale, T, N, y, ldy);
+    return cudaGetLastError();
 }
 
 extern "C" cudaError_t db_cuda_gemm_epilogue(const float *d, int ldd, const float *wscale,
                                              const float *xscale, int T, int N, float *y, int ldy,
                                              cudaStream_t stream) {
-    if (T <= 0 || N <= 0) return cudaSuccess;
-    if (ldd < N || ldy < N) return cudaErrorInvalidValue;
-    dim3 grid((unsigned)((N + 255) / 256), (unsigned)(T < 65535 ? T : 65535));
-    gemm_epilogue_kernel<<<grid, 256, 0, stream>>>(d, ldd, wscale, xscale, T, N, y, ldy);
-    return cudaGetLastError();
+    return epilogue(d, ldd, wscale, xscale, T, N, y, ldy, stream);
+}
+
+extern "C" cudaError_t db_cuda_gemm_epilogue_bf16(const uint16_t *d, int ldd, const float *wscale,
+                                                  const float *xscale, int T, int N, float *y,
+                                                  int ldy, cudaStream_t stream) {
+    return epilogue(d, ldd, wscale, xscale, T, N, y, ldy, stream);
 }

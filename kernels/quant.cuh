@@ -33,6 +33,10 @@ cudaError_t db_cuda_dequant_bf16(db_cuda_matrix W, int row0, int rows, uint16_t 
                                  cudaStream_t stream);
 cudaError_t db_cuda_gemm_epilogue(const float *d, int ldd, const float *wscale, const float *xscale,
                                   int T, int N, float *y, int ldy, cudaStream_t stream);
+/* The same with d as bf16 bits (a GEMM that wrote bf16). */
+cudaError_t db_cuda_gemm_epilogue_bf16(const uint16_t *d, int ldd, const float *wscale,
+                                       const float *xscale, int T, int N, float *y, int ldy,
+                                       cudaStream_t stream);
 
 #ifdef __cplusplus
 }
