@@ -29,6 +29,7 @@
 #include "test_gpu_common.h"
 
 #ifdef DECODEBENCH_HAVE_CUDA
+#include "checkpoint.h"
 #include "model.h"
 
 enum { SEED = 99, N_SEQ = 3, DECODE_STEPS = 64, MAX_ITEMS = 8 };
@@ -350,7 +351,7 @@ static void write_checkpoint(const char *path, const db_model_config *m, long na
     assert_int_equal(fwrite(header, sizeof header, 1, f), 1);
     const int64_t count[13] = {
         V * d,     L * d,     L * d * d, L * kv * d, L * kv * d,          L * d * d, L * d,
-        L * h * d, L * d * h, L * h * d, d,          m->max_seq_len * hs, V * d};
+        L * h * d, L * d * h, L * h * d, d,          m->max_seq_len * hs / 2, V * d};
     const float scale[13] = {0.5f,  0.1f, 0.2f,  0.2f, 0.15f, 0.15f, 0.1f,
                              0.15f, 0.1f, 0.15f, 0.1f, 1.0f,  0.15f};
     for (int t = 0; t < 13; t++) {
@@ -375,14 +376,14 @@ static db_model_config checkpoint_shape(void) {
 }
 
 static void checkpoint_weights_give_the_cpu_tokens(void **state) {
-    char path[] = "/tmp/decodebench-gpu-ckpt-XXXXXX";
-    int fd = mkstemp(path);
+    char path[] = "/tmp/decodebench-gpu-ckpt-XXXXXX.bin";
+    int fd = mkstemps(path, 4);
     assert_true(fd >= 0);
     close(fd);
     db_model_config shape = checkpoint_shape(), m;
     write_checkpoint(path, &shape, -1);
     db_error err;
-    assert_int_equal(db_model_resolve(path, &m, &err), DB_OK);
+    assert_int_equal(db_checkpoint_read_config(path, &m, &err), DB_OK);
     const db_precision schemes[2] = {DB_PREC_FP32, DB_PREC_INT8};
     for (int i = 0; i < 2; i++) {
         db_engine_opts c = make_opts(&m, DB_BACKEND_CPU, schemes[i], DB_KV_FP32);
@@ -397,14 +398,14 @@ static void checkpoint_weights_give_the_cpu_tokens(void **state) {
 }
 
 static void a_nan_in_a_checkpoint_is_refused_with_its_place(void **state) {
-    char path[] = "/tmp/decodebench-gpu-ckpt-XXXXXX";
-    int fd = mkstemp(path);
+    char path[] = "/tmp/decodebench-gpu-ckpt-XXXXXX.bin";
+    int fd = mkstemps(path, 4);
     assert_true(fd >= 0);
     close(fd);
     db_model_config shape = checkpoint_shape(), m;
     write_checkpoint(path, &shape, 3 * 64 + 5); /* wv of layer 1, row 3, column 5 */
     db_error err;
-    assert_int_equal(db_model_resolve(path, &m, &err), DB_OK);
+    assert_int_equal(db_checkpoint_read_config(path, &m, &err), DB_OK);
     db_engine_opts g = make_opts(&m, DB_BACKEND_CUDA, DB_PREC_BF16, DB_KV_FP32);
     g.checkpoint_path = path;
     db_engine *e = NULL;
