@@ -15,6 +15,7 @@
 #include "crossover.h"
 #include "env.h"
 #include "model.h"
+#include "capacity.h"
 #include "sweep.h"
 #include "sweep_csv.h"
 
@@ -25,13 +26,19 @@ typedef struct sweep_args {
     const char *batch, *precision, *kv_dtype, *context, *shard;
     long long layers, warmup, steps, threads, seed, kv_tokens, prefill_tokens;
     db_backend_kind backend;
-    int resume, overwrite, quiet;
+    int resume, overwrite, quiet, search;
+    /* serve */
+    const char *rate, *concurrency, *prompt_len, *output_len, *slo;
+    long long requests, max_batch, max_batch_tokens, repeats;
+    double target, rate_lo, rate_hi, tolerance, duration;
 } sweep_args;
 
 static void print_help(FILE *f) {
     /* clang-format off */
     fprintf(f,
 "Usage: decodebench sweep --mode step [flags]\n"
+"       decodebench sweep --mode serve --rate LIST | --concurrency LIST [flags]\n"
+"       decodebench sweep --mode serve --search --slo SPEC [--target F] [flags]\n"
 "\n"
 "Runs every point of a grid (precision x KV dtype x context x batch) and appends one CSV row per\n"
 "point as it finishes. Mode step: B sequences are prefilled to the context (untimed), then\n"
@@ -48,7 +55,7 @@ static void print_help(FILE *f) {
 "  --context LIST            tokens in each sequence's KV cache before the timed steps (default 128)\n"
 "\n"
 "Engine:\n"
-"  --mode step               what a point measures                        (default step)\n"
+"  --mode step|serve         what a point measures                        (default step)\n"
 "  --backend auto|cpu|sim    auto = cuda if a GPU answers, else cpu       (default auto)\n"
 "  --model NAME|FILE.json|FILE.bin  model preset, shape or llama2.c checkpoint (default llama2c-15m)\n"
 "  --layers N                only the first N layers                      (default: all)\n"
@@ -64,6 +71,29 @@ static void print_help(FILE *f) {
 "                            sim the device's memory)\n"
 "  --prefill-step-tokens N   most tokens per (untimed) prefill step        (default 4096)\n"
 "  --seed N                  weights and prompt tokens                    (default 1)\n"
+"\n"
+"Serve mode (one whole run of --requests requests per point; rows hold throughput, goodput, SLO\n"
+"attainment, TTFT/TPOT/E2E percentiles, output tokens/s per user = 1000 / mean TPOT ms, and the\n"
+"engine's mean step figures):\n"
+"  --rate LIST               Poisson arrival rates, requests/s (e.g. 0.5..16x2)\n"
+"  --concurrency LIST        closed-loop requests in flight (e.g. 1..64x2)\n"
+"  --duration TIME           rate points: seconds of arrivals per run (the virtual clock on\n"
+"                            sim)                    (default 60s, unless --requests is given)\n"
+"  --requests N              concurrency points: requests per run (default 200); rate points:\n"
+"                            at most N requests (default: --duration alone)\n"
+"  --prompt-len SPEC         prompt lengths, as decodebench run            (default uniform:32:128)\n"
+"  --output-len SPEC         output lengths                               (default uniform:16:64)\n"
+"  --slo SPEC                per-request objectives for goodput, e.g. ttft:200ms,tpot:50ms\n"
+"  --max-batch N, --max-batch-tokens N   scheduler limits                (default 64, 2048)\n"
+"Capacity search (--search, per precision and KV dtype): the highest rate whose SLO attainment\n"
+"is >= --target: bracket [--rate-lo, --rate-hi] (the high end doubled up to 8 times until it\n"
+"misses), bisect until the bracket is within --tolerance (relative), then rerun the found rate\n"
+"--repeats times with other seeds and report how many met the target (its confidence).\n"
+"  --search                  run the search instead of a grid\n"
+"  --target F                SLO attainment to meet, in (0, 1]           (default 0.99)\n"
+"  --rate-lo R, --rate-hi R  initial bracket, requests/s                 (default 1, 64)\n"
+"  --tolerance F             relative width of the final bracket         (default 0.05)\n"
+"  --repeats N               confirmation runs at the found rate         (default 3)\n"
 "\n"
 "Output:\n"
 "  --out FILE                the CSV                                      (default sweep.csv)\n"
@@ -93,7 +123,12 @@ static int parse_flag(sweep_args *a, const char *f, const char *v) {
                 {"--precision", offsetof(sweep_args, precision)},
                 {"--kv-dtype", offsetof(sweep_args, kv_dtype)},
                 {"--context", offsetof(sweep_args, context)},
-                {"--shard", offsetof(sweep_args, shard)}};
+                {"--shard", offsetof(sweep_args, shard)},
+                {"--rate", offsetof(sweep_args, rate)},
+                {"--concurrency", offsetof(sweep_args, concurrency)},
+                {"--prompt-len", offsetof(sweep_args, prompt_len)},
+                {"--output-len", offsetof(sweep_args, output_len)},
+                {"--slo", offsetof(sweep_args, slo)}};
     static const struct {
         const char *name;
         size_t off;
@@ -104,7 +139,23 @@ static int parse_flag(sweep_args *a, const char *f, const char *v) {
                 {"--threads", offsetof(sweep_args, threads), 0, 1024},
                 {"--seed", offsetof(sweep_args, seed), 0, 9007199254740991LL},
                 {"--kv-tokens", offsetof(sweep_args, kv_tokens), 1, 1LL << 40},
-                {"--prefill-step-tokens", offsetof(sweep_args, prefill_tokens), 1, 1 << 20}};
+                {"--prefill-step-tokens", offsetof(sweep_args, prefill_tokens), 1, 1 << 20},
+                {"--requests", offsetof(sweep_args, requests), 1, 10000000},
+                {"--max-batch", offsetof(sweep_args, max_batch), 1, 65536},
+                {"--max-batch-tokens", offsetof(sweep_args, max_batch_tokens), 1, 1 << 24},
+                {"--repeats", offsetof(sweep_args, repeats), 1, 100}};
+    static const struct {
+        const char *name;
+        size_t off;
+        double lo, hi;
+    } dbls[] = {{"--target", offsetof(sweep_args, target), 1e-9, 1},
+                {"--rate-lo", offsetof(sweep_args, rate_lo), 1e-9, 1e9},
+                {"--rate-hi", offsetof(sweep_args, rate_hi), 1e-9, 1e9},
+                {"--tolerance", offsetof(sweep_args, tolerance), 1e-6, 10}};
+    for (size_t i = 0; i < sizeof dbls / sizeof dbls[0]; i++)
+        if (!strcmp(f, dbls[i].name))
+            return db_cli_double(CMD, f, v, dbls[i].lo, dbls[i].hi,
+                                 (double *)((char *)a + dbls[i].off));
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (!strcmp(f, strs[i].name)) {
             *(const char **)((char *)a + strs[i].off) = v;
@@ -114,6 +165,7 @@ static int parse_flag(sweep_args *a, const char *f, const char *v) {
         if (!strcmp(f, ints[i].name))
             return db_cli_int(CMD, f, v, ints[i].lo, ints[i].hi,
                               (long long *)((char *)a + ints[i].off));
+    if (!strcmp(f, "--duration")) return db_cli_duration(CMD, f, v, &a->duration);
     if (!strcmp(f, "--backend")) {
         if (db_backend_parse(v, &a->backend) == 0) return 0;
         fprintf(stderr, "decodebench %s: --backend expects auto, cpu, cuda or sim, got '%s'\n", CMD,
@@ -123,26 +175,75 @@ static int parse_flag(sweep_args *a, const char *f, const char *v) {
     return 1;
 }
 
+/* Flags that belong to one mode only. 0, or the usage exit code. */
+static int check_mode_flags(sweep_args *a) {
+    int serve = !strcmp(a->mode, "serve");
+    if (!serve && strcmp(a->mode, "step") != 0)
+        return db_cli_usage_error(CMD, "--mode expects step or serve, got '%s'", a->mode);
+    const char *step_only = a->batch         ? "--batch"
+                            : a->context     ? "--context"
+                            : a->warmup >= 0 ? "--warmup-steps"
+                            : a->steps >= 0  ? "--steps"
+                                             : NULL;
+    const char *serve_only = a->rate          ? "--rate"
+                             : a->concurrency ? "--concurrency"
+                             : a->slo         ? "--slo"
+                             : a->search      ? "--search"
+                             : a->prompt_len  ? "--prompt-len"
+                             : a->output_len  ? "--output-len"
+                                              : NULL;
+    if (serve && step_only) return db_cli_usage_error(CMD, "%s applies to --mode step", step_only);
+    if (!serve && serve_only)
+        return db_cli_usage_error(CMD, "%s applies to --mode serve", serve_only);
+    if (serve && !a->search && !a->rate && !a->concurrency)
+        return db_cli_usage_error(CMD, "--mode serve needs --rate LIST, --concurrency LIST or "
+                                       "--search");
+    if (a->search && (a->rate || a->concurrency || a->resume || a->shard))
+        return db_cli_usage_error(CMD, "--search chooses the rates itself: no --rate, "
+                                       "--concurrency, --resume or --shard");
+    if (a->search && !a->slo)
+        return db_cli_usage_error(CMD, "--search needs --slo (e.g. ttft:200ms,tpot:50ms)");
+    if (a->search && !(a->rate_hi > a->rate_lo))
+        return db_cli_usage_error(CMD, "--rate-hi must exceed --rate-lo, got %g and %g", a->rate_hi,
+                                  a->rate_lo);
+    if (!serve) {
+        if (!a->batch) a->batch = "1..64x2";
+        if (!a->context) a->context = "128";
+        if (a->warmup < 0) a->warmup = 2;
+        if (a->steps < 0) a->steps = 5;
+    } else {
+        if (!a->prompt_len) a->prompt_len = "uniform:32:128";
+        if (!a->output_len) a->output_len = "uniform:16:64";
+        a->warmup = a->steps = 0;
+    }
+    return 0;
+}
+
 /* 0 go ahead; -1 help printed; else the usage exit code. */
 static int parse_args(int argc, char **argv, sweep_args *a) {
     *a = (sweep_args){.mode = "step",
                       .model = "llama2c-15m",
                       .out = "sweep.csv",
-                      .batch = "1..64x2",
-                      .context = "128",
-                      .warmup = 2,
-                      .steps = 5,
-                      .seed = 1};
+                      .warmup = -1,
+                      .steps = -1,
+                      .seed = 1,
+                      .requests = -1,
+                      .duration = -1,
+                      .repeats = 3,
+                      .target = 0.99,
+                      .rate_lo = 1,
+                      .rate_hi = 64,
+                      .tolerance = 0.05};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
             print_help(stdout);
             return -1;
         }
-        int *bools[] = {&a->resume, &a->overwrite, &a->quiet};
-        const char *bool_names[] = {"--resume", "--overwrite", "--quiet"};
+        int *bools[] = {&a->resume, &a->overwrite, &a->quiet, &a->search};
+        const char *bool_names[] = {"--resume", "--overwrite", "--quiet", "--search"};
         int matched = 0;
-        for (int b = 0; b < 3; b++)
+        for (int b = 0; b < 4; b++)
             if (!strcmp(f, bool_names[b])) *bools[b] = matched = 1;
         if (matched) continue;
         if (strncmp(f, "--", 2) != 0) return db_cli_usage_error(CMD, "unexpected argument '%s'", f);
@@ -160,11 +261,9 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         if (r > 0) return db_cli_usage_error(CMD, "unknown flag '%s'", name);
         if (r < 0) return DB_EXIT_USAGE;
     }
-    if (strcmp(a->mode, "step") != 0)
-        return db_cli_usage_error(CMD, "--mode expects step, got '%s'", a->mode);
     if (a->resume && a->overwrite)
         return db_cli_usage_error(CMD, "--resume and --overwrite are alternatives; give one");
-    return 0;
+    return check_mode_flags(a);
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -172,10 +271,43 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* The serve-mode part of the configuration: workload, SLO, scheduler. 0, or -1 with err. */
+static int configure_serve(const sweep_args *a, db_sweep_config *c, db_slo_set *slo, char *err,
+                           size_t errlen) {
+    c->requests = a->requests > 0 ? a->requests : 200;
+    c->rate_requests = a->requests > 0 ? a->requests : 0;
+    c->issue_s = a->duration > 0 ? a->duration : a->requests > 0 ? 0 : 60;
+    if (a->duration == 0) {
+        snprintf(err, errlen, "--duration must be > 0");
+        return -1;
+    }
+    c->prompt_len = a->prompt_len;
+    c->output_len = a->output_len;
+    db_slo_init(slo);
+    if (a->slo) {
+        char msg[400];
+        if (db_slo_parse(a->slo, slo, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "--slo: %s", msg);
+            return -1;
+        }
+        c->slo = slo;
+        c->slo_text = a->slo;
+    }
+    db_sched_opts_default(&c->sched);
+    if (a->max_batch) c->sched.max_batch = (int)a->max_batch;
+    if (a->max_batch_tokens) c->sched.max_batch_tokens = (int)a->max_batch_tokens;
+    if (c->sched.max_batch_tokens < c->sched.max_batch) {
+        snprintf(err, errlen, "--max-batch-tokens (%d) must be >= --max-batch (%d)",
+                 c->sched.max_batch_tokens, c->sched.max_batch);
+        return -1;
+    }
+    return 0;
+}
+
 /* Fills the sweep configuration from the flags (the grid, the model, the ceilings). 0 or the usage
  * exit code (printed). */
 static int configure(const sweep_args *a, db_sweep_config *c, db_ceilings *ceil, char *device,
-                     size_t device_len) {
+                     size_t device_len, db_slo_set *slo) {
     char err[512];
     memset(c, 0, sizeof *c);
     c->backend = a->backend;
@@ -218,12 +350,22 @@ static int configure(const sweep_args *a, db_sweep_config *c, db_ceilings *ceil,
     for (int i = 0; i < g->n_precisions; i++)
         all_fp32 &= g->precisions[i] == DB_PREC_FP32 || g->precisions[i] == DB_PREC_TF32;
     const char *kv = a->kv_dtype ? a->kv_dtype : all_fp32 ? "fp32" : "bf16";
-    if (db_sweep_parse_kv_dtypes("--kv-dtype", kv, g->kv_dtypes, &g->n_kv_dtypes, err,
-                                 sizeof err) ||
-        db_sweep_parse_ints("--batch", a->batch, 1, 1 << 20, &g->batches, &g->n_batches, err,
-                            sizeof err) ||
-        db_sweep_parse_ints("--context", a->context, 1, c->model.max_seq_len, &g->contexts,
-                            &g->n_contexts, err, sizeof err)) {
+    g->serve = !strcmp(a->mode, "serve");
+    int bad =
+        db_sweep_parse_kv_dtypes("--kv-dtype", kv, g->kv_dtypes, &g->n_kv_dtypes, err, sizeof err);
+    if (!bad && !g->serve)
+        bad = db_sweep_parse_ints("--batch", a->batch, 1, 1 << 20, &g->batches, &g->n_batches, err,
+                                  sizeof err) ||
+              db_sweep_parse_ints("--context", a->context, 1, c->model.max_seq_len, &g->contexts,
+                                  &g->n_contexts, err, sizeof err);
+    if (!bad && a->rate)
+        bad = db_sweep_parse_numbers("--rate", a->rate, 1e-6, 1e9, &g->rates, &g->n_rates, err,
+                                     sizeof err);
+    if (!bad && a->concurrency)
+        bad = db_sweep_parse_ints("--concurrency", a->concurrency, 1, 1 << 20, &g->concurrencies,
+                                  &g->n_concurrencies, err, sizeof err);
+    if (!bad && g->serve) bad = configure_serve(a, c, slo, err, sizeof err);
+    if (bad) {
         db_sweep_grid_free(g);
         return db_cli_usage_error(CMD, "%s", err);
     }
@@ -293,9 +435,15 @@ static void progress(void *ctx, const db_sweep_progress *p) {
         snprintf(eta, sizeof eta, "%d:%02d", (int)(left / 60), (int)fmod(left, 60));
     }
     const db_sweep_row *r = p->current;
-    fprintf(stderr, "\r\033[K[%s] %zu/%zu  %s kv=%s ctx=%lld B=%lld  ETA %s", bar, p->done,
-            p->total, db_precision_name(r->precision), db_kv_dtype_name(r->kv_dtype),
-            (long long)r->context, (long long)r->batch, eta);
+    char load[64];
+    if (strcmp(r->mode, "step") == 0)
+        snprintf(load, sizeof load, "ctx=%lld B=%lld", (long long)r->context, (long long)r->batch);
+    else if (r->rate > 0)
+        snprintf(load, sizeof load, "rate=%g/s", r->rate);
+    else
+        snprintf(load, sizeof load, "concurrency=%lld", (long long)r->concurrency);
+    fprintf(stderr, "\r\033[K[%s] %zu/%zu  %s kv=%s %s  ETA %s", bar, p->done, p->total,
+            db_precision_name(r->precision), db_kv_dtype_name(r->kv_dtype), load, eta);
     if (p->failed) fprintf(stderr, "  (%zu failed)", p->failed);
     fflush(stderr);
     o->drawn = 1;
@@ -351,12 +499,18 @@ static void print_crossovers(const db_csv_table *t) {
     int c[7];
     for (int i = 0; i < 7; i++)
         if ((c[i] = db_csv_table_col(t, cols[i])) < 0) return;
-    char **seen = calloc(t->nrows ? t->nrows : 1, sizeof *seen);
+    int mode = db_csv_table_col(t, "mode");
+    size_t steps = 0;
+    for (size_t r = 0; mode >= 0 && r < t->nrows; r++)
+        steps += !strcmp(db_csv_table_cell(t, r, (size_t)mode), "step");
+    if (!steps) return;
+    char **seen = calloc(t->nrows, sizeof *seen);
     size_t n_seen = 0;
     if (!seen) return;
     printf("\ncrossover batch    %-9s %-9s %-9s %10s %10s %8s %13s %12s\n", "precision", "kv",
            "context", "predicted", "measured", "ratio", "ridge x w/2", "whole-step");
     for (size_t r = 0; r < t->nrows; r++) {
+        if (strcmp(db_csv_table_cell(t, r, (size_t)mode), "step") != 0) continue;
         char *k = db_sweep_table_key(t, r, 1);
         int dup = !k;
         for (size_t i = 0; k && i < n_seen && !dup; i++)
@@ -392,14 +546,67 @@ static void on_signal(int sig) {
     stop_flag = 1;
 }
 
+/* Prints one search result. */
+static void print_capacity(const db_sweep_config *c, const db_capacity_opts *o,
+                           const db_capacity_result *r) {
+    printf("capacity %s kv %s (SLO %s, attainment >= %.4g%%): ", db_precision_name(o->precision),
+           db_kv_dtype_name(o->kv_dtype), c->slo_text, 100 * o->target);
+    switch (r->outcome) {
+    case DB_CAPACITY_BELOW_LO:
+        printf("below %g requests/s (the lowest rate misses the target)\n", o->rate_lo);
+        return;
+    case DB_CAPACITY_ABOVE_HI:
+        printf("at least %g requests/s (no failing rate found)", r->rate);
+        break;
+    case DB_CAPACITY_NOT_NARROWED:
+        printf("between %g and %g requests/s (probes ran out before the %.3g%% tolerance)", r->rate,
+               r->rate_fail, 100 * o->tolerance);
+        break;
+    case DB_CAPACITY_FOUND:
+        printf("%.4g requests/s (misses at %.4g; tolerance %.3g%%)", r->rate, r->rate_fail,
+               100 * o->tolerance);
+        break;
+    }
+    printf("; attainment %.2f%%, goodput %.4g req/s; confirmed by %d of %d runs with other "
+           "seeds (attainment min %.2f%%, mean %.2f%%); %d probes\n",
+           100 * r->attainment, r->goodput, r->confirm_met, r->confirm_runs, 100 * r->confirm_min,
+           100 * r->confirm_mean, r->probes);
+}
+
+/* --search: one capacity search per precision and KV dtype, rows to the CSV. */
+static int run_search(const sweep_args *a, const db_sweep_config *c, sweep_out *o) {
+    for (int i = 0; i < c->grid.n_precisions; i++)
+        for (int k = 0; k < c->grid.n_kv_dtypes; k++) {
+            db_capacity_opts co;
+            db_capacity_opts_default(&co);
+            co.precision = c->grid.precisions[i];
+            co.kv_dtype = c->grid.kv_dtypes[k];
+            co.target = a->target;
+            co.rate_lo = a->rate_lo;
+            co.rate_hi = a->rate_hi;
+            co.tolerance = a->tolerance;
+            co.repeats = (int)a->repeats;
+            db_sweep_callbacks cb = {.row = write_row, .ctx = o};
+            db_capacity_result r;
+            db_error err = {0};
+            if (db_capacity_search(c, &co, &cb, &r, &err) != DB_OK) {
+                fprintf(stderr, "decodebench %s: %s\n", CMD, err.msg);
+                return err.code == DB_ERR_INVALID ? DB_EXIT_USAGE : DB_EXIT_FAIL;
+            }
+            if (!a->quiet) print_capacity(c, &co, &r);
+        }
+    return DB_EXIT_OK;
+}
+
 int db_cmd_sweep(int argc, char **argv) {
     sweep_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? DB_EXIT_OK : rc;
     db_sweep_config c;
     db_ceilings ceil;
+    db_slo_set slo;
     char device[160];
-    if ((rc = configure(&a, &c, &ceil, device, sizeof device)) != 0) return rc;
+    if ((rc = configure(&a, &c, &ceil, device, sizeof device, &slo)) != 0) return rc;
     if (!c.ceilings && !a.quiet)
         fprintf(stderr,
                 "decodebench %s: no --ceilings: MFU, MBU and the predicted crossovers stay "
@@ -408,6 +615,12 @@ int db_cmd_sweep(int argc, char **argv) {
     sweep_out o = {0};
     if ((rc = open_out(&a, &o)) != 0) {
         db_sweep_grid_free(&c.grid);
+        return rc;
+    }
+    if (a.search) {
+        rc = run_search(&a, &c, &o);
+        db_sweep_grid_free(&c.grid);
+        if (fclose(o.f) != 0 && rc == DB_EXIT_OK) rc = DB_EXIT_FAIL;
         return rc;
     }
     o.bar = !a.quiet && isatty(STDERR_FILENO);

@@ -62,7 +62,7 @@ static int cpu_guard(const db_sweep_config *c, const db_sweep_point *p, double a
 void db_sweep_row_inputs(const db_sweep_config *c, const db_sweep_point *p, db_sweep_row *row) {
     memset(row, 0, sizeof *row);
     row->point = p->index;
-    snprintf(row->mode, sizeof row->mode, "step");
+    snprintf(row->mode, sizeof row->mode, "%s", c->grid.serve ? "serve" : "step");
     snprintf(row->backend, sizeof row->backend, "%s", db_backend_name(c->backend));
     snprintf(row->device, sizeof row->device, "%s", c->device_label ? c->device_label : "");
     snprintf(row->model, sizeof row->model, "%s", c->model_label ? c->model_label : c->model.name);
@@ -74,6 +74,16 @@ void db_sweep_row_inputs(const db_sweep_config *c, const db_sweep_point *p, db_s
     row->steps = c->steps;
     row->threads = c->backend == DB_BACKEND_CPU ? c->threads : 0;
     row->seed = c->seed;
+    if (c->grid.serve) {
+        row->warmup_steps = row->steps = 0;
+        row->rate = p->rate;
+        row->concurrency = p->concurrency;
+        row->requests = p->rate > 0 ? c->rate_requests : c->requests;
+        row->issue_s = p->rate > 0 ? c->issue_s : 0;
+        snprintf(row->prompt_len, sizeof row->prompt_len, "%s", c->prompt_len ? c->prompt_len : "");
+        snprintf(row->output_len, sizeof row->output_len, "%s", c->output_len ? c->output_len : "");
+        snprintf(row->slo, sizeof row->slo, "%s", c->slo_text ? c->slo_text : "");
+    }
     const db_ceilings *ce = c->ceilings;
     snprintf(row->ceilings_source, sizeof row->ceilings_source, "%s", ce ? ce->dev.source : "none");
     snprintf(row->ceilings_device, sizeof row->ceilings_device, "%s", ce ? ce->dev.name : "");
@@ -145,33 +155,72 @@ static int64_t capacity_for(const db_sweep_config *c, const size_t *todo, size_t
     return cap + 16 * max_b;
 }
 
-static db_status ensure_engine(const db_sweep_config *c, const size_t *todo, size_t n, size_t pos,
-                               double avail, engine_slot *s, db_error *err) {
-    db_sweep_point p;
-    db_sweep_grid_point(&c->grid, todo[pos], &p);
-    db_step_point_opts o = point_opts(c, &p);
-    int64_t need = db_step_point_kv_tokens(&o);
-    if (s->e && s->p == p.precision && s->kv == p.kv_dtype &&
-        (s->capacity == 0 || c->kv_tokens > 0 || s->capacity >= need))
-        return DB_OK;
-    slot_close(s);
+db_status db_sweep_open_engine(const db_sweep_config *c, db_precision p, db_kv_dtype kv,
+                               int64_t kv_tokens, db_engine **e, db_error *err) {
     db_engine_opts eo;
     db_engine_opts_default(&eo);
     eo.backend = c->backend;
     eo.model = c->model;
     eo.checkpoint_path = c->checkpoint;
-    eo.precision = p.precision;
-    eo.kv_dtype = p.kv_dtype;
+    eo.precision = p;
+    eo.kv_dtype = kv;
     eo.seed = c->seed;
     eo.threads = c->threads;
     eo.sim_device = c->sim_device;
-    eo.kv_tokens = capacity_for(c, todo, n, pos, avail);
-    db_status st = db_engine_open(&eo, &s->e, err);
+    eo.kv_tokens = kv_tokens;
+    return db_engine_open(&eo, e, err);
+}
+
+static db_status ensure_engine(const db_sweep_config *c, const size_t *todo, size_t n, size_t pos,
+                               double avail, engine_slot *s, db_error *err) {
+    db_sweep_point p;
+    db_sweep_grid_point(&c->grid, todo[pos], &p);
+    db_step_point_opts o = point_opts(c, &p);
+    int64_t need = c->grid.serve ? 0 : db_step_point_kv_tokens(&o);
+    if (s->e && s->p == p.precision && s->kv == p.kv_dtype &&
+        (s->capacity == 0 || c->kv_tokens > 0 || s->capacity >= need))
+        return DB_OK;
+    slot_close(s);
+    int64_t cap = c->grid.serve ? c->kv_tokens : capacity_for(c, todo, n, pos, avail);
+    db_status st = db_sweep_open_engine(c, p.precision, p.kv_dtype, cap, &s->e, err);
     if (st) return st;
     s->p = p.precision;
     s->kv = p.kv_dtype;
-    s->capacity = eo.kv_tokens;
+    s->capacity = cap;
     return DB_OK;
+}
+
+void db_sweep_serve_row(const db_sweep_config *c, db_engine *e, const db_sweep_point *p,
+                        uint64_t seed, db_sweep_row *row, int *dirty) {
+    db_sweep_row_inputs(c, p, row);
+    row->seed = seed;
+    db_serve_point_opts o = {.rate = p->rate,
+                             .concurrency = p->concurrency,
+                             .requests = p->rate > 0 ? c->rate_requests : c->requests,
+                             .issue_s = c->issue_s,
+                             .prompt_len = c->prompt_len,
+                             .output_len = c->output_len,
+                             .seed = seed,
+                             .slo = c->slo,
+                             .sched = c->sched,
+                             .peak_flops = row->peak_flops > 0 ? row->peak_flops : 0,
+                             .peak_bytes_per_s = row->bandwidth > 0 ? row->bandwidth : 0};
+    db_error err = {0};
+    db_status st = db_serve_point_run(e, &o, &row->serve, &err);
+    *dirty = db_engine_kv_free_blocks(e) != db_engine_kv_total_blocks(e);
+    if (st != DB_OK) {
+        snprintf(row->error, sizeof row->error, "%s", err.msg);
+        return;
+    }
+    const db_serve_point_result *r = &row->serve;
+    row->ok = 1;
+    row->step_s = r->mean_step_s;
+    row->arithmetic_intensity = r->arithmetic_intensity;
+    row->achieved_flops = r->achieved_flops;
+    row->achieved_bytes_per_s = r->achieved_bytes_per_s;
+    row->mfu = r->mfu;
+    row->mbu = r->mbu;
+    row->tokens_per_s = r->output_throughput;
 }
 
 /* The shard's points that the skip callback does not claim. */
@@ -230,10 +279,19 @@ db_status db_sweep_run(const db_sweep_config *c, const db_sweep_callbacks *cb,
         db_error e = {0};
         db_step_point_result r;
         db_step_point_opts o = point_opts(c, &p);
-        db_status pst = cpu_guard(c, &p, avail, &e) ? DB_ERR_NOMEM : DB_OK;
+        db_status pst = !c->grid.serve && cpu_guard(c, &p, avail, &e) ? DB_ERR_NOMEM : DB_OK;
         if (pst == DB_OK) pst = ensure_engine(c, todo, n, i, avail, &slot, &e);
-        if (pst == DB_OK) pst = db_step_point_run(slot.e, &o, &r, &e);
-        if (pst == DB_OK) {
+        if (pst == DB_OK && c->grid.serve) {
+            int dirty = 0;
+            db_sweep_serve_row(c, slot.e, &p, c->seed, row, &dirty);
+            if (dirty) slot_close(&slot);
+            stats->failed += !row->ok;
+        } else if (pst == DB_OK) {
+            pst = db_step_point_run(slot.e, &o, &r, &e);
+        }
+        if (c->grid.serve && pst == DB_OK) {
+            /* the serve row is complete */
+        } else if (pst == DB_OK) {
             fill_measured(c, &p, &r, row);
         } else {
             snprintf(row->error, sizeof row->error, "%s", e.msg);

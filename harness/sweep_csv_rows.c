@@ -24,13 +24,22 @@ static const char *const columns[] = {
     /* per op class */
     "flops_qkv", "bytes_qkv", "flops_attention", "bytes_attention", "flops_out_proj",
     "bytes_out_proj", "flops_mlp", "bytes_mlp", "flops_norm", "bytes_norm", "flops_lm_head",
-    "bytes_lm_head"};
+    "bytes_lm_head",
+    /* serve and search: the load and the workload */
+    "rate", "concurrency", "requests", "issue_s", "prompt_len", "output_len", "slo",
+    /* serve and search: the run's results */
+    "completed", "failed_requests", "duration_s", "request_throughput", "output_throughput",
+    "output_tokens_per_s_per_user", "request_goodput", "output_token_goodput", "slo_attainment",
+    "mean_ttft_ms", "p50_ttft_ms", "p99_ttft_ms", "mean_tpot_ms", "p50_tpot_ms", "p99_tpot_ms",
+    "p50_e2el_ms", "p99_e2el_ms", "mean_batch"};
 enum { N_COLUMNS = sizeof columns / sizeof columns[0] };
 
-/* The point key: every input column but `point` (and batch for a curve). */
-static const char *const key_columns[] = {"mode",         "backend",  "device",  "model",
-                                          "precision",    "kv_dtype", "batch",   "context",
-                                          "warmup_steps", "steps",    "threads", "seed"};
+/* The point key: every input column but `point` (and batch for a curve). Serve columns are empty
+ * in step rows and the step columns empty in serve rows, so one list serves both. */
+static const char *const key_columns[] = {
+    "mode",     "backend",      "device",     "model",      "precision", "kv_dtype", "batch",
+    "context",  "warmup_steps", "steps",      "threads",    "seed",      "rate",     "concurrency",
+    "requests", "issue_s",      "prompt_len", "output_len", "slo"};
 enum { N_KEY = sizeof key_columns / sizeof key_columns[0] };
 
 size_t db_sweep_column_count(void) {
@@ -63,10 +72,13 @@ static void num(char *cell, double v) {
         cell[0] = '\0';
 }
 
+static int serve_cells(const db_sweep_row *r, char (*c)[DB_SWEEP_CELL], int i);
+
 static void measurements(const db_sweep_row *r, char (*c)[DB_SWEEP_CELL], int i) {
     const db_cost *k = &r->cost;
     double undefined = NAN;
-    int ok = r->ok;
+    int serve = strcmp(r->mode, "step") != 0;
+    int ok = r->ok && !serve; /* per-step costs: step rows only */
     num(c[i++], r->step_s * 1e3);
     num(c[i++], r->step_s_min * 1e3);
     num(c[i++], r->step_s_max * 1e3);
@@ -96,6 +108,34 @@ static void measurements(const db_sweep_row *r, char (*c)[DB_SWEEP_CELL], int i)
         num(c[i++], ok ? k->flops[op] : undefined);
         num(c[i++], ok ? k->bytes[op] : undefined);
     }
+    serve_cells(r, c, i);
+}
+
+/* The load, workload and run results of a serve or search row; empty for step rows. */
+static int serve_cells(const db_sweep_row *r, char (*c)[DB_SWEEP_CELL], int i) {
+    int serve = strcmp(r->mode, "step") != 0, ok = serve && r->ok;
+    const db_serve_point_result *s = &r->serve;
+    double u = NAN;
+    num(c[i++], serve && r->rate > 0 ? r->rate : u);
+    num(c[i++], serve && r->concurrency > 0 ? (double)r->concurrency : u);
+    num(c[i++], serve && r->requests > 0 ? (double)r->requests : u);
+    num(c[i++], serve && r->issue_s > 0 ? r->issue_s : u);
+    snprintf(c[i++], DB_SWEEP_CELL, "%s", serve ? r->prompt_len : "");
+    snprintf(c[i++], DB_SWEEP_CELL, "%s", serve ? r->output_len : "");
+    snprintf(c[i++], DB_SWEEP_CELL, "%s", serve ? r->slo : "");
+    num(c[i++], ok ? (double)s->completed : u);
+    num(c[i++], ok ? (double)s->failed : u);
+    const double v[] = {s->duration_s,        s->request_throughput,
+                        s->output_throughput, s->output_tokens_per_s_per_user,
+                        s->request_goodput,   s->output_token_goodput,
+                        s->slo_attainment,    s->mean_ttft_ms,
+                        s->p50_ttft_ms,       s->p99_ttft_ms,
+                        s->mean_tpot_ms,      s->p50_tpot_ms,
+                        s->p99_tpot_ms,       s->p50_e2el_ms,
+                        s->p99_e2el_ms,       s->mean_batch};
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+        num(c[i++], ok ? v[k] : u);
+    return i;
 }
 
 void db_sweep_row_format(const db_sweep_row *r, char (*c)[DB_SWEEP_CELL]) {
@@ -107,10 +147,11 @@ void db_sweep_row_format(const db_sweep_row *r, char (*c)[DB_SWEEP_CELL]) {
     snprintf(c[i++], DB_SWEEP_CELL, "%s", r->model);
     snprintf(c[i++], DB_SWEEP_CELL, "%s", db_precision_name(r->precision));
     snprintf(c[i++], DB_SWEEP_CELL, "%s", db_kv_dtype_name(r->kv_dtype));
-    snprintf(c[i++], DB_SWEEP_CELL, "%" PRId64, r->batch);
-    snprintf(c[i++], DB_SWEEP_CELL, "%" PRId64, r->context);
-    snprintf(c[i++], DB_SWEEP_CELL, "%d", r->warmup_steps);
-    snprintf(c[i++], DB_SWEEP_CELL, "%d", r->steps);
+    int step = !strcmp(r->mode, "step");
+    num(c[i++], step ? (double)r->batch : NAN);
+    num(c[i++], step ? (double)r->context : NAN);
+    num(c[i++], step ? r->warmup_steps : NAN);
+    num(c[i++], step ? r->steps : NAN);
     snprintf(c[i++], DB_SWEEP_CELL, "%d", r->threads);
     snprintf(c[i++], DB_SWEEP_CELL, "%" PRIu64, r->seed);
     snprintf(c[i++], DB_SWEEP_CELL, "%s", r->ceilings_source);

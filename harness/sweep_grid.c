@@ -2,6 +2,7 @@
 #include "sweep_grid.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,127 @@ int db_sweep_parse_ints(const char *flag, const char *text, int64_t lo, int64_t 
     return 0;
 }
 
+/* A decimal number at s[0..len); 0, or -1. */
+static int parse_num(const char *s, size_t len, double *out) {
+    char buf[64];
+    if (len == 0 || len >= sizeof buf || s[0] == '+') return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (*end || errno || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+typedef struct num_ctx {
+    const char *flag, *item;
+    int item_len;
+    double lo, hi;
+    double *v;
+    int n;
+    char *err;
+    size_t errlen;
+} num_ctx;
+
+static int add_number(num_ctx *c, double x) {
+    if (!(x >= c->lo && x <= c->hi)) {
+        snprintf(c->err, c->errlen, "%s: '%.*s' gives %g, outside %g..%g", c->flag, c->item_len,
+                 c->item, x, c->lo, c->hi);
+        return -1;
+    }
+    for (int i = 0; i < c->n; i++)
+        if (fabs(c->v[i] - x) <= 1e-12 * fabs(x)) {
+            snprintf(c->err, c->errlen, "%s: %g is given twice (item '%.*s')", c->flag, x,
+                     c->item_len, c->item);
+            return -1;
+        }
+    if (c->n >= DB_SWEEP_MAX_VALUES) {
+        snprintf(c->err, c->errlen, "%s: more than %d values", c->flag, DB_SWEEP_MAX_VALUES);
+        return -1;
+    }
+    c->v[c->n++] = x;
+    return 0;
+}
+
+/* One item of a number list: N, LO..HI, LO..HI+S or LO..HIxF. */
+static int parse_number_item(num_ctx *c) {
+    const char *s = c->item, *end = s + c->item_len, *dots = strstr(s, "..");
+    double a, b, step = 1;
+    if (dots && dots >= end) dots = NULL;
+    if (!dots) {
+        if (parse_num(s, (size_t)(end - s), &a) == 0) return add_number(c, a);
+    } else {
+        const char *rest = dots + 2, *op = rest;
+        while (op < end && *op != '+' && *op != 'x')
+            op++;
+        int geometric = op < end && *op == 'x';
+        if (parse_num(s, (size_t)(dots - s), &a) == 0 &&
+            parse_num(rest, (size_t)(op - rest), &b) == 0 &&
+            (op == end || parse_num(op + 1, (size_t)(end - op - 1), &step) == 0)) {
+            if (a > b) {
+                snprintf(c->err, c->errlen, "%s: range '%.*s' runs backwards (%g > %g)", c->flag,
+                         c->item_len, c->item, a, b);
+                return -1;
+            }
+            if (geometric ? !(step > 1) || !(a > 0) : !(step > 0)) {
+                snprintf(c->err, c->errlen,
+                         geometric ? "%s: range '%.*s' needs a factor > 1 and a start > 0"
+                                   : "%s: range '%.*s' needs a step > 0",
+                         c->flag, c->item_len, c->item);
+                return -1;
+            }
+            for (int i = 0;; i++) {
+                double x = geometric ? a * pow(step, i) : a + i * step;
+                if (x > b * (1 + 1e-9)) break;
+                if (add_number(c, x > b ? b : x)) return -1;
+            }
+            return 0;
+        }
+    }
+    snprintf(c->err, c->errlen,
+             "%s: bad item '%.*s': expected N, LO..HI, LO..HI+STEP or LO..HIxFACTOR (e.g. "
+             "0.5..16x2, 1..10+0.5)",
+             c->flag, c->item_len, c->item);
+    return -1;
+}
+
+int db_sweep_parse_numbers(const char *flag, const char *text, double lo, double hi, double **out,
+                           int *n, char *err, size_t errlen) {
+    *out = NULL;
+    *n = 0;
+    num_ctx c = {.flag = flag, .lo = lo, .hi = hi, .err = err, .errlen = errlen};
+    if (!text || !*text) {
+        snprintf(err, errlen, "%s: expected a list such as 1,2,4 or 0.5..16x2, got nothing", flag);
+        return -1;
+    }
+    c.v = malloc(DB_SWEEP_MAX_VALUES * sizeof *c.v);
+    if (!c.v) {
+        snprintf(err, errlen, "%s: out of memory", flag);
+        return -1;
+    }
+    for (const char *s = text;;) {
+        const char *comma = strchr(s, ',');
+        c.item = s;
+        c.item_len = (int)(comma ? (size_t)(comma - s) : strlen(s));
+        if (c.item_len == 0) {
+            snprintf(err, errlen, "%s: empty item in '%s'", flag, text);
+            free(c.v);
+            return -1;
+        }
+        if (parse_number_item(&c)) {
+            free(c.v);
+            return -1;
+        }
+        if (!comma) break;
+        s = comma + 1;
+    }
+    *out = c.v;
+    *n = c.n;
+    return 0;
+}
+
 /* Splits a comma list of names; parse(name) gives the enum value or -1. */
 static int parse_names(const char *flag, const char *text, int (*parse)(const char *, int *),
                        const char *expected, int *out, int max, int *n, char *err, size_t errlen) {
@@ -214,18 +336,33 @@ int db_sweep_parse_shard(const char *text, int *index, int *count, char *err, si
     return 0;
 }
 
+/* Points per precision and KV dtype. */
+static size_t inner_points(const db_sweep_grid *g) {
+    return g->serve ? (size_t)g->n_rates + (size_t)g->n_concurrencies
+                    : (size_t)g->n_contexts * (size_t)g->n_batches;
+}
+
 size_t db_sweep_grid_size(const db_sweep_grid *g) {
-    return (size_t)g->n_precisions * (size_t)g->n_kv_dtypes * (size_t)g->n_contexts *
-           (size_t)g->n_batches;
+    return (size_t)g->n_precisions * (size_t)g->n_kv_dtypes * inner_points(g);
 }
 
 void db_sweep_grid_point(const db_sweep_grid *g, size_t index, db_sweep_point *p) {
     size_t i = index;
+    memset(p, 0, sizeof *p);
     p->index = index;
-    p->batch = g->batches[i % (size_t)g->n_batches];
-    i /= (size_t)g->n_batches;
-    p->context = g->contexts[i % (size_t)g->n_contexts];
-    i /= (size_t)g->n_contexts;
+    if (g->serve) {
+        size_t load = i % inner_points(g);
+        if (load < (size_t)g->n_rates)
+            p->rate = g->rates[load];
+        else
+            p->concurrency = g->concurrencies[load - (size_t)g->n_rates];
+        i /= inner_points(g);
+    } else {
+        p->batch = g->batches[i % (size_t)g->n_batches];
+        i /= (size_t)g->n_batches;
+        p->context = g->contexts[i % (size_t)g->n_contexts];
+        i /= (size_t)g->n_contexts;
+    }
     p->kv_dtype = g->kv_dtypes[i % (size_t)g->n_kv_dtypes];
     i /= (size_t)g->n_kv_dtypes;
     p->precision = g->precisions[i];
@@ -234,6 +371,9 @@ void db_sweep_grid_point(const db_sweep_grid *g, size_t index, db_sweep_point *p
 void db_sweep_grid_free(db_sweep_grid *g) {
     free(g->contexts);
     free(g->batches);
-    g->contexts = g->batches = NULL;
-    g->n_contexts = g->n_batches = 0;
+    free(g->rates);
+    free(g->concurrencies);
+    g->contexts = g->batches = g->concurrencies = NULL;
+    g->rates = NULL;
+    g->n_contexts = g->n_batches = g->n_rates = g->n_concurrencies = 0;
 }

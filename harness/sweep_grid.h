@@ -28,6 +28,10 @@
 int db_sweep_parse_ints(const char *flag, const char *text, int64_t lo, int64_t hi, int64_t **out,
                         int *n, char *err, size_t errlen);
 
+/* Parses a number list into a malloc'ed array (*out, *n); values must lie in [lo, hi]. */
+int db_sweep_parse_numbers(const char *flag, const char *text, double lo, double hi, double **out,
+                           int *n, char *err, size_t errlen);
+
 int db_sweep_parse_precisions(const char *flag, const char *text, db_precision *out, int *n,
                               char *err, size_t errlen);
 int db_sweep_parse_kv_dtypes(const char *flag, const char *text, db_kv_dtype *out, int *n,
@@ -45,14 +49,21 @@ typedef struct db_sweep_grid {
     int n_contexts;
     int64_t *batches; /* (n_batches), owned */
     int n_batches;
+    int serve;     /* 1: serve mode (loads instead of contexts x batches) */
+    double *rates; /* (n_rates) serve: Poisson arrival rates, requests/s; owned */
+    int n_rates;
+    int64_t *concurrencies; /* (n_concurrencies) serve: closed-loop requests in flight; owned */
+    int n_concurrencies;
 } db_sweep_grid;
 
 typedef struct db_sweep_point {
     size_t index; /* in grid order */
     db_precision precision;
     db_kv_dtype kv_dtype;
-    int64_t context;
-    int64_t batch;
+    int64_t context;     /* step mode */
+    int64_t batch;       /* step mode */
+    double rate;         /* serve mode: requests/s, or 0 */
+    int64_t concurrency; /* serve mode: requests in flight, or 0 */
 } db_sweep_point;
 
 size_t db_sweep_grid_size(const db_sweep_grid *g);
