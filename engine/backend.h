@@ -34,6 +34,9 @@ typedef struct db_backend_ops {
      * nor kv_bytes (e.g. device memory left after the weights). Called before open. *bytes = 0 (or a
      * NULL hook) means "no opinion": the engine's default applies (engine.c). */
     db_status (*default_kv_bytes)(const db_engine_opts *o, int64_t *bytes, db_error *err);
+    /* Optional: start (start = 1) or stop (0) the device profiler's capture; NULL = no device
+     * profiler (db_engine_profiler_start/stop do nothing). */
+    db_status (*profiler)(void *state, int start, db_error *err);
 } db_backend_ops;
 
 /* Bytes of KV cache one token occupies on this shape and dtype (all layers, K and V). */

@@ -9,7 +9,8 @@
 #include "attention.cuh"
 #include "cpu_ops.h" /* db_cpu_rope_freq: the same frequencies as the CPU */
 #include "cuda_check.h"
-#include "linear.h" /* db_precision_act_type */
+#include "cuda_info.h" /* db_cuda_profiler */
+#include "linear.h"    /* db_precision_act_type */
 #include "model.h"
 
 #define DB_CUDA_MARGIN_BYTES ((int64_t)1 << 30) /* kept free beside weights and KV: 1 GiB + 5 % */
@@ -255,6 +256,12 @@ static void cuda_close(void *state) {
     db_cuda_close(state);
 }
 
+/* The profiler window of `run --profile-steps`: cudaProfilerStart / cudaProfilerStop. */
+static db_status cuda_profiler(void *state, int start, db_error *err) {
+    (void)state;
+    return db_cuda_profiler(start, err);
+}
+
 static db_status cuda_step(void *state, const db_work *work, const db_backend_seq_view *seqs, int n,
                            db_step_result *res, db_error *err) {
     return db_cuda_step(state, work, seqs, n, res, err);
@@ -293,4 +300,5 @@ const db_backend_ops db_backend_cuda = {
     .step = cuda_step,
     .device_name = cuda_device_name,
     .default_kv_bytes = cuda_default_kv_bytes,
+    .profiler = cuda_profiler,
 };

@@ -13,6 +13,7 @@
 #include "attention.cuh"
 #include "cuda_backend.h"
 #include "cuda_check.h"
+#include "cuda_cupti.h"
 #include "embedding.cuh"
 #include "kv_cache.cuh"
 #include "quant.cuh"
@@ -142,12 +143,38 @@ static db_status gemm(db_cuda_backend *b, const db_cuda_matrix *W, int K, int T,
     return db_cuda_gemm_run(&b->gemm, W, xin(b, K), T, y, err);
 }
 
+/* The kernel trace's op for an NVTX range (engine/cuda_cupti.h); a layer is not an op. */
+static int cupti_op(db_nvtx_range r) {
+    switch (r) {
+    case DB_NVTX_EMBED:
+        return DB_KERNEL_OP_EMBEDDING;
+    case DB_NVTX_QKV:
+        return DB_OP_QKV;
+    case DB_NVTX_ATTN:
+        return DB_OP_ATTN;
+    case DB_NVTX_OUT:
+        return DB_OP_OUT;
+    case DB_NVTX_MLP:
+        return DB_OP_MLP;
+    case DB_NVTX_NORM:
+        return DB_OP_NORM;
+    case DB_NVTX_LMHEAD:
+        return DB_OP_LMHEAD;
+    default:
+        return DB_KERNEL_OP_NONE;
+    }
+}
+
+/* NVTX ranges only when the step runs eagerly; the kernel trace's tags always (also while a graph
+ * is captured, so that its nodes carry their op). */
 static void push(const db_cuda_backend *b, const db_cuda_plan *p, db_nvtx_range r,
                  int64_t payload) {
     if (p->nvtx_ops) db_nvtx_push(&b->nvtx, r, payload);
+    db_cupti_range_begin(cupti_op(r));
 }
 static void pop(const db_cuda_backend *b, const db_cuda_plan *p) {
     if (p->nvtx_ops) db_nvtx_pop(&b->nvtx);
+    db_cupti_range_end();
 }
 
 static db_status attention(db_cuda_backend *b, const db_cuda_plan *p, int l, db_error *err) {

@@ -20,6 +20,7 @@
 #include "cpu_sample.h"
 #include "cuda_backend.h"
 #include "cuda_check.h"
+#include "cuda_cupti.h"
 
 typedef struct meta_layout {
     int T, n_dec, n_tiles, n_lm;
@@ -420,11 +421,13 @@ db_status db_cuda_step(db_cuda_backend *b, const db_work *work, const db_backend
                      : si.all_decode ? DB_NVTX_DECODE
                                      : DB_NVTX_MIXED,
                      si.T);
+        db_cupti_step_begin(b->step_index); /* the kernel trace's tag of this step's launches */
         int want_logits = res->logits != NULL || b->opts.temperature > 0.0f;
         int graph = b->opts.cuda_graphs && si.all_decode && n <= DB_CUDA_GRAPH_MAX_BATCH;
         st = graph ? step_graph(b, work, seqs, n, &si, want_logits, err)
                    : step_eager(b, work, seqs, n, &si, want_logits, err);
         if (st == DB_OK) st = finish(b, work, graph ? n : si.n_want, res, err);
+        db_cupti_step_end();
         db_nvtx_pop(&b->nvtx);
         db_nvtx_pop(&b->nvtx);
         b->step_index++;

@@ -11,6 +11,9 @@
 
 #include "backend.h"
 #include "checkpoint.h"
+#ifdef DECODEBENCH_HAVE_CUDA
+#include "cuda_cupti.h"
+#endif
 #include "kv_cache.h"
 #include "model.h"
 
@@ -32,6 +35,7 @@ struct db_engine {
     int *seq_ids;
     int *n_new;
     db_backend_seq_view *views;
+    int kernel_trace; /* this engine started the process's CUPTI kernel trace */
 };
 
 void db_engine_opts_default(db_engine_opts *o) {
@@ -198,9 +202,30 @@ static char *dup_or_null(const char *s, int *failed) {
     return d;
 }
 
+/* Starts the CUPTI kernel trace before the backend does any CUDA work (kv sizing, open). */
+static db_status start_kernel_trace(const db_engine_opts *o, db_error *err) {
+#ifdef DECODEBENCH_HAVE_CUDA
+    if (o->backend != DB_BACKEND_CUDA)
+        return db_error_set(err, DB_ERR_UNSUPPORTED,
+                            "kernel trace: needs the cuda backend (the %s backend runs no kernels)",
+                            db_backend_name(o->backend));
+    return db_cupti_start(err);
+#else
+    return db_error_set(err, DB_ERR_UNSUPPORTED,
+                        "kernel trace: this decodebench was built without CUDA (no CUPTI)");
+#endif
+}
+
+static void stop_kernel_trace(void) {
+#ifdef DECODEBENCH_HAVE_CUDA
+    db_cupti_stop();
+#endif
+}
+
 void db_engine_close(db_engine *e) {
     if (!e) return;
     if (e->ops && e->state) e->ops->close(e->state);
+    if (e->kernel_trace) stop_kernel_trace();
     db_kv_cache_destroy(e->kv);
     free(e->seq_ids);
     free(e->n_new);
@@ -217,9 +242,14 @@ db_status db_engine_open(const db_engine_opts *opts, db_engine **out, db_error *
     db_status st = check_opts(&o, err);
     const db_backend_ops *ops = NULL;
     if (st == DB_OK) st = pick_backend(opts->backend, &ops, &o.backend, err);
-    int64_t blocks = 0;
-    if (st == DB_OK) st = kv_blocks(&o, ops, &blocks, err);
+    if (st == DB_OK && o.kernel_trace) st = start_kernel_trace(&o, err);
     if (st != DB_OK) return st;
+    int64_t blocks = 0;
+    st = kv_blocks(&o, ops, &blocks, err);
+    if (st != DB_OK) {
+        if (o.kernel_trace) stop_kernel_trace();
+        return st;
+    }
     o.kv_tokens = blocks * o.kv_block_size; /* what was opened, reproducible from these options */
     o.kv_bytes = 0;
     db_engine *e = calloc(1, sizeof *e);
@@ -228,8 +258,12 @@ db_status db_engine_open(const db_engine_opts *opts, db_engine **out, db_error *
         e->checkpoint_path = dup_or_null(o.checkpoint_path, &failed);
         e->sim_device = dup_or_null(o.sim_device, &failed);
     }
+    if (e) e->kernel_trace = o.kernel_trace != 0; /* closing e stops the trace from here on */
     if (failed) {
-        db_engine_close(e);
+        if (e)
+            db_engine_close(e);
+        else if (o.kernel_trace)
+            stop_kernel_trace();
         return db_error_set(err, DB_ERR_NOMEM, "engine: out of memory");
     }
     o.checkpoint_path = e->checkpoint_path;
@@ -360,4 +394,55 @@ db_status db_engine_step(db_engine *e, const db_work *work, int n, db_step_resul
 
 void db_engine_cost(const db_engine *e, const db_work *work, int n, db_cost *out) {
     db_cost_model(&e->opts.model, e->opts.precision, e->opts.kv_dtype, work, n, out);
+}
+
+/* ---- profiling (engine.h) ---------------------------------------------------------------------- */
+
+db_status db_engine_profiler_start(db_engine *e, db_error *err) {
+    return e->ops->profiler ? e->ops->profiler(e->state, 1, err) : DB_OK;
+}
+
+db_status db_engine_profiler_stop(db_engine *e, db_error *err) {
+    return e->ops->profiler ? e->ops->profiler(e->state, 0, err) : DB_OK;
+}
+
+int db_engine_has_device_profiler(const db_engine *e) {
+    return e->ops->profiler != NULL;
+}
+
+const char *db_kernel_op_name(int op) {
+    if (op >= 0 && op < DB_OP_COUNT) return db_op_class_name((db_op_class)op);
+    return op == DB_KERNEL_OP_EMBEDDING ? "embedding" : "";
+}
+
+db_status db_engine_kernel_trace_drain(db_engine *e, int final, db_kernel_sink sink, void *ctx,
+                                       db_error *err) {
+    if (!e->kernel_trace)
+        return db_error_set(err, DB_ERR_UNSUPPORTED, "kernel trace: not enabled at open");
+#ifdef DECODEBENCH_HAVE_CUDA
+    return db_cupti_drain(final, sink, ctx, err);
+#else
+    (void)final, (void)sink, (void)ctx;
+    return db_error_set(err, DB_ERR_UNSUPPORTED, "kernel trace: built without CUDA");
+#endif
+}
+
+db_status db_engine_kernel_trace_clock_ns(db_engine *e, int64_t *now_ns, db_error *err) {
+    if (!e->kernel_trace)
+        return db_error_set(err, DB_ERR_UNSUPPORTED, "kernel trace: not enabled at open");
+#ifdef DECODEBENCH_HAVE_CUDA
+    return db_cupti_now_ns(now_ns, err);
+#else
+    (void)now_ns;
+    return db_error_set(err, DB_ERR_UNSUPPORTED, "kernel trace: built without CUDA");
+#endif
+}
+
+uint64_t db_engine_kernel_trace_dropped(const db_engine *e) {
+#ifdef DECODEBENCH_HAVE_CUDA
+    return e->kernel_trace ? db_cupti_dropped() : 0;
+#else
+    (void)e;
+    return 0;
+#endif
 }

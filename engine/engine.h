@@ -124,6 +124,8 @@ typedef struct db_engine_opts {
     double sim_step_overhead_s; /* sim: fixed per-step overhead; < 0: the preset default */
     float temperature;   /* 0: greedy argmax */
     int top_k;           /* with temperature > 0; 0: whole vocabulary */
+    int kernel_trace;    /* cuda: record every kernel with CUPTI from open on (see "profiling");
+                            other backends refuse it (DB_ERR_UNSUPPORTED) */
 } db_engine_opts;
 
 /* Defaults: auto backend, fp32, fp32 KV, block 16, seed 1, greedy. model must still be set. */
@@ -217,6 +219,55 @@ void db_cost_model(const db_model_config *m, db_precision p, db_kv_dtype kv, con
 
 /* Parameter count of the shape (embedding + layers + final norm + classifier unless shared). */
 int64_t db_model_param_count(const db_model_config *m);
+
+/* ---- profiling ----------------------------------------------------------------------------------- */
+
+/* The device profiler's capture window: cuda calls cudaProfilerStart / cudaProfilerStop (what
+ * `nsys profile --capture-range=cudaProfilerApi` and `ncu --profile-from-start off` wait for).
+ * cpu and sim have no device profiler: both return DB_OK and do nothing. */
+db_status db_engine_profiler_start(db_engine *e, db_error *err);
+db_status db_engine_profiler_stop(db_engine *e, db_error *err);
+/* 1 when profiler_start/stop reach a device profiler (cuda), else 0. */
+int db_engine_has_device_profiler(const db_engine *e);
+
+/* Kernel trace (opts.kernel_trace; cuda only): every kernel the device ran, from CUPTI's activity
+ * API, tagged with the engine step and the op range it was launched in. */
+#define DB_KERNEL_OP_NONE (-1)              /* launched outside any op range */
+#define DB_KERNEL_OP_EMBEDDING DB_OP_COUNT /* the token-embedding gather (counted under norm by
+                                              the cost model) */
+
+typedef struct db_kernel_record {
+    const char *name;         /* demangled when the C++ runtime's demangler is present, else as
+                                 reported; valid during the sink call only */
+    const char *mangled_name; /* as the driver reports it */
+    int demangled;            /* 1 when name was demangled */
+    int64_t start_ns, end_ns; /* trace clock (db_engine_kernel_trace_clock_ns) */
+    int32_t grid[3], block[3];
+    int32_t registers_per_thread;
+    int32_t static_shared_bytes, dynamic_shared_bytes;
+    uint32_t stream;
+    uint32_t correlation_id;  /* of the launching API call (a graph launch for graph kernels) */
+    uint64_t graph_node_id;   /* 0 when not launched from a CUDA graph */
+    uint32_t graph_id;        /* 0 when not launched from a CUDA graph */
+    int64_t step;             /* engine step (count of non-empty db_engine_step calls before it);
+                                 -1 outside steps (e.g. weight generation at open) */
+    int op;                   /* db_op_class, DB_KERNEL_OP_EMBEDDING or DB_KERNEL_OP_NONE */
+} db_kernel_record;
+
+/* "qkv" ... "lm_head" (db_op_class_name), "embedding", or "" for DB_KERNEL_OP_NONE. */
+const char *db_kernel_op_name(int op);
+
+/* Called once per record; a non-zero return stops the delivery (the rest are dropped). */
+typedef int (*db_kernel_sink)(void *ctx, const db_kernel_record *k);
+
+/* Delivers the kernel records completed so far, in the order CUPTI returns them. final: also force
+ * out records still buffered (after the last step). DB_ERR_UNSUPPORTED without a kernel trace. */
+db_status db_engine_kernel_trace_drain(db_engine *e, int final, db_kernel_sink sink, void *ctx,
+                                       db_error *err);
+/* The kernel trace's clock now (CUPTI's timestamp, ns), to place records on another clock. */
+db_status db_engine_kernel_trace_clock_ns(db_engine *e, int64_t *now_ns, db_error *err);
+/* Records CUPTI dropped for lack of buffer space since open (0 without a trace). */
+uint64_t db_engine_kernel_trace_dropped(const db_engine *e);
 
 #ifdef __cplusplus
 }

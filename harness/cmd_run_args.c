@@ -85,6 +85,16 @@ void run_args_print_help(FILE *f) {
 "                                one track per request)                     (default on)\n"
 "  --timeline-max-events N       cap on the timeline's trace events; past it the timeline stops\n"
 "                                (otherData.truncated_at_s says where)      (default %zu, ~60 MB)\n"
+"  --profile-steps A:B|A:+N      call the device profiler's start before step A and its stop after\n"
+"                                step B-1 (cuda: cudaProfilerStart/Stop, for nsys\n"
+"                                --capture-range=cudaProfilerApi and ncu --profile-from-start off;\n"
+"                                cpu and sim have no device profiler: a note, nothing else)\n"
+"                                With --kernel-trace, kernels.csv keeps those steps' kernels only.\n"
+"  --kernel-trace                cuda: record every kernel with CUPTI into kernels.csv (step, op,\n"
+"                                times, launch shape) and kernel_ops.csv (where the step time goes);\n"
+"                                off by itself under nsys / ncu / nvprof      (default off)\n"
+"  --ceilings PRESET|FILE.json   cuda: device ceilings for kernel_ops.csv's fraction of ceiling\n"
+"                                (default: the datasheet preset matching the GPU's name, if any)\n"
 "  --help                        this text\n"
 "\n"
 "Exit codes: 0 success; 1 the run failed (reason printed); 2 usage error (bad flag, value or input\n"
@@ -225,6 +235,14 @@ static int profile_flag(run_args *a, const char *f, const char *v) {
     if ((r = int_flag(f, "--timeline-max-events", v, 1, INT64_C(1) << 40,
                       &a->timeline_max_events)) <= 0)
         return r;
+    if (!strcmp(f, "--profile-steps")) {
+        char err[160];
+        a->profile_steps = v;
+        if (db_profile_parse_steps(v, &a->profile_window, err, sizeof err) == 0) return 0;
+        db_cli_usage_error(CMD, "--profile-steps: %s", err);
+        return -1;
+    }
+    if ((r = str_flag(f, "--ceilings", v, &a->ceilings)) <= 0) return r;
     return 1;
 }
 
@@ -244,7 +262,7 @@ static void set_defaults(run_args *a) {
 
 static bool is_bool_flag(const char *f) {
     return !strcmp(f, "--quiet") || !strcmp(f, "--clamp-context") || !strcmp(f, "--help") ||
-           !strcmp(f, "-h");
+           !strcmp(f, "-h") || !strcmp(f, "--kernel-trace");
 }
 
 /* One flag: "--name value" or "--name=value". Returns 0, DB_EXIT_USAGE, or -2 for --help. */
@@ -259,6 +277,8 @@ static int parse_one(run_args *a, int argc, char **argv, int *i) {
         if (!strcmp(name, "--help") || !strcmp(name, "-h")) return -2;
         if (!strcmp(name, "--quiet"))
             a->quiet = true;
+        else if (!strcmp(name, "--kernel-trace"))
+            a->kernel_trace = true;
         else
             a->clamp_context = true;
         return 0;
@@ -296,6 +316,13 @@ static int resolve(run_args *a, db_slo_set *slo, db_model_config *model) {
     if (a->device && a->resolved != DB_BACKEND_SIM)
         return db_cli_usage_error(CMD, "--device applies to --backend sim only");
     if (a->resolved == DB_BACKEND_SIM && !a->device) a->device = DB_RUN_DEFAULT_SIM_DEVICE;
+    if (a->kernel_trace && (a->backend == DB_BACKEND_CPU || a->backend == DB_BACKEND_SIM))
+        return db_cli_usage_error(CMD,
+                                  "--kernel-trace needs --backend cuda (or auto on a machine with "
+                                  "a GPU); the %s backend runs no kernels",
+                                  db_backend_name(a->backend));
+    if (a->ceilings && !a->kernel_trace)
+        return db_cli_usage_error(CMD, "--ceilings applies to --kernel-trace only");
     if (a->precision == DB_PREC_COUNT)
         a->precision = a->resolved == DB_BACKEND_CPU ? DB_PREC_FP32 : DB_PREC_BF16;
     if (a->kv_dtype == DB_KV_COUNT)
@@ -369,6 +396,7 @@ void run_args_engine_opts(const run_args *a, const db_model_config *model, db_en
     o->threads = (int)a->threads;
     o->sim_device = a->device;
     o->sim_step_overhead_s = -1.0;
+    o->kernel_trace = a->kernel_trace;
 }
 
 void run_args_run_opts(const run_args *a, const db_engine *e, db_run_opts *ro) {
@@ -376,6 +404,8 @@ void run_args_run_opts(const run_args *a, const db_engine *e, db_run_opts *ro) {
     ro->sched = a->sched;
     ro->clock = db_engine_backend(e) == DB_BACKEND_SIM ? DB_CLOCK_VIRTUAL : DB_CLOCK_REAL;
     ro->issue_until_s = a->duration_s;
+    ro->profile_first_step = a->profile_window.first;
+    ro->profile_end_step = a->profile_window.end;
 }
 
 void run_args_metrics_config(const run_args *a, const db_engine *e, const db_slo_set *slo,
@@ -445,4 +475,14 @@ void run_args_facts(const run_args *a, const db_engine *e, const db_schedule *s,
     db_kv_setf(kv, "host_overhead_s", "%.6f", st->host_overhead_s);
     db_kv_setf(kv, "device_s", "%.6f", st->device_s);
     db_kv_set(kv, "timeline", a->timeline ? "on" : "off");
+    if (a->profile_steps) {
+        db_kv_set(kv, "profile_steps", a->profile_steps);
+        db_kv_set(kv, "device_profiler", db_engine_has_device_profiler(e) ? "yes" : "none");
+        db_kv_set_int(kv, "profiled_steps", st->profiled_steps);
+    }
+    db_kv_set(kv, "kernel_trace", a->kernel_trace ? "on" : "off");
+    if (a->kernel_trace) {
+        db_kv_set_int(kv, "kernels_traced", st->kernels);
+        db_kv_set_int(kv, "kernels_dropped", (int64_t)st->kernels_dropped);
+    }
 }

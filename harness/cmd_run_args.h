@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "metrics.h"
 #include "metrics_kv.h"
+#include "profile.h"
 #include "run.h"
 #include "schedule.h"
 #include "slo.h"
@@ -63,6 +64,10 @@ typedef struct run_args {
     /* profiling */
     bool timeline;                 /* write timeline.json (--timeline on|off) */
     long long timeline_max_events; /* 0: DB_TIMELINE_DEFAULT_MAX_EVENTS */
+    db_step_window profile_window; /* --profile-steps; end = 0: none */
+    const char *profile_steps;     /* as given */
+    bool kernel_trace;             /* --kernel-trace */
+    const char *ceilings;          /* --ceilings PRESET|FILE.json (cuda kernel breakdown) */
 } run_args;
 
 /* Parses argv (argv[0] = "run"). Returns true when the run should go ahead (a, slo and model

@@ -12,5 +12,6 @@ int db_cmd_roofline(int argc, char **argv);
 int db_cmd_sweep(int argc, char **argv);
 int db_cmd_merge(int argc, char **argv);
 int db_cmd_report(int argc, char **argv);
+int db_cmd_profile(int argc, char **argv);
 
 #endif

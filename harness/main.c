@@ -20,6 +20,7 @@ static const db_command commands[] = {
     {"sweep", db_cmd_sweep, "run a grid of batch x precision x KV dtype x context points into a CSV"},
     {"merge", db_cmd_merge, "combine sweep CSVs (shards) into one"},
     {"report", db_cmd_report, "draw roofline, crossover and latency charts and write report.md"},
+    {"profile", db_cmd_profile, "run `run` under nsys or ncu, capturing a window of steps"},
 };
 
 static void usage(FILE *f) {

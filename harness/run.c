@@ -24,6 +24,8 @@ typedef struct run_state {
     int64_t *tl_preempted; /* (max_batch) */
     int64_t output_tokens;
     double real_start_s;
+    int64_t trace_zero_ns; /* kernel trace clock at run-clock 0 */
+    bool profiling;        /* the profiler window is open */
 } run_state;
 
 void db_run_opts_default(db_run_opts *o) {
@@ -134,6 +136,50 @@ static void report_progress(run_state *st, int n_ttft, bool final) {
     st->o->progress(st->o->progress_ctx, &p);
 }
 
+/* One kernel record: onto the run clock, into the timeline, to the caller. */
+static int take_kernel(void *ctx, const db_kernel_record *k) {
+    run_state *st = ctx;
+    int64_t start = k->start_ns - st->trace_zero_ns, end = k->end_ns - st->trace_zero_ns;
+    st->stats->kernels++;
+    if (st->o->timeline) {
+        db_tl_kernel tk = {.name = k->name,
+                           .start_ns = start,
+                           .end_ns = end,
+                           .stream = k->stream,
+                           .step = k->step,
+                           .op = db_kernel_op_name(k->op)};
+        if (db_timeline_kernel(st->o->timeline, &tk)) return -1;
+    }
+    return st->o->on_kernel(st->o->kernel_ctx, k, start, end);
+}
+
+static db_status drain_kernels(run_state *st, int final, db_error *err) {
+    if (!st->o->on_kernel) return DB_OK;
+    db_status rc = db_engine_kernel_trace_drain(st->e, final, take_kernel, st, err);
+    st->stats->kernels_dropped = db_engine_kernel_trace_dropped(st->e);
+    if (st->o->timeline && *db_timeline_error(st->o->timeline)) return timeline_failed(st, err);
+    return rc;
+}
+
+/* Opens the profiler window before step `index` / closes it after it, as the options say. */
+static db_status profiler_edge(run_state *st, int64_t index, bool before, db_error *err) {
+    const db_run_opts *o = st->o;
+    if (o->profile_end_step <= o->profile_first_step) return DB_OK;
+    if (before && index == o->profile_first_step && !st->profiling) {
+        db_status rc = db_engine_profiler_start(st->e, err);
+        if (rc != DB_OK) return rc;
+        st->profiling = st->stats->profiler_started = true;
+    }
+    if (!before && st->profiling) {
+        st->stats->profiled_steps++;
+        if (index == o->profile_end_step - 1) {
+            st->profiling = false;
+            return db_engine_profiler_stop(st->e, err);
+        }
+    }
+    return DB_OK;
+}
+
 /* Runs one planned, non-empty step: engine, clock, commit, metrics. host_t0: the real time when the
  * harness started working on this step (arrivals, planning); the host overhead is the real time
  * spent outside db_engine_step from then until the step's event is recorded. */
@@ -146,9 +192,11 @@ static db_status run_step(run_state *st, db_sched_step *step, double host_t0, db
             return metrics_failed(st, err);
     db_cost cost;
     db_engine_cost(st->e, step->work, step->n, &cost);
+    db_status rc = profiler_edge(st, x->steps, true, err);
+    if (rc != DB_OK) return rc;
     double h0 = db_clock_monotonic_s();
     db_step_result res = {.next_tokens = st->next_tokens};
-    db_status rc = db_engine_step(st->e, step->work, step->n, &res, err);
+    rc = db_engine_step(st->e, step->work, step->n, &res, err);
     double h1 = db_clock_monotonic_s();
     if (rc != DB_OK) return rc;
     int64_t kv_used = db_sched_kv_blocks_used(st->sched);
@@ -158,6 +206,8 @@ static db_status run_step(run_state *st, db_sched_step *step, double host_t0, db
     int n_ttft = 0;
     if ((rc = record_outputs(st, step, end, &n_ttft, err)) != DB_OK) return rc;
     if ((rc = record_timeline(st, step, start_ns, db_run_ns(end), err)) != DB_OK) return rc;
+    if ((rc = profiler_edge(st, x->steps, false, err)) != DB_OK) return rc;
+    if ((rc = drain_kernels(st, 0, err)) != DB_OK) return rc; /* counted as host overhead */
     double h2 = db_clock_monotonic_s();
     db_step_event ev = {
         .index = x->steps,
@@ -174,6 +224,7 @@ static db_status run_step(run_state *st, db_sched_step *step, double host_t0, db
         .bytes = cost.total_bytes,
     };
     if (db_metrics_step(st->m, &ev)) return metrics_failed(st, err);
+    if (st->o->on_step) st->o->on_step(st->o->step_ctx, &ev, &cost);
     x->steps++;
     x->prefill_tokens += step->prefill_tokens;
     x->decode_tokens += step->decode_tokens;
@@ -264,13 +315,24 @@ db_status db_run(db_engine *e, const db_schedule *s, const db_run_opts *o, db_me
     run_state st = {.e = e, .s = s, .o = o, .m = m, .stats = stats};
     db_clock_init(&st.clock, o->clock);
     st.real_start_s = db_clock_monotonic_s();
-    db_status rc = run_alloc(&st, err);
+    db_status rc = DB_OK;
+    if (o->on_kernel) rc = db_engine_kernel_trace_clock_ns(e, &st.trace_zero_ns, err);
+    if (rc == DB_OK) rc = run_alloc(&st, err);
     if (rc == DB_OK) rc = run_loop(&st, err);
     stats->end_s = db_clock_now(&st.clock);
     stats->wall_s = db_clock_monotonic_s() - st.real_start_s;
     stats->in_flight = stats->issued - stats->completed - stats->failed;
     stats->preemptions = st.sched ? db_sched_preemptions(st.sched) : 0;
     report_progress(&st, 0, true);
+    db_error err2;
+    if (st.profiling && db_engine_profiler_stop(e, &err2) != DB_OK && rc == DB_OK) {
+        *err = err2;
+        rc = err2.code;
+    }
+    if (drain_kernels(&st, 1, &err2) != DB_OK && rc == DB_OK) {
+        *err = err2;
+        rc = err2.code;
+    }
     if (db_metrics_finish(m, db_run_ns(stats->end_s)) && rc == DB_OK) rc = metrics_failed(&st, err);
     if (o->timeline && db_timeline_finish(o->timeline, db_run_ns(stats->end_s)) && rc == DB_OK)
         rc = timeline_failed(&st, err);

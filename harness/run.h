@@ -41,6 +41,13 @@ typedef struct db_run_progress {
 
 typedef void (*db_run_progress_fn)(void *ctx, const db_run_progress *p);
 
+/* A kernel from the engine's kernel trace with its times on the run clock (ns). Non-zero stops
+ * the run with an error. */
+typedef int (*db_run_kernel_fn)(void *ctx, const db_kernel_record *k, int64_t start_ns,
+                                int64_t end_ns);
+/* A step as recorded, with the analytic cost it was given (per op class). */
+typedef void (*db_run_step_fn)(void *ctx, const db_step_event *ev, const db_cost *cost);
+
 typedef struct db_run_opts {
     db_sched_opts sched;
     db_clock_kind clock;         /* DB_CLOCK_VIRTUAL for the sim backend, else real */
@@ -52,6 +59,16 @@ typedef struct db_run_opts {
     void *progress_ctx;
     db_timeline *timeline; /* optional: fed every arrival, failure and step (each step's items and
                               preemptions) and finished at the run's end, like the recorder */
+    /* Device profiler window: with profile_end_step > profile_first_step, the engine's profiler
+     * is started just before step profile_first_step and stopped just after step
+     * profile_end_step - 1 (or at the run's end if that step never runs). */
+    int64_t profile_first_step, profile_end_step;
+    /* Kernel trace (the engine was opened with kernel_trace): after every step and at the end, the
+     * records completed so far go to on_kernel (and, with a timeline, into it). */
+    db_run_kernel_fn on_kernel;
+    void *kernel_ctx;
+    db_run_step_fn on_step; /* optional, after each step is recorded */
+    void *step_ctx;
 } db_run_opts;
 
 /* Defaults: db_sched_opts_default, the real clock, no stop flag, no progress, no timeline. */
@@ -70,6 +87,10 @@ typedef struct db_run_stats {
     double idle_s;    /* run-clock time spent waiting for arrivals with nothing to run */
     bool interrupted; /* the stop flag ended the run early */
     db_clock_kind clock;
+    int64_t profiled_steps;   /* steps run inside the profiler window */
+    bool profiler_started;    /* the window was opened (it is always closed again) */
+    int64_t kernels;          /* kernel records delivered */
+    uint64_t kernels_dropped; /* records CUPTI dropped for lack of buffer space */
 } db_run_stats;
 
 /* Runs schedule s on engine e, recording into m (created by the caller, not yet finished). On
