@@ -1,15 +1,17 @@
 /* bench_cpu_decode.c — decode throughput of the CPU backend: tokens/s, achieved GB/s and GFLOP/s of
  * a decode step (bytes and FLOPs from db_engine_cost) per precision and batch size, beside this
- * machine's copy bandwidth (kernels/cpu_ceilings.h).
+ * machine's copy bandwidth (kernels/cpu_ceilings.h) measured in the same rounds.
  *
  *   bench_cpu_decode [--model llama2c-110m] [--precisions fp32,int8,int4] [--batches 1,4,16,64,256]
- *                    [--context 32] [--steps 9] [--kv-dtype fp32] [--threads 0] [--bw-mib 1024]
+ *                    [--context 32] [--steps 9] [--kv-dtype fp32] [--threads 0] [--bw-mib 256]
  *
- * For each precision the engine is opened once (synthetic weights); for each batch, B sequences are
- * prefilled with `context` seeded tokens in one step, 2 decode steps warm up, then `steps` decode
- * steps are timed one by one; the figures are of the median step. GB/s = the step's analytic bytes
- * (weights, KV read and write, activations) / its time; %copy = that over the memcpy bandwidth
- * (read + write bytes, as STREAM counts) measured first.
+ * One engine per precision (synthetic weights), all open at once. For each batch B, every engine
+ * gets B sequences prefilled with `context` seeded tokens in one step and 2 warm-up decode steps;
+ * then `steps` rounds, each timing one decode step of every engine in turn and one memcpy bandwidth
+ * measurement, so that whatever else runs on the machine weighs on all of them alike. Figures are
+ * medians over the rounds: step time, tokens/s = B / step time, GB/s = the step's analytic bytes
+ * (weights, KV read and write, activations) / step time, GFLOP/s likewise, %copy = GB/s over the
+ * median copy bandwidth (memcpy, read + written bytes as STREAM counts).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +23,7 @@
 #include "model.h"
 #include "synth.h"
 
-enum { MAX_LIST = 16, WARMUP = 2 };
+enum { MAX_LIST = 16, MAX_ROUNDS = 64, WARMUP = 2 };
 
 typedef struct bench_args {
     const char *model;
@@ -33,12 +35,22 @@ typedef struct bench_args {
     db_kv_dtype kv;
 } bench_args;
 
+/* B sequences decoding on one engine. */
+typedef struct session {
+    db_engine *e;
+    int B, pos;
+    int *ids;
+    int32_t *prompts, *next, *cur;
+    db_work *w;
+    double times[MAX_ROUNDS];
+    double bytes, flops; /* of a measured step */
+} session;
+
 static int usage(const char *argv0) {
     fprintf(stderr,
-            "usage: %s [--model NAME] [--precisions p,q,...] [--batches a,b,...] [--context N] "
-            "[--steps N]\n"
-            "          [--kv-dtype D] [--threads T] [--bw-mib N]\n",
-            argv0);
+            "usage: %s [--model NAME] [--precisions p,q,...] [--batches a,b,...] [--context N]\n"
+            "          [--steps N (<= %d)] [--kv-dtype D] [--threads T] [--bw-mib N]\n",
+            argv0, MAX_ROUNDS);
     return 2;
 }
 
@@ -60,7 +72,7 @@ static int parse_list(const char *s, int *out, int max, db_precision *prec) {
 
 static int parse_args(int argc, char **argv, bench_args *a) {
     *a = (bench_args){
-        .model = "llama2c-110m", .context = 32, .steps = 9, .bw_mib = 1024, .kv = DB_KV_FP32};
+        .model = "llama2c-110m", .context = 32, .steps = 9, .bw_mib = 256, .kv = DB_KV_FP32};
     a->n_precisions = parse_list("fp32,int8,int4", NULL, MAX_LIST, a->precisions);
     a->n_batches = parse_list("1,4,16,64,256", a->batches, MAX_LIST, NULL);
     for (int i = 1; i < argc; i += 2) {
@@ -86,7 +98,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
             return -1;
     }
     return a->n_precisions < 1 || a->n_batches < 1 || a->context < 1 || a->steps < 1 ||
-                   a->bw_mib < 1
+                   a->steps > MAX_ROUNDS || a->bw_mib < 1
                ? -1
                : 0;
 }
@@ -96,50 +108,62 @@ static int cmp_double(const void *x, const void *y) {
     return (a > b) - (a < b);
 }
 
-typedef struct point {
-    double step_s, bytes, flops;
-} point;
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
-/* B sequences: prefill, warm up, time `steps` decode steps; the median step. 0 on success. */
-static int measure(db_engine *e, const bench_args *a, int B, int vocab, point *out) {
+/* One decode step of every sequence of the session: each feeds back its last token. */
+static int session_step(session *s, double *seconds) {
     db_error err;
-    int *ids = malloc((size_t)B * sizeof *ids), rc = 0;
-    int32_t *prompts = malloc((size_t)B * a->context * sizeof *prompts),
-            *next = malloc((size_t)B * sizeof *next);
-    int32_t *cur = malloc((size_t)B * sizeof *cur);
-    db_work *w = malloc((size_t)B * sizeof *w);
-    double *times = malloc((size_t)a->steps * sizeof *times);
-    if (!ids || !prompts || !next || !cur || !w || !times) rc = -1;
-    for (int s = 0; !rc && s < B; s++) {
-        if (db_seq_alloc(e, &ids[s], &err) != DB_OK) rc = -1;
-        uint64_t key = db_synth_key(7, 0xBE000000u + (uint32_t)s);
-        for (int i = 0; i < a->context; i++)
-            prompts[(size_t)s * a->context + i] =
-                (int32_t)(db_synth_bits(key, (uint64_t)i) % (uint64_t)vocab);
-        w[s] = (db_work){ids[s], 0, a->context, prompts + (size_t)s * a->context, 1};
+    for (int i = 0; i < s->B; i++) {
+        s->cur[i] = s->next[i];
+        s->w[i] = (db_work){s->ids[i], s->pos, 1, &s->cur[i], 1};
     }
-    db_step_result res = {next, NULL, 0, 0};
-    if (!rc && db_engine_step(e, w, B, &res, &err) != DB_OK) rc = -1;
-    for (int k = 0; !rc && k < WARMUP + a->steps; k++) {
-        for (int s = 0; s < B; s++)
-            cur[s] = next[s], w[s] = (db_work){ids[s], a->context + k, 1, &cur[s], 1};
-        if (db_engine_step(e, w, B, &res, &err) != DB_OK) rc = -1;
-        if (!rc && k >= WARMUP) times[k - WARMUP] = res.step_seconds;
-        if (!rc && k == WARMUP + a->steps / 2) { /* the cost of a middle step */
-            db_cost c;
-            db_engine_cost(e, w, B, &c);
-            out->bytes = c.total_bytes, out->flops = c.total_flops;
-        }
+    db_step_result res = {s->next, NULL, 0, 0};
+    if (db_engine_step(s->e, s->w, s->B, &res, &err) != DB_OK) {
+        fprintf(stderr, "bench_cpu_decode: step: %s\n", err.msg);
+        return -1;
     }
-    if (rc) fprintf(stderr, "bench_cpu_decode: batch %d: %s\n", B, err.msg);
-    if (!rc) {
-        qsort(times, (size_t)a->steps, sizeof *times, cmp_double);
-        out->step_s = times[a->steps / 2];
+    db_cost c;
+    db_engine_cost(s->e, s->w, s->B, &c);
+    s->bytes = c.total_bytes, s->flops = c.total_flops;
+    s->pos++;
+    *seconds = res.step_seconds;
+    return 0;
+}
+
+/* Allocates B sequences and prefills them with `context` seeded tokens in one step. */
+static int session_start(session *s, db_engine *e, int B, int context, int vocab) {
+    memset(s, 0, sizeof *s);
+    s->e = e, s->B = B;
+    s->ids = malloc((size_t)B * sizeof *s->ids);
+    s->prompts = malloc((size_t)B * context * sizeof *s->prompts);
+    s->next = malloc((size_t)B * sizeof *s->next);
+    s->cur = malloc((size_t)B * sizeof *s->cur);
+    s->w = malloc((size_t)B * sizeof *s->w);
+    if (!s->ids || !s->prompts || !s->next || !s->cur || !s->w) return -1;
+    db_error err;
+    for (int i = 0; i < B; i++) {
+        if (db_seq_alloc(e, &s->ids[i], &err) != DB_OK) return fprintf(stderr, "%s\n", err.msg), -1;
+        uint64_t key = db_synth_key(7, 0xBE000000u + (uint32_t)i);
+        int32_t *p = s->prompts + (size_t)i * context;
+        for (int t = 0; t < context; t++)
+            p[t] = (int32_t)(db_synth_bits(key, (uint64_t)t) % (uint64_t)vocab);
+        s->w[i] = (db_work){s->ids[i], 0, context, p, 1};
     }
-    for (int s = 0; ids && s < B; s++)
-        db_seq_free(e, ids[s], &err);
-    free(ids), free(prompts), free(next), free(cur), free(w), free(times);
-    return rc;
+    db_step_result res = {s->next, NULL, 0, 0};
+    if (db_engine_step(e, s->w, B, &res, &err) != DB_OK)
+        return fprintf(stderr, "%s\n", err.msg), -1;
+    s->pos = context;
+    return 0;
+}
+
+static void session_end(session *s) {
+    db_error err;
+    for (int i = 0; s->ids && i < s->B; i++)
+        db_seq_free(s->e, s->ids[i], &err);
+    free(s->ids), free(s->prompts), free(s->next), free(s->cur), free(s->w);
 }
 
 static db_engine *open_engine(const bench_args *a, const db_model_config *m, db_precision p,
@@ -159,58 +183,76 @@ static db_engine *open_engine(const bench_args *a, const db_model_config *m, db_
     return e;
 }
 
+/* The pool size of an engine, from its device name ("..., N threads"). */
+static int engine_threads(const db_engine *e) {
+    const char *comma = strrchr(db_engine_device_name(e), ',');
+    int n = 0;
+    return comma && sscanf(comma + 1, "%d", &n) == 1 && n > 0 ? n : 1;
+}
+
+/* Rounds of one batch size over every engine; prints one row per precision. */
+static int run_batch(const bench_args *a, db_engine **engines, int B, int vocab, int threads,
+                     double *tps_b1) {
+    session s[MAX_LIST];
+    double copy[MAX_ROUNDS], t;
+    int rc = 0;
+    for (int p = 0; p < a->n_precisions && !rc; p++)
+        rc = session_start(&s[p], engines[p], B, a->context, vocab);
+    for (int k = 0; k < WARMUP && !rc; k++)
+        for (int p = 0; p < a->n_precisions && !rc; p++)
+            rc = session_step(&s[p], &t);
+    for (int r = 0; r < a->steps && !rc; r++) {
+        for (int p = 0; p < a->n_precisions && !rc; p++)
+            rc = session_step(&s[p], &s[p].times[r]);
+        if (db_cpu_bandwidth(DB_BW_COPY_MEMCPY, (size_t)a->bw_mib << 20, threads, 1, &copy[r]))
+            rc = -1;
+    }
+    if (!rc) {
+        double bw = median(copy, a->steps);
+        for (int p = 0; p < a->n_precisions; p++) {
+            double step = median(s[p].times, a->steps), gbps = s[p].bytes / step * 1e-9;
+            if (B == 1) tps_b1[a->precisions[p]] = B / step;
+            printf("%-9s %6d %10.3f %10.1f %8.2f %9.2f %9.2f %6.1f%%\n",
+                   db_precision_name(a->precisions[p]), B, step * 1e3, B / step, gbps,
+                   s[p].flops / step * 1e-9, bw, 100.0 * gbps / bw);
+        }
+        fflush(stdout);
+    }
+    for (int p = 0; p < a->n_precisions; p++)
+        session_end(&s[p]);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     bench_args a;
     if (parse_args(argc, argv, &a)) return usage(argv[0]);
     db_model_config m;
     db_error err;
     if (db_model_resolve(a.model, &m, &err) != DB_OK) return fprintf(stderr, "%s\n", err.msg), 2;
-    int max_batch = 0;
-    for (int i = 0; i < a.n_batches; i++)
-        max_batch = a.batches[i] > max_batch ? a.batches[i] : max_batch;
     if (a.context + WARMUP + a.steps + 1 > m.max_seq_len)
         return fprintf(stderr, "context too long\n"), 2;
-
-    double copy_gbps = 0.0, read_gbps = 0.0;
-    int threads = a.threads > 0 ? a.threads : 0;
-    db_engine *probe = open_engine(&a, &m, DB_PREC_FP32, 1);
-    if (!probe) return 1;
-    const char *dev = db_engine_device_name(probe);
-    printf("device: %s\n", dev);
-    int pool = 0;
-    if (sscanf(strrchr(dev, ',') ? strrchr(dev, ',') + 1 : "", "%d", &pool) == 1 && !threads)
-        threads = pool;
-    db_engine_close(probe);
-    if (threads < 1) threads = 1;
-    db_cpu_bandwidth(DB_BW_COPY_MEMCPY, (size_t)a.bw_mib << 20, threads, 5, &copy_gbps);
-    db_cpu_bandwidth(DB_BW_READ, (size_t)a.bw_mib << 20, threads, 5, &read_gbps);
-    printf("copy bandwidth (memcpy, %d threads, 2 x %d MiB): %.2f GB/s; read: %.2f GB/s\n", threads,
-           a.bw_mib, copy_gbps, read_gbps);
-    printf("model %s (dim %d, %d layers, vocab %d, %s classifier), context %d, KV %s, median of %d "
-           "steps\n\n",
+    int max_batch = 0, rc = 0;
+    for (int i = 0; i < a.n_batches; i++)
+        max_batch = a.batches[i] > max_batch ? a.batches[i] : max_batch;
+    db_engine *engines[MAX_LIST] = {0};
+    for (int p = 0; p < a.n_precisions && !rc; p++)
+        if (!(engines[p] = open_engine(&a, &m, a.precisions[p], max_batch))) rc = 1;
+    if (rc) return 1;
+    int threads = engine_threads(engines[0]);
+    printf("device: %s\n", db_engine_device_name(engines[0]));
+    printf("model %s (dim %d, %d layers, vocab %d, %s classifier), context %d, KV %s; medians of "
+           "%d rounds\n"
+           "(copy = memcpy bandwidth over 2 x %d MiB on %d threads, measured in each round)\n\n",
            m.name, m.dim, m.n_layers, m.vocab_size, m.shared_classifier ? "shared" : "unshared",
-           a.context, db_kv_dtype_name(a.kv), a.steps);
-    printf("%-9s %6s %10s %10s %8s %9s %7s\n", "precision", "batch", "step_ms", "tokens/s", "GB/s",
-           "GFLOP/s", "%copy");
+           a.context, db_kv_dtype_name(a.kv), a.steps, a.bw_mib, threads);
+    printf("%-9s %6s %10s %10s %8s %9s %9s %7s\n", "precision", "batch", "step_ms", "tokens/s",
+           "GB/s", "GFLOP/s", "copy_GB/s", "%copy");
     double tps_b1[DB_PREC_COUNT] = {0};
-    for (int pi = 0; pi < a.n_precisions; pi++) {
-        db_precision p = a.precisions[pi];
-        db_engine *e = open_engine(&a, &m, p, max_batch);
-        if (!e) return 1;
-        for (int bi = 0; bi < a.n_batches; bi++) {
-            int B = a.batches[bi];
-            point pt;
-            if (measure(e, &a, B, m.vocab_size, &pt)) return db_engine_close(e), 1;
-            double tps = B / pt.step_s, gbps = pt.bytes / pt.step_s * 1e-9;
-            if (B == 1) tps_b1[p] = tps;
-            printf("%-9s %6d %10.3f %10.1f %8.2f %9.2f %6.1f%%\n", db_precision_name(p), B,
-                   pt.step_s * 1e3, tps, gbps, pt.flops / pt.step_s * 1e-9,
-                   copy_gbps > 0 ? 100.0 * gbps / copy_gbps : 0.0);
-            fflush(stdout);
-        }
-        db_engine_close(e);
-    }
-    if (tps_b1[DB_PREC_FP32] > 0) {
+    for (int bi = 0; bi < a.n_batches && !rc; bi++)
+        rc = run_batch(&a, engines, a.batches[bi], m.vocab_size, threads, tps_b1);
+    for (int p = 0; p < a.n_precisions; p++)
+        db_engine_close(engines[p]);
+    if (!rc && tps_b1[DB_PREC_FP32] > 0) {
         printf("\nbatch 1 tokens/s relative to fp32:");
         for (int p = 0; p < DB_PREC_COUNT; p++)
             if (tps_b1[p] > 0 && p != DB_PREC_FP32)
@@ -218,5 +260,5 @@ int main(int argc, char **argv) {
                        tps_b1[p] / tps_b1[DB_PREC_FP32]);
         printf("\n");
     }
-    return 0;
+    return rc ? 1 : 0;
 }
