@@ -8,10 +8,11 @@
  *   2. bisect: the midpoint of [meets, fails] is run and replaces the bound it matches, until
  *      (fails - meets) <= tolerance x meets (a relative tolerance, default 5%) or max_probes runs.
  *   3. confirm: the boundary rate (the highest that met) is run `repeats` more times with seeds
- *      seed + 1 .. seed + repeats; the capacity's confidence is the share of those runs that meet
- * the target, with their lowest and mean attainment (the bisection used seed only; other seeds draw
- *      other arrival and length samples, so the share says how stable the answer is).
+ *      seed + 1 .. seed + repeats; the capacity's confidence is the share of those runs that
+ *      meet the target, with their lowest and mean attainment (the bisection used seed only;
+ *      other seeds draw other arrival and length samples: the share says how stable it is).
  * Every run is handed to the row callback as a row of mode "search" (point = probe number).
+ *
  * What it must not do: print or exit.
  */
 #ifndef DB_CAPACITY_H

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "plot.h"
+#include "plot_serve.h"
 #include "report_md.h"
 #include "roofline.h"
 #include "sweep_csv.h"
@@ -64,9 +65,32 @@ static int varies(const db_csv_table *t, const char *col) {
     return 0;
 }
 
+/* A serve or search row as a chart point. */
+static int load_serve_row(const db_csv_table *t, size_t i, db_serve_report *s) {
+    db_serve_pt p = {.search = !strcmp(cell(t, i, "mode"), "search"),
+                     .rate = cell_num(t, i, "rate"),
+                     .concurrency = cell_num(t, i, "concurrency"),
+                     .per_user = cell_num(t, i, "output_tokens_per_s_per_user"),
+                     .output_tps = cell_num(t, i, "output_throughput"),
+                     .request_tps = cell_num(t, i, "request_throughput"),
+                     .goodput = cell_num(t, i, "request_goodput"),
+                     .attainment = cell_num(t, i, "slo_attainment"),
+                     .p99_ttft_ms = cell_num(t, i, "p99_ttft_ms"),
+                     .p99_tpot_ms = cell_num(t, i, "p99_tpot_ms")};
+    if (!isfinite(p.rate)) p.rate = 0;
+    if (!isfinite(p.concurrency)) p.concurrency = 0;
+    snprintf(p.series, sizeof p.series, "%s kv %s", cell(t, i, "precision"),
+             cell(t, i, "kv_dtype"));
+    if (!s->slo[0]) snprintf(s->slo, sizeof s->slo, "%s", cell(t, i, "slo"));
+    return db_serve_report_add(s, &p);
+}
+
 /* The report's curves and ceilings from the sweep rows. 0, or -1 on out of memory. */
-static int load_curves(const db_csv_table *t, db_rl_report *r) {
+static int load_curves(const db_csv_table *t, db_rl_report *r, db_serve_report *s) {
     int mixed = varies(t, "model") || varies(t, "backend") || varies(t, "device");
+    if (t->nrows)
+        snprintf(s->title, sizeof s->title, "%s, %s backend",
+                 mixed ? "several models/devices" : cell(t, 0, "model"), cell(t, 0, "backend"));
     if (t->nrows)
         snprintf(r->title, sizeof r->title, "%s, %s backend%s",
                  mixed ? "several models/devices" : cell(t, 0, "model"), cell(t, 0, "backend"),
@@ -74,6 +98,10 @@ static int load_curves(const db_csv_table *t, db_rl_report *r) {
     for (size_t i = 0; i < t->nrows; i++) {
         if (strcmp(cell(t, i, "status"), "ok") != 0) {
             r->failed++;
+            continue;
+        }
+        if (strcmp(cell(t, i, "mode"), "step") != 0) {
+            if (load_serve_row(t, i, s)) return -1;
             continue;
         }
         const char *src = cell(t, i, "ceilings_source");
@@ -177,6 +205,7 @@ int db_cmd_report(int argc, char **argv) {
     char err[1024], term[16];
     db_csv_table t = {0};
     db_rl_report rep = {0};
+    db_serve_report srv = {0};
     if (a.sweep) {
         int r = db_csv_table_read(a.sweep, &t, err, sizeof err);
         if (r > 0) snprintf(err, sizeof err, "cannot read '%s': no such file", a.sweep);
@@ -184,15 +213,18 @@ int db_cmd_report(int argc, char **argv) {
             db_csv_table_free(&t);
             return db_cli_usage_error(CMD, "%s", err);
         }
-        if (load_curves(&t, &rep)) {
+        if (load_curves(&t, &rep, &srv)) {
             fprintf(stderr, "decodebench %s: out of memory\n", CMD);
             db_csv_table_free(&t);
             db_rl_report_free(&rep);
+            db_serve_report_free(&srv);
             return DB_EXIT_FAIL;
         }
     }
-    db_report_md_input in = {
-        .sweep_path = a.sweep, .sweep = a.sweep ? &rep : NULL, .run_dir = a.run};
+    db_report_md_input in = {.sweep_path = a.sweep,
+                             .sweep = a.sweep ? &rep : NULL,
+                             .serve = a.sweep ? &srv : NULL,
+                             .run_dir = a.run};
     int failures = 0;
     if (db_plot_find_gnuplot(term, sizeof term, err, sizeof err) != 0) {
         fprintf(stderr, "decodebench %s: %s\n", CMD, err);
@@ -207,6 +239,16 @@ int db_cmd_report(int argc, char **argv) {
             in.throughput = draw(db_plot_throughput(&rep, a.out, term, err, sizeof err),
                                  "throughput", err, &failures);
         }
+        if (srv.n) {
+            in.pareto =
+                draw(db_plot_pareto(&srv, a.out, term, err, sizeof err), "pareto", err, &failures);
+            int any_rate = 0;
+            for (size_t i = 0; i < srv.n; i++)
+                any_rate |= srv.pts[i].rate > 0;
+            if (any_rate)
+                in.goodput = draw(db_plot_goodput(&srv, a.out, term, err, sizeof err), "goodput",
+                                  err, &failures);
+        }
         if (a.run)
             in.latency_cdf = draw(db_plot_latency_cdf(a.run, a.out, term, err, sizeof err),
                                   "latency", err, &failures);
@@ -218,8 +260,10 @@ int db_cmd_report(int argc, char **argv) {
         fprintf(stderr, "decodebench %s: %s\n", CMD, err);
     else if (!a.quiet)
         printf("wrote %s (%d charts)\n", md,
-               in.roofline + in.step_time + in.throughput + in.latency_cdf);
+               in.roofline + in.step_time + in.throughput + in.latency_cdf + in.pareto +
+                   in.goodput);
     db_csv_table_free(&t);
     db_rl_report_free(&rep);
+    db_serve_report_free(&srv);
     return md_rc ? DB_EXIT_USAGE : failures ? DB_EXIT_FAIL : DB_EXIT_OK;
 }

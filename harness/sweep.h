@@ -13,9 +13,11 @@
  * Mode `serve` (sweep_serve.h): per point, a whole run at one load (a Poisson rate for issue_s
  * seconds, or a closed-loop concurrency for `requests` requests): throughput, goodput, SLO
  * attainment, latency percentiles, per-user decode speed, and the engine's mean step figures (MFU /
- * MBU against the ceilings in use). The engine is reopened when a run leaves KV blocks held. CPU
- * memory guard: a point whose KV cache plus weights would exceed 80% of the memory the kernel
- * reports available (MemAvailable) fails with that reason instead of being allocated.
+ * MBU against the ceilings in use). The engine is reopened when a run leaves KV blocks held.
+ *
+ * CPU memory guard (step mode): a point whose KV cache plus weights would exceed 80% of the memory
+ * the kernel reports available (MemAvailable) fails with that reason instead of being allocated.
+ *
  * What it must not do: print (progress goes through the callback), exit or write files.
  */
 #ifndef DB_SWEEP_H

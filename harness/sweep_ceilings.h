@@ -6,18 +6,20 @@
  * Measurement plugs in per backend (db_ceilings_backends): the CPU's is here; a backend without one
  * answers DB_ERR_UNSUPPORTED. CPU ceilings (kernels/ceilings.h for the microbenchmarks):
  *   memory_bandwidth  the larger of the streaming copy (bytes read + written) and the read-only
- * sum, over buffers far above the last-level cache (default 1 GiB each); fp32 peak         OpenBLAS
- * SGEMM, n x n x n (default 2048), all threads; fp16, bf16, fp8   db_linear_forward of that scheme
- * at batch B on an N x K matrix (default 512 on 4096 x 4096): the dequantising path the CPU backend
- * runs, 2*B*N*K FLOPs; int8, int4        the same, kept per scheme ("scheme_peak_tflops"), since
- * the JSON's "int8" key means W8A8 int8 compute, which the CPU does not have (left out: not
- * available). Each is the median of repeated timed runs after warm-up. Datasheet ceilings always
- * carry source "datasheet"; measured ones "measured".
+ *                     sum, over buffers far above the last-level cache (default 1 GiB each);
+ *   fp32 peak         OpenBLAS SGEMM, n x n x n (default 2048), all threads;
+ *   fp16, bf16, fp8   db_linear_forward of that scheme at batch B on an N x K matrix (default
+ *                     512 on 4096 x 4096): the dequantising path the CPU backend runs, 2BNK FLOPs;
+ *   int8, int4        the same, kept per scheme ("scheme_peak_tflops"): the JSON's "int8" key
+ *                     means W8A8 int8 compute, which the CPU does not have (left out).
+ * Each is the median of repeated timed runs after warm-up. Datasheet ceilings always carry source
+ * "datasheet"; measured ones "measured".
  *
  * JSON written (devices.h's format plus fields its reader ignores):
  *   device, source, memory_bandwidth_GBps, memory_GB (host memory), peak_tflops {fp32, fp16, bf16,
  *   fp8}, scheme_peak_tflops {fp32, fp16, bf16, fp8, int8, int4}, measurements [{name, value, unit,
  *   median_s, min_s, max_s, reps, method}], fingerprint {the environment, as given}.
+ *
  * What it must not do: print (measurements are reported through a callback), exit, or label a
  * datasheet figure as measured.
  */

@@ -3,13 +3,17 @@
  * resume, merge, the knee pass and the report need: reading a CSV into a table of text cells, the
  * point key, and filling the measured crossover of every curve.
  *
- * Columns (DB_SWEEP_COLUMNS below, in this order): the inputs, which form the point key — mode,
- * backend, device, model, precision, kv_dtype, batch, context, warmup_steps, steps, threads, seed —
- * preceded by `point` (index in grid order, not part of the key); the ceilings in use; status
- * ("ok" | "failed") and error; the measurements; the predicted and measured crossovers; FLOPs and
- * bytes per op class. A curve (for the knee) is the rows with equal key columns except batch.
- * Units are in the names: _ms, _GBps (1e9 bytes/s), _tflops (1e12 FLOP/s), _per_s; flops and bytes
- * are per step.
+ * Columns (db_sweep_column, in this order): `point` (index in grid order; a search's probe number),
+ * the inputs — mode, backend, device, model, precision, kv_dtype, batch, context, warmup_steps,
+ * steps, threads, seed — the ceilings in use, status ("ok" | "failed") and error, the step
+ * measurements, the predicted and measured crossovers (measured_crossover_method "hinge" |
+ * "balance"), FLOPs and bytes per op class; then the serve inputs — rate, concurrency, requests,
+ * issue_s, prompt_len, output_len, slo — and the serve results. Step rows leave the serve columns
+ * empty and serve/search rows the step-only ones. The point key is every input column (not
+ * `point`); a curve (for the knee) is the step rows with equal keys but for batch.
+ * Units are in the names: _ms, _GBps (1e9 bytes/s), _tflops (1e12 FLOP/s), _per_s, _s; flops and
+ * bytes are per step.
+ *
  * What it must not do: print or exit; it knows nothing of how points are run.
  */
 #ifndef DB_SWEEP_CSV_H

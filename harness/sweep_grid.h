@@ -1,17 +1,27 @@
 /* sweep_grid.h — the points of a sweep: value lists and ranges given on the command line, the grid
  * they span, the order points run in, and sharding.
  *
- * Integer lists (--batch, --context): items separated by commas, each
+ * Integer lists (--batch, --context, --concurrency): items separated by commas, each one of
  *   N          one value
  *   LO..HI     LO, LO+1, ..., HI
- *   LO..HI+S   LO, LO+S, LO+2S, ... <= HI        (S >= 1; e.g. 1..64+8 = 1, 9, ..., 57)
- *   LO..HIxF   LO, LO*F, LO*F^2, ... <= HI       (integer F >= 2; e.g. 1..512x2 = 1, 2, 4, ...,
- * 512) Values keep the order given; a value given twice is an error, as are empty items, LO > HI,
- * values outside the flag's range and more than DB_SWEEP_MAX_VALUES values. Name lists
- * (--precision, --kv-dtype): comma-separated names, each once. Grid order: precision (outermost),
- * KV dtype, context, then batch (innermost); a point's index is its position in that order over the
- * whole grid. --shard I/N (0 <= I < N) runs the points whose index modulo N is I. What it must not
- * do: print or exit (errors come back as messages naming the flag and the item).
+ *   LO..HI+S   LO, LO+S, LO+2S, ... <= HI   (S >= 1; e.g. 1..64+8 = 1, 9, ..., 57)
+ *   LO..HIxF   LO, LO*F, LO*F^2, ... <= HI  (whole F >= 2; e.g. 1..512x2 = 1, 2, 4, ..., 512)
+ *
+ * Values keep the order given; a value given twice is an error, as are empty items, LO > HI,
+ * values outside the flag's range and more than DB_SWEEP_MAX_VALUES values.
+ *
+ * Number lists (--rate): the same forms with decimal numbers; LO..HIxF needs F > 1 and LO > 0,
+ * LO..HI+S needs S > 0; the values are LO + i*S or LO * F^i (computed, not accumulated), up to HI
+ * (HI itself counts when within 1e-9 of it).
+ *
+ * Name lists (--precision, --kv-dtype): comma-separated names, each once.
+ *
+ * Grid order, step mode: precision (outermost), KV dtype, context, then batch (innermost). Serve
+ * mode: precision, KV dtype, then the load (innermost): every rate, then every concurrency. A
+ * point's index is its position in that order over the whole grid. --shard I/N (0 <= I < N) runs
+ * the points whose index modulo N is I.
+ *
+ * What it must not do: print or exit (errors come back as messages naming the flag and the item).
  */
 #ifndef DB_SWEEP_GRID_H
 #define DB_SWEEP_GRID_H

@@ -20,6 +20,7 @@
  * Whole-step ridge batch: where the step's arithmetic intensity reaches the ridge,
  * sum_k mem_k(B) = sum_k comp_k(B); KV traffic grows with the context and pushes it out or removes
  * it (none: memory-bound at every batch).
+ *
  * What it must not do: run the engine, print or exit.
  */
 #ifndef DB_SWEEP_PREDICT_H

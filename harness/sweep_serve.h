@@ -7,7 +7,9 @@
  * measurement duration; SLO attainment = requests meeting every per-request objective / (completed
  * + failed); output tokens/s per user = 1000 / mean TPOT (ms): the decode speed one request sees;
  * output tokens/s (the whole device) = output_throughput. The sim backend runs on the virtual
- * clock, the others on the real one. What it must not do: print, exit or write files.
+ * clock, the others on the real one.
+ *
+ * What it must not do: print, exit or write files.
  */
 #ifndef DB_SWEEP_SERVE_H
 #define DB_SWEEP_SERVE_H

@@ -8,8 +8,9 @@
  * decode steps. The step time is the engine's step_seconds (cpu: measured; sim: modelled); the
  * point's time is their median. FLOPs and bytes are the mean of db_engine_cost over the timed
  * steps. The timed steps run at positions context + warmup .. context + warmup + steps - 1. Every
- * sequence is freed afterwards, whatever happened. What it must not do: print, exit, or leave
- * sequences allocated.
+ * sequence is freed afterwards, whatever happened.
+ *
+ * What it must not do: print, exit, or leave sequences allocated.
  */
 #ifndef DB_SWEEP_STEP_H
 #define DB_SWEEP_STEP_H

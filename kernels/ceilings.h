@@ -7,6 +7,7 @@
  * write-allocate traffic of ordinary stores is not counted); read moves 1 x buffer bytes.
  * FLOP counts: SGEMM of (m x k) by (k x n) is 2*m*n*k.
  * Buffers hold non-zero data (a pattern), never all zeros.
+ *
  * What it must not do: know about models, engines, backends or the ceilings JSON; print; exit.
  */
 #ifndef DB_CEILINGS_H

@@ -5,16 +5,17 @@
  * and the first one is quoted when it fails.
  *
  * Charts:
- *   roofline     log-log: attainable performance vs arithmetic intensity; one ceiling per precision
- *                (min(peak, AI x bandwidth)) with its ridge point marked and labelled; the sweep's
- *                points coloured by precision and labelled by batch; the title says whether the
- *                ceilings were measured or are datasheet figures.
+ *   roofline     log-log: attainable performance vs arithmetic intensity; one ceiling per
+ *                precision (min(peak, AI x bandwidth)) with its ridge point marked and labelled;
+ *                the sweep's points coloured by precision and labelled by batch; the title says
+ *                whether the ceilings were measured or are datasheet figures.
  *   step_time    step time (ms) vs batch, one curve per precision / KV dtype / context, log-log;
- * the measured knee (solid) and the predicted crossover (dashed) of each curve marked. throughput
- * decode tokens/s vs batch, the same curves and marks. latency_cdf  TTFT, TPOT and E2E of a run
- * from its .hgrm files: latency (ms) against percentile on the 1/(1-p) axis HdrHistogram plots use
- * (ticks 0%, 90%, 99%, 99.9%, ...). What it must not do: know the engine or the sweep runner; print
- * (messages come back in err).
+ *                the measured knee (solid) and the predicted crossover (dashed) of each curve.
+ *   throughput   decode tokens/s vs batch, the same curves and marks.
+ *   latency_cdf  TTFT, TPOT and E2E of a run from its .hgrm files: latency (ms) against the
+ *                percentile on the 1/(1-p) axis HdrHistogram plots use (0%, 90%, 99%, 99.9%).
+ *
+ * What it must not do: know the engine or the sweep runner; print (messages come back in err).
  */
 #ifndef DB_PLOT_H
 #define DB_PLOT_H

@@ -108,6 +108,51 @@ static void points_section(FILE *f, const db_rl_report *r) {
         fprintf(f, "%zu points failed and are not shown (see the CSV's `error`).\n\n", r->failed);
 }
 
+/* One table row of a serve or search run. */
+static void serve_row(FILE *f, const db_serve_report *r, size_t i) {
+    const db_serve_pt *p = &r->pts[i];
+    char a[32], b[32], c[32], d[32], e[32], g[32], h[32], load[48];
+    if (p->rate > 0)
+        snprintf(load, sizeof load, "%g req/s", p->rate);
+    else
+        snprintf(load, sizeof load, "%g in flight", p->concurrency);
+    fprintf(f, "| %s | %s%s | %s | %s | %s | %s | %s | %s | %s |\n", p->series, load,
+            db_serve_pareto_optimal(r, i) ? " ★" : "", fmt(a, sizeof a, p->request_tps, 4),
+            fmt(b, sizeof b, p->output_tps, 4), fmt(c, sizeof c, p->per_user, 4),
+            fmt(d, sizeof d, p->goodput, 4), fmt(e, sizeof e, 100 * p->attainment, 4),
+            fmt(g, sizeof g, p->p99_ttft_ms, 4), fmt(h, sizeof h, p->p99_tpot_ms, 4));
+}
+
+static void serve_section(FILE *f, const db_serve_report *r, int pareto, int goodput) {
+    static const char *const head =
+        "| series | load | requests/s | output tok/s | tok/s per user | goodput req/s | "
+        "SLO attainment % | p99 TTFT ms | p99 TPOT ms |\n|---|---|---|---|---|---|---|---|---|\n";
+    size_t searches = 0;
+    for (size_t i = 0; i < r->n; i++)
+        searches += r->pts[i].search != 0;
+    if (searches < r->n) {
+        fprintf(f, "## Serve runs%s%s\n\n", r->slo[0] ? " — SLO " : "", r->slo);
+        fprintf(f,
+                "Output tokens/s per user = 1000 / mean TPOT (ms). ★ = on its series' Pareto "
+                "frontier (no run of the series is faster per user and higher in total).\n\n%s",
+                head);
+        for (size_t i = 0; i < r->n; i++)
+            if (!r->pts[i].search) serve_row(f, r, i);
+        fprintf(f, "\n");
+        if (pareto) fprintf(f, "![throughput vs per-user speed](pareto.png)\n\n");
+    }
+    if (goodput) fprintf(f, "![goodput and SLO attainment vs rate](goodput.png)\n\n");
+    if (searches) {
+        fprintf(f,
+                "## Capacity-search runs%s%s\n\nEvery bracket, bisection and confirmation "
+                "run, in the order they ran (the result is printed by `sweep --search`).\n\n%s",
+                r->slo[0] ? " — SLO " : "", r->slo, head);
+        for (size_t i = 0; i < r->n; i++)
+            if (r->pts[i].search) serve_row(f, r, i);
+        fprintf(f, "\n");
+    }
+}
+
 static double num(json_t *root, const char *key) {
     json_t *v = json_object_get(root, key);
     return json_is_number(v) ? json_number_value(v) : NAN;
@@ -161,7 +206,7 @@ static int write_page(FILE *f, const db_report_md_input *in, char *err, size_t e
     fprintf(f, "\n\n");
     if (in->plot_note) fprintf(f, "> Charts not drawn: %s\n\n", in->plot_note);
     const db_rl_report *r = in->sweep;
-    if (r) {
+    if (r && r->n_curves) {
         fprintf(f, "%s\n\n", r->title);
         ceilings_section(f, r);
         crossover_section(f, r);
@@ -170,6 +215,7 @@ static int write_page(FILE *f, const db_report_md_input *in, char *err, size_t e
         if (in->throughput) fprintf(f, "![throughput vs batch](throughput.png)\n\n");
         points_section(f, r);
     }
+    if (in->serve && in->serve->n) serve_section(f, in->serve, in->pareto, in->goodput);
     if (in->run_dir && run_section(f, in->run_dir, in->latency_cdf, err, errlen)) return -1;
     return ferror(f) ? -1 : 0;
 }

@@ -1,21 +1,26 @@
-/* report_md.h — report.md: a markdown page that embeds the charts (plot.h) and holds the key
- * tables: the ceilings in use and their source, the predicted and measured crossover of every curve
- * with the formulas, the points of each curve, and for a run directory the latency percentiles and
- * throughput from its summary.json. What it must not do: draw charts, run anything, or know the
- * engine or the sweep runner.
+/* report_md.h — report.md: a markdown page that embeds the charts (plot.h, plot_serve.h) and holds
+ * the key tables: the ceilings in use and their source, the predicted and measured crossover of
+ * every curve with the formulas, the points of each curve, the serve runs (throughput, goodput,
+ * attainment, per-user speed, the Pareto-optimal loads marked) and capacity-search runs, and for a
+ * run directory the latency percentiles and throughput from its summary.json.
+ *
+ * What it must not do: draw charts, run anything, or know the engine or the sweep runner.
  */
 #ifndef DB_REPORT_MD_H
 #define DB_REPORT_MD_H
 
 #include <stddef.h>
 
+#include "plot_serve.h"
 #include "roofline.h"
 
 typedef struct db_report_md_input {
-    const char *sweep_path;    /* the sweep CSV, or NULL */
-    const db_rl_report *sweep; /* its curves, or NULL */
-    const char *run_dir;       /* a run output directory (summary.json, *.hgrm), or NULL */
+    const char *sweep_path;       /* the sweep CSV, or NULL */
+    const db_rl_report *sweep;    /* its step curves, or NULL */
+    const db_serve_report *serve; /* its serve and search runs, or NULL */
+    const char *run_dir;          /* a run output directory (summary.json, *.hgrm), or NULL */
     int roofline, step_time, throughput, latency_cdf; /* 1: that chart was drawn */
+    int pareto, goodput;                              /* the serve charts */
     const char *plot_note; /* why charts are missing (gnuplot not found, ...), or NULL */
 } db_report_md_input;
 

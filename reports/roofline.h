@@ -3,8 +3,10 @@
  * KV dtype and context), with the predicted and measured crossover of each curve.
  *
  * Roofline: attainable FLOP/s at arithmetic intensity AI = min(peak, AI x bandwidth); the ridge
- * point AI* = peak / bandwidth (spec/roofline.md). What it must not do: know the engine, the sweep
- * runner or the CSV layout (the report command fills these structs); print.
+ * point AI* = peak / bandwidth (spec/roofline.md).
+ *
+ * What it must not do: know the engine, the sweep runner or the CSV layout (the report command
+ * fills these structs); print.
  */
 #ifndef DB_ROOFLINE_H
 #define DB_ROOFLINE_H

@@ -35,6 +35,20 @@ grep -Eq '^\| int8 kv bf16 ctx 128 \| 174\.3 \| 17[3-6]\.[0-9] \(hinge\) \| 1\.0
 grep -q '!\[roofline\](roofline.png)' "$md" || fail "report.md does not embed the roofline"
 grep -q 'datasheet ceilings' "$TMP/sw/plots/roofline.gp" || fail "roofline title lacks the source"
 
+# ---- a serve sweep and a capacity search, merged ------------------------------------------------------
+mkdir -p "$TMP/sv"
+"$DB" sweep --mode serve --backend sim --model llama2-7b --rate 2,8 --concurrency 1,4 --duration 5s \
+  --slo ttft:300ms,tpot:30ms --quiet --out "$TMP/sv/a.csv" || fail "serve sweep exited $?"
+"$DB" sweep --mode serve --search --backend sim --model llama2-7b --slo ttft:300ms,tpot:30ms \
+  --rate-lo 8 --rate-hi 64 --duration 5s --repeats 1 --quiet --out "$TMP/sv/b.csv" || fail "search $?"
+"$DB" merge --quiet "$TMP/sv/sweep.csv" "$TMP/sv/a.csv" "$TMP/sv/b.csv" || fail "merge exited $?"
+"$DB" report "$TMP/sv" --quiet || fail "serve report exited $?"
+for c in pareto goodput; do is_png "$TMP/sv/$c.png" || fail "$c.png is not a PNG"; done
+[ ! -e "$TMP/sv/roofline.png" ] || fail "a roofline was drawn without step points"
+grep -q '^## Serve runs — SLO ttft:300ms,tpot:30ms' "$TMP/sv/report.md" || fail "no serve section"
+grep -q '^## Capacity-search runs' "$TMP/sv/report.md" || fail "no search section"
+grep -q '★' "$TMP/sv/report.md" || fail "no Pareto-optimal run marked"
+
 # ---- a run directory --------------------------------------------------------------------------------
 "$DB" run --backend sim --model llama2c-15m --requests 40 --arrival poisson:20 --quiet \
   --out "$TMP/run" >/dev/null 2>&1 || fail "run exited $?"

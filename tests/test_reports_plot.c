@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "plot.h"
+#include "plot_serve.h"
 #include "report_md.h"
 #include "roofline.h"
 
@@ -226,6 +227,74 @@ static void report_page_names_an_unreadable_summary(void **state) {
     assert_int_equal(access(path, F_OK), -1); /* nothing half-written */
 }
 
+/* Pareto by hand, series "a": (per user, total) = (100, 1000), (50, 3000), (40, 2000): the third is
+ * beaten on both axes by the second; a search run of the same series takes no part even when it is
+ * better on both; series "b" is judged apart. */
+static db_serve_report pareto_sample(void) {
+    db_serve_report r = {0};
+    const double pts[][2] = {{100, 1000}, {50, 3000}, {40, 2000}};
+    for (int i = 0; i < 3; i++) {
+        db_serve_pt p = {.series = "a",
+                         .concurrency = 1 << i,
+                         .per_user = pts[i][0],
+                         .output_tps = pts[i][1],
+                         .request_tps = 1,
+                         .goodput = NAN,
+                         .attainment = NAN};
+        db_serve_report_add(&r, &p);
+    }
+    db_serve_pt search = {.series = "a",
+                          .search = 1,
+                          .rate = 9,
+                          .per_user = 1000,
+                          .output_tps = 1e6,
+                          .request_tps = 9,
+                          .goodput = 9,
+                          .attainment = 1};
+    db_serve_pt other = {.series = "b",
+                         .concurrency = 1,
+                         .per_user = 10,
+                         .output_tps = 10,
+                         .request_tps = 1,
+                         .goodput = NAN,
+                         .attainment = NAN};
+    db_serve_report_add(&r, &search);
+    db_serve_report_add(&r, &other);
+    return r;
+}
+
+static void pareto_frontier_by_hand(void **state) {
+    db_serve_report r = pareto_sample();
+    assert_true(db_serve_pareto_optimal(&r, 0));
+    assert_true(db_serve_pareto_optimal(&r, 1));
+    assert_false(db_serve_pareto_optimal(&r, 2));
+    assert_false(db_serve_pareto_optimal(&r, 3)); /* a search run */
+    assert_true(db_serve_pareto_optimal(&r, 4));  /* alone in its series */
+    db_serve_report_free(&r);
+}
+
+/* The Pareto chart's frontier block holds the two optimal points by per-user speed; the goodput
+ * chart needs rate points (here only the search run has one). */
+static void serve_charts_are_drawn(void **state) {
+    char term[16];
+    if (!have_gnuplot(term)) skip();
+    db_serve_report r = pareto_sample();
+    snprintf(r.title, sizeof r.title, "test");
+    if (db_plot_pareto(&r, dir, term, err, sizeof err) != 0) fail_msg("%s", err);
+    if (db_plot_goodput(&r, dir, term, err, sizeof err) != 0) fail_msg("%s", err);
+    char p[512];
+    snprintf(p, sizeof p, "%s/plots/pareto.dat", dir);
+    assert_true(file_contains(p, "# a: Pareto frontier\n50 3000\n100 1000\n"));
+    snprintf(p, sizeof p, "%s/pareto.png", dir);
+    assert_true(file_starts_with(p, "\x89PNG", 4));
+    snprintf(p, sizeof p, "%s/goodput.svg", dir);
+    assert_true(file_contains(p, "<svg"));
+    db_serve_report_free(&r);
+    db_serve_report none = {0};
+    assert_int_equal(db_plot_goodput(&none, dir, term, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no rate points"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(attainable_is_the_lower_of_peak_and_bandwidth_line),
@@ -237,6 +306,8 @@ int main(void) {
         cmocka_unit_test(latency_chart_without_hgrm_files_is_an_error),
         cmocka_unit_test(report_page_holds_the_crossover_table),
         cmocka_unit_test(report_page_names_an_unreadable_summary),
+        cmocka_unit_test(pareto_frontier_by_hand),
+        cmocka_unit_test(serve_charts_are_drawn),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
