@@ -223,7 +223,7 @@ static int batch_chart(const db_rl_report *r, const char *out_dir, const char *t
     fprintf(g, "  plot \\\n");
     for (size_t c = 0; c < r->n_curves; c++) {
         const db_rl_curve *cv = &r->curves[c];
-        char t[200], k[64] = "none", p[32] = "none";
+        char t[256], k[64] = "none", p[32] = "none";
         if (isfinite(cv->measured))
             snprintf(k, sizeof k, "%.1f%s%s%s", cv->measured, cv->measured_method[0] ? " (" : "",
                      cv->measured_method, cv->measured_method[0] ? ")" : "");
