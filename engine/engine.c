@@ -209,6 +209,9 @@ static db_status start_kernel_trace(const db_engine_opts *o, db_error *err) {
         return db_error_set(err, DB_ERR_UNSUPPORTED,
                             "kernel trace: needs the cuda backend (the %s backend runs no kernels)",
                             db_backend_name(o->backend));
+    if (db_cuda_device_count() <= 0) /* CUPTI would fail with an unknown error */
+        return db_error_set(err, DB_ERR_UNSUPPORTED,
+                            "kernel trace: no CUDA device is present (cudaGetDeviceCount found none)");
     return db_cupti_start(err);
 #else
     return db_error_set(err, DB_ERR_UNSUPPORTED,
