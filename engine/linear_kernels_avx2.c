@@ -15,7 +15,10 @@
 
 #define AI static inline __attribute__((always_inline))
 
-enum { F_F32, F_F16, F_BF16, F_E4M3, F_I8 };
+enum { F_F32, F_F16, F_BF16, F_E4M3, F_I8, F_Q4 };
+
+/* Rows of W processed together against every block of 4 activation rows (read again from L2). */
+#define CHUNK_BYTES (64 * 1024)
 
 int db_lin_have_avx2(void) {
     return 1;
@@ -190,61 +193,58 @@ AI size_t elem_bytes(int f) {
     return f == F_F32 ? 4 : (f == F_F16 || f == F_BF16) ? 2 : 1;
 }
 
-AI void gemv_fmt(int f, const db_lin_args *a, int n0, int n1) {
+AI size_t row_bytes(int f, const db_linear *W) {
+    return f == F_Q4 ? (size_t)W->row_stride / 2 : (size_t)W->row_stride * elem_bytes(f);
+}
+
+AI float out_scale(int f, const db_lin_args *a, int n, int b) {
+    return f == F_E4M3 ? 0x1p60f * a->W->row_scale[n] * a->xscale[b]
+           : f == F_I8 ? a->W->row_scale[n]
+                       : 1.0f;
+}
+
+/* Rows [n0, n1) of W against the nb activation rows b0 .. b0 + nb - 1. */
+AI void rows_block(int f, int nb, const db_lin_args *a, int n0, int n1, int b0) {
     const db_linear *W = a->W;
-    int K = W->n_cols;
-    size_t rb = (size_t)W->row_stride * elem_bytes(f);
+    const float *x = a->xa + (size_t)b0 * (size_t)a->ldx;
+    size_t rb = row_bytes(f, W);
+    int G = W->row_stride / DB_Q4_GROUP;
     for (int n = n0; n < n1; n++) {
-        const void *row = (const char *)W->data + (size_t)n * rb;
-        for (int b0 = 0; b0 < a->B; b0 += 4) {
-            float out[4];
-            const float *x = a->xa + (size_t)b0 * (size_t)a->ldx;
-            switch (a->B - b0 < 4 ? a->B - b0 : 4) {
-            case 1:
-                dot_row(f, 1, row, K, x, a->ldx, out);
-                break;
-            case 2:
-                dot_row(f, 2, row, K, x, a->ldx, out);
-                break;
-            case 3:
-                dot_row(f, 3, row, K, x, a->ldx, out);
-                break;
-            default:
-                dot_row(f, 4, row, K, x, a->ldx, out);
-                break;
-            }
-            for (int b = 0; b < 4 && b0 + b < a->B; b++)
-                a->y[(size_t)(b0 + b) * (size_t)a->ldy + (size_t)n] =
-                    out[b] * db_lin_out_scale(a, n, b0 + b);
-        }
+        const char *row = (const char *)W->data + (size_t)n * rb;
+        float out[4];
+        if (f == F_Q4)
+            dot_row_q4(nb, (const uint8_t *)row, W->group_scale + (size_t)n * (size_t)G, G, x,
+                       a->ldx, out);
+        else
+            dot_row(f, nb, row, W->n_cols, x, a->ldx, out);
+        for (int b = 0; b < nb; b++)
+            a->y[(size_t)(b0 + b) * (size_t)a->ldy + (size_t)n] =
+                out[b] * out_scale(f, a, n, b0 + b);
     }
 }
 
-static void gemv_q4(const db_lin_args *a, int n0, int n1) {
-    const db_linear *W = a->W;
-    int G = W->row_stride / DB_Q4_GROUP;
-    for (int n = n0; n < n1; n++) {
-        const uint8_t *row = (const uint8_t *)W->data + (size_t)n * (size_t)(W->row_stride / 2);
-        const uint16_t *gs = W->group_scale + (size_t)n * (size_t)G;
+/* Chunks of rows (CHUNK_BYTES) are run against each block of 4 activation rows in turn, the
+ * block size fixed per call of rows_block so each inner loop is compiled for its own block size. */
+AI void gemv_fmt(int f, const db_lin_args *a, int n0, int n1) {
+    size_t rb = row_bytes(f, a->W);
+    int chunk = rb >= CHUNK_BYTES ? 1 : (int)(CHUNK_BYTES / rb);
+    for (int c0 = n0; c0 < n1; c0 += chunk) {
+        int c1 = n1 - c0 < chunk ? n1 : c0 + chunk;
         for (int b0 = 0; b0 < a->B; b0 += 4) {
-            float out[4];
-            const float *x = a->xa + (size_t)b0 * (size_t)a->ldx;
             switch (a->B - b0 < 4 ? a->B - b0 : 4) {
             case 1:
-                dot_row_q4(1, row, gs, G, x, a->ldx, out);
+                rows_block(f, 1, a, c0, c1, b0);
                 break;
             case 2:
-                dot_row_q4(2, row, gs, G, x, a->ldx, out);
+                rows_block(f, 2, a, c0, c1, b0);
                 break;
             case 3:
-                dot_row_q4(3, row, gs, G, x, a->ldx, out);
+                rows_block(f, 3, a, c0, c1, b0);
                 break;
             default:
-                dot_row_q4(4, row, gs, G, x, a->ldx, out);
+                rows_block(f, 4, a, c0, c1, b0);
                 break;
             }
-            for (int b = 0; b < 4 && b0 + b < a->B; b++)
-                a->y[(size_t)(b0 + b) * (size_t)a->ldy + (size_t)n] = out[b];
         }
     }
 }
@@ -263,6 +263,9 @@ static void gemv_e4m3(const db_lin_args *a, int n0, int n1) {
 }
 static void gemv_i8(const db_lin_args *a, int n0, int n1) {
     gemv_fmt(F_I8, a, n0, n1);
+}
+static void gemv_q4(const db_lin_args *a, int n0, int n1) {
+    gemv_fmt(F_Q4, a, n0, n1);
 }
 
 void db_lin_gemv_avx2(const db_lin_args *a, int n0, int n1) {
