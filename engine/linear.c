@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "linear_kernels.h"
 #include "synth.h"
 
 #define HUGE_ALIGN ((size_t)2 << 20)
@@ -248,24 +249,5 @@ db_num_type db_precision_act_type(db_precision p) {
 
 void db_round_buffer_to_precision(float *x, size_t n, db_precision p) {
     db_num_type t = db_precision_act_type(p);
-    switch (t) {
-    case DB_NUM_F32:
-        return;
-    case DB_NUM_TF32:
-        for (size_t i = 0; i < n; i++)
-            x[i] = db_round_tf32(x[i]);
-        return;
-    case DB_NUM_F16:
-        for (size_t i = 0; i < n; i++)
-            x[i] = db_f16_bits_to_f32(db_f32_to_f16_bits(x[i]));
-        return;
-    case DB_NUM_BF16:
-        for (size_t i = 0; i < n; i++)
-            x[i] = db_bf16_bits_to_f32(db_f32_to_bf16_bits(x[i]));
-        return;
-    default:
-        for (size_t i = 0; i < n; i++)
-            x[i] = db_round_to_type(x[i], t);
-        return;
-    }
+    if (t != DB_NUM_F32) db_lin_round_avx2(x, n, t);
 }

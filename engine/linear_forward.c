@@ -40,13 +40,9 @@ static void permute_q4(float *xa, int n) {
 void db_lin_prepare_row(db_precision p, const float *x, int K, float *xa, int ldx, float *xscale,
                         int q4_permuted) {
     if (p == DB_PREC_FP8) {
-        float amax = 0.0f;
-        for (int k = 0; k < K; k++)
-            amax = fmaxf(amax, fabsf(x[k]));
-        float sx = db_e4m3_scale(amax);
+        float sx = db_e4m3_scale(db_lin_absmax_avx2(x, (size_t)K));
         *xscale = sx;
-        for (int k = 0; k < K; k++)
-            xa[k] = db_e4m3_to_f32(db_e4m3_quantize(x[k], sx)) * 0x1p60f;
+        db_lin_e4m3_avx2(x, (size_t)K, sx, xa);
     } else {
         memcpy(xa, x, (size_t)K * sizeof(float));
         db_round_buffer_to_precision(xa, (size_t)K, p);

@@ -58,6 +58,15 @@ static inline float db_lin_out_scale(const db_lin_args *a, int n, int b) {
     }
 }
 
+/* x[0..n) rounded in place to type t (tf32, f16 or bf16; others element by element), identical to
+ * db_round_to_type. Scalar when AVX2 is not compiled in. */
+void db_lin_round_avx2(float *x, size_t n, db_num_type t);
+/* max |x[i]| over [0, n), NaNs ignored (as fmaxf does); 0 for n = 0. */
+float db_lin_absmax_avx2(const float *x, size_t n);
+/* out[i] = e4m3(x[i] / sx) * 2^60 as fp32, identical to db_e4m3_quantize + db_e4m3_to_f32 (0 for a
+ * zero sx). Scalar when AVX2 is not compiled in. */
+void db_lin_e4m3_avx2(const float *x, size_t n, float sx, float *out);
+
 /* Which kernels db_lin_forward_path uses: the dispatcher's choice, or one forced (for benchmarks).
  */
 typedef enum db_lin_path { DB_LIN_PATH_AUTO = 0, DB_LIN_PATH_GEMV, DB_LIN_PATH_GEMM } db_lin_path;

@@ -356,6 +356,76 @@ void db_lin_dequant_tile_avx2(const db_linear *W, int n0, int rows, float *tile,
     }
 }
 
+/* ---- activation rounding and fp8 quantisation (bit-identical to kernels/numerics.h) ---------- */
+
+/* Round to nearest even, keeping the bits above `keep` (NaN stays NaN, quieted). */
+AI __m256 round_bits(__m256 v, int drop) {
+    __m256i b = _mm256_castps_si256(v);
+    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(b, drop), _mm256_set1_epi32(1));
+    __m256i bias = _mm256_add_epi32(_mm256_set1_epi32((1 << (drop - 1)) - 1), lsb);
+    __m256i keep = _mm256_set1_epi32((int)(0xFFFFFFFFu << drop));
+    __m256i r = _mm256_and_si256(_mm256_add_epi32(b, bias), keep);
+    __m256i qnan = _mm256_and_si256(_mm256_or_si256(b, _mm256_set1_epi32(0x00400000)), keep);
+    __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+    return _mm256_blendv_ps(_mm256_castsi256_ps(r), _mm256_castsi256_ps(qnan), nan);
+}
+
+void db_lin_round_avx2(float *x, size_t n, db_num_type t) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        switch (t) {
+        case DB_NUM_BF16:
+            v = round_bits(v, 16);
+            break;
+        case DB_NUM_TF32:
+            v = round_bits(v, 13);
+            break;
+        case DB_NUM_F16:
+            v = _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            break;
+        default:
+            break;
+        }
+        _mm256_storeu_ps(x + i, v);
+    }
+    for (; i < n; i++)
+        x[i] = db_round_to_type(x[i], t);
+}
+
+float db_lin_absmax_avx2(const float *x, size_t n) {
+    __m256 m = _mm256_setzero_ps();
+    const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) /* max_ps returns its second operand for a NaN: NaNs are skipped */
+        m = _mm256_max_ps(_mm256_andnot_ps(sign_mask, _mm256_loadu_ps(x + i)), m);
+    float lanes[8], r = 0.0f;
+    _mm256_storeu_ps(lanes, m);
+    for (int j = 0; j < 8; j++)
+        r = fmaxf(r, lanes[j]);
+    for (; i < n; i++)
+        r = fmaxf(r, fabsf(x[i]));
+    return r;
+}
+
+void db_lin_e4m3_avx2(const float *x, size_t n, float sx, float *out) {
+    const __m256 scale = _mm256_set1_ps(sx), magic = _mm256_set1_ps(16384.0f); /* ulp 2^-9 */
+    const __m256 sign_mask = _mm256_set1_ps(-0.0f), min_normal = _mm256_set1_ps(0x1p-6f);
+    size_t i = 0;
+    for (; sx != 0.0f && i + 8 <= n; i += 8) {
+        __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), scale);
+        __m256 sign = _mm256_and_ps(v, sign_mask), a = _mm256_andnot_ps(sign_mask, v);
+        __m256 sub = _mm256_sub_ps(_mm256_add_ps(a, magic), magic); /* multiple of 2^-9 */
+        __m256 r =
+            _mm256_blendv_ps(round_bits(a, 20), sub, _mm256_cmp_ps(a, min_normal, _CMP_LT_OQ));
+        r = _mm256_min_ps(r, _mm256_set1_ps(DB_E4M3_MAX)); /* saturate (a NaN becomes 448 here) */
+        r = _mm256_blendv_ps(r, a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q)); /* ... and NaN again */
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_or_ps(r, sign), _mm256_set1_ps(0x1p60f)));
+    }
+    for (; i < n; i++)
+        out[i] = db_e4m3_to_f32(db_e4m3_quantize(x[i], sx)) * 0x1p60f;
+}
+
 #else /* no AVX2: the dispatcher uses the scalar kernels */
 
 int db_lin_have_avx2(void) {
@@ -368,6 +438,23 @@ void db_lin_gemv_avx2(const db_lin_args *a, int n0, int n1) {
 
 void db_lin_dequant_tile_avx2(const db_linear *W, int n0, int rows, float *tile, int ld) {
     db_lin_dequant_tile_scalar(W, n0, rows, tile, ld);
+}
+
+void db_lin_round_avx2(float *x, size_t n, db_num_type t) {
+    for (size_t i = 0; i < n; i++)
+        x[i] = db_round_to_type(x[i], t);
+}
+
+float db_lin_absmax_avx2(const float *x, size_t n) {
+    float r = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        r = fmaxf(r, fabsf(x[i]));
+    return r;
+}
+
+void db_lin_e4m3_avx2(const float *x, size_t n, float sx, float *out) {
+    for (size_t i = 0; i < n; i++)
+        out[i] = db_e4m3_to_f32(db_e4m3_quantize(x[i], sx)) * 0x1p60f;
 }
 
 #endif
