@@ -29,7 +29,7 @@ static void usage(FILE *f) {
                "Commands:\n", DECODEBENCH_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nExit codes: 0 success, 1 failure (or gate regression), 2 usage error.\n");
+    fprintf(f, "\nExit codes: 0 success, 1 failure (or gate regression), 2 usage error, 3 gate inconclusive.\n");
 }
 
 int main(int argc, char **argv) {
