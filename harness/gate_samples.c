@@ -130,7 +130,8 @@ static int add_env_object(db_gate_env *e, const json_t *obj, const char *prefix,
     json_t *v;
     json_object_foreach((json_t *)obj, k, v) {
         char name[256], text[1024];
-        snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", k);
+        int w = snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", k);
+        if (w < 0 || (size_t)w >= sizeof name) continue; /* a path this long is no field of ours */
         if (json_is_object(v)) {
             if (depth < 4 && add_env_object(e, v, name, depth + 1)) return -1;
             continue;
@@ -150,7 +151,8 @@ static int add_numbers(db_gate_samples *s, const json_t *obj, const char *prefix
     json_object_foreach((json_t *)obj, k, v) {
         if (!*prefix && !strcmp(k, "environment")) continue;
         char name[256];
-        snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", k);
+        int w = snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", k);
+        if (w < 0 || (size_t)w >= sizeof name) continue; /* a path this long is no metric of ours */
         if (json_is_object(v) && depth < 4) {
             if (add_numbers(s, v, name, depth + 1, count)) return -1;
         } else if (json_is_number(v) && isfinite(json_number_value(v))) {
