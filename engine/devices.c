@@ -71,6 +71,11 @@ db_peak_type db_device_gemm_peak(db_precision p) {
     }
 }
 
+double db_device_scheme_peak(const db_device_ceilings *c, db_precision p) {
+    if ((unsigned)p < DB_PREC_COUNT && c->scheme_peak_flops[p] > 0) return c->scheme_peak_flops[p];
+    return c->peak_flops[db_device_gemm_peak(p)];
+}
+
 db_peak_type db_device_attention_peak(db_precision p) {
     switch (p) {
     case DB_PREC_FP32:
@@ -86,7 +91,7 @@ db_peak_type db_device_attention_peak(db_precision p) {
 
 double db_device_ridge(const db_device_ceilings *c, db_precision p) {
     if (!(c->memory_bandwidth > 0)) return 0.0;
-    return c->peak_flops[db_device_gemm_peak(p)] / c->memory_bandwidth;
+    return db_device_scheme_peak(c, p) / c->memory_bandwidth;
 }
 
 double db_device_crossover_batch(const db_device_ceilings *c, db_precision p) {
@@ -177,6 +182,32 @@ static void parse_peaks(json_t *root, problems *p, db_device_ceilings *c) {
     }
 }
 
+/* Optional "scheme_peak_tflops": {precision name: TFLOP/s >= 0}. */
+static void parse_scheme_peaks(json_t *root, problems *p, db_device_ceilings *c) {
+    json_t *obj = json_object_get(root, "scheme_peak_tflops");
+    if (!obj) return;
+    if (!json_is_object(obj)) {
+        problem(p, "'scheme_peak_tflops' must be an object of TFLOP/s by precision");
+        return;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(obj, key, val) {
+        db_precision prec;
+        if (db_precision_parse(key, &prec) != 0)
+            problem(p,
+                    "'scheme_peak_tflops' has an unknown precision '%s' (expected fp32, tf32, "
+                    "fp16, bf16, fp8, int8, int4)",
+                    key);
+        else if (!json_is_number(val) || !(json_number_value(val) >= 0) ||
+                 !(json_number_value(val) <= 1e9))
+            problem(p, "'scheme_peak_tflops.%s' must be a number >= 0 (TFLOP/s, at most 1e9)",
+                    key);
+        else
+            c->scheme_peak_flops[prec] = json_number_value(val) * 1e12;
+    }
+}
+
 static void parse_ceilings(json_t *root, problems *p, db_device_ceilings *c) {
     string_field(root, "device", p, c->name, sizeof c->name);
     string_field(root, "source", p, c->source, sizeof c->source);
@@ -191,6 +222,7 @@ static void parse_ceilings(json_t *root, problems *p, db_device_ceilings *c) {
     c->memory_bytes = gb * 1e9;
     c->step_overhead_s = us * 1e-6;
     parse_peaks(root, p, c);
+    parse_scheme_peaks(root, p, c);
     json_t *fp = json_object_get(root, "fingerprint");
     if (fp && !json_is_object(fp)) problem(p, "'fingerprint' must be an object");
 }
@@ -230,6 +262,14 @@ static json_t *ceilings_to_json(const db_device_ceilings *c, json_t *fingerprint
         json_object_set_new(root, "memory_GB", json_real(c->memory_bytes / 1e9));
     json_object_set_new(root, "step_overhead_us", json_real(c->step_overhead_s * 1e6));
     json_object_set_new(root, "peak_tflops", peaks);
+    json_t *schemes = NULL;
+    for (int k = 0; k < DB_PREC_COUNT; k++)
+        if (c->scheme_peak_flops[k] > 0) {
+            if (!schemes) schemes = json_object();
+            json_object_set_new(schemes, db_precision_name((db_precision)k),
+                                json_real(c->scheme_peak_flops[k] / 1e12));
+        }
+    if (schemes) json_object_set_new(root, "scheme_peak_tflops", schemes);
     if (fingerprint) json_object_set_new(root, "fingerprint", fingerprint);
     return root;
 }

@@ -14,6 +14,10 @@
  *                           (dense, 1e12 FLOP/s, >= 0; a missing or 0 entry means "not available")
  *   "memory_GB"             number >= 0, optional: device memory in 1e9 bytes (sizes the default KV)
  *   "step_overhead_us"      number >= 0, optional: fixed per-step overhead (default 30)
+ *   "scheme_peak_tflops"    object, optional: the peak a precision scheme's GEMMs reached as measured
+ *                           (keys fp32, tf32, fp16, bf16, fp8, int8, int4; 1e12 FLOP/s, >= 0; 0 or
+ *                           missing: the scheme runs at the peak_tflops entry db_device_gemm_peak
+ *                           maps it to). `decodebench roofline` writes it.
  *   "fingerprint"           object, optional: where and how the ceilings were taken (kept opaque)
  */
 #ifndef DB_DEVICES_H
@@ -46,6 +50,8 @@ typedef struct db_device_ceilings {
     double memory_bytes;              /* device memory; 0 when not known */
     double peak_flops[DB_PEAK_COUNT]; /* FLOP/s; 0 when not available */
     double step_overhead_s;           /* fixed per-step overhead the sim adds */
+    double scheme_peak_flops[DB_PREC_COUNT]; /* FLOP/s of a scheme's GEMMs as measured; 0 when not
+                                                given (datasheet presets give none) */
 } db_device_ceilings;
 
 /* Datasheet presets (spec/roofline.md): h100-sxm, h200, a100-80g, l40s. */
@@ -65,9 +71,13 @@ db_status db_device_resolve(const char *name_or_path, db_device_ceilings *out, d
 /* The peak a scheme's GEMMs run at: fp32 -> fp32, tf32 -> tf32, fp16 -> fp16, fp8 -> fp8,
  * bf16 and the weight-only int8 / int4 (bf16 activations) -> bf16. */
 db_peak_type db_device_gemm_peak(db_precision p);
+/* FLOP/s a scheme's GEMMs run at on c: its own measured peak (scheme_peak_flops) when given, else
+ * peak_flops[db_device_gemm_peak(p)]; 0 when neither is available. */
+double db_device_scheme_peak(const db_device_ceilings *c, db_precision p);
 /* The peak attention runs at: fp32 -> fp32, tf32 -> tf32, fp16 -> fp16, everything else -> bf16. */
 db_peak_type db_device_attention_peak(db_precision p);
-/* Ridge point AI* = peak / bandwidth (FLOP per byte) for the scheme's GEMM peak; 0 if unavailable. */
+/* Ridge point AI* = peak / bandwidth (FLOP per byte) for the scheme's GEMM peak (db_device_scheme_peak);
+ * 0 if unavailable. */
 double db_device_ridge(const db_device_ceilings *c, db_precision p);
 /* Predicted decode crossover batch B* = ridge x bytes-per-weight / 2 (spec/roofline.md). */
 double db_device_crossover_batch(const db_device_ceilings *c, db_precision p);

@@ -8,29 +8,36 @@
 #include "backend.h"
 #include "cost.h"
 
-static db_peak_type class_peak(db_op_class c, db_precision p) {
+/* The peak class c runs at: the GEMM classes at the scheme's own measured peak when the ceilings
+ * give one (db_device_scheme_peak), attention at its attention peak, norm at fp32. */
+static double class_peak(const db_device_ceilings *dev, db_op_class c, db_precision p) {
     switch (c) {
     case DB_OP_ATTN:
-        return db_device_attention_peak(p);
+        return dev->peak_flops[db_device_attention_peak(p)];
     case DB_OP_NORM:
-        return DB_PEAK_FP32;
+        return dev->peak_flops[DB_PEAK_FP32];
     default:
-        return db_device_gemm_peak(p);
+        return db_device_scheme_peak(dev, p);
     }
+}
+
+/* The name of the peak class c needs, for messages. */
+static const char *class_peak_name(db_op_class c, db_precision p) {
+    if (c == DB_OP_ATTN) return db_peak_type_name(db_device_attention_peak(p));
+    if (c == DB_OP_NORM) return db_peak_type_name(DB_PEAK_FP32);
+    return db_peak_type_name(db_device_gemm_peak(p));
 }
 
 db_status db_sim_check_device(const db_device_ceilings *dev, db_precision p, db_error *err) {
     if (!(dev->memory_bandwidth > 0))
         return db_error_set(err, DB_ERR_INVALID, "sim device %s has no memory bandwidth",
                             dev->name);
-    for (int c = 0; c < DB_OP_COUNT; c++) {
-        db_peak_type t = class_peak((db_op_class)c, p);
-        if (!(dev->peak_flops[t] > 0))
+    for (int c = 0; c < DB_OP_COUNT; c++)
+        if (!(class_peak(dev, (db_op_class)c, p) > 0))
             return db_error_set(err, DB_ERR_UNSUPPORTED,
                                 "sim device %s has no %s peak, which precision %s needs for %s",
-                                dev->name, db_peak_type_name(t), db_precision_name(p),
-                                db_op_class_name((db_op_class)c));
-    }
+                                dev->name, class_peak_name((db_op_class)c, p),
+                                db_precision_name(p), db_op_class_name((db_op_class)c));
     return DB_OK;
 }
 
@@ -38,7 +45,7 @@ void db_sim_step_time(const db_device_ceilings *dev, db_precision p, const db_co
                       double overhead_s, db_sim_time *out) {
     memset(out, 0, sizeof *out);
     for (int c = 0; c < DB_OP_COUNT; c++) {
-        double peak = dev->peak_flops[class_peak((db_op_class)c, p)];
+        double peak = class_peak(dev, (db_op_class)c, p);
         double compute = peak > 0 ? cost->flops[c] / peak : 0.0;
         double memory = cost->bytes[c] / dev->memory_bandwidth;
         out->memory_bound[c] = memory >= compute;

@@ -5,7 +5,8 @@
  *   step_seconds = overhead + device_seconds,  device_seconds = sum over op classes c of
  *                  max(flops[c] / peak(c), bytes[c] / memory_bandwidth)
  * with the FLOPs and bytes of db_cost_model (cost.h) and the peaks of the device (devices.h):
- * qkv, out_proj, mlp and lm_head at the scheme's GEMM peak (db_device_gemm_peak), attention at
+ * qkv, out_proj, mlp and lm_head at the scheme's GEMM peak (db_device_scheme_peak: the scheme's own
+ * measured peak when the ceilings file gives one, else db_device_gemm_peak's entry), attention at
  * db_device_attention_peak, norm (elementwise) at the fp32 peak. Each op is assumed to overlap its own
  * compute and memory traffic perfectly and ops run one after another. The next token of an item is a
  * hash of (seed, seq_id, position of the new token) modulo the vocabulary: deterministic, so runs on the

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "env.h"
+#include "gpu_facts.h"
 #include "run_report.h"
 #include "sweep_ceilings.h"
 
@@ -20,13 +21,15 @@ typedef struct roofline_args {
     const char *device;
     const char *out;
     int quiet;
+    int gemm_n_given, warmup_given; /* cuda has its own defaults for these */
+    int cpu_only_flag;              /* --threads, --linear or --linear-batch given */
     db_ceilings_opts opts;
 } roofline_args;
 
 static void print_help(FILE *f) {
     /* clang-format off */
     fprintf(f,
-"Usage: decodebench roofline [--backend cpu|sim] [--device PRESET] [--out FILE] [flags]\n"
+"Usage: decodebench roofline [--backend auto|cpu|cuda|sim] [--device PRESET] [--out FILE] [flags]\n"
 "\n"
 "Measures the ceilings of a backend and writes them as a ceilings JSON file, which the sim backend\n"
 "(--device FILE.json) and `decodebench sweep --ceilings FILE.json` read.\n"
@@ -34,23 +37,29 @@ static void print_help(FILE *f) {
 "       sum over buffers far above the last-level cache; fp32 peak = OpenBLAS SGEMM; fp16, bf16,\n"
 "       fp8, int8 and int4 peaks = the engine's dequantising linear layer at a large batch.\n"
 "       Each figure is the median of the timed runs after warm-up.\n"
+"  cuda: memory bandwidth = device-to-device copy of --buffer bytes (read + written); peaks =\n"
+"       cuBLAS / cuBLASLt GEMMs n x n x n of fp32, tf32, fp16, bf16, fp8 (compute capability\n"
+"       8.9+) and int8, on device 0; medians of CUDA-event-timed runs. The GPU's facts go into\n"
+"       the fingerprint.\n"
 "  sim: nothing is measured; the datasheet preset given by --device is written, labelled\n"
 "       \"datasheet\".\n"
 "\n"
 "Flags:\n"
-"  --backend auto|cpu|sim    auto = cuda if a GPU answers, else cpu         (default auto)\n"
+"  --backend auto|cpu|cuda|sim  auto = cuda if a GPU answers, else cpu      (default auto)\n"
 "  --device PRESET|FILE.json sim only: h100-sxm, h200, a100-80g, l40s or a ceilings file\n"
 "  --out FILE                the ceilings JSON file                       (default ceilings.json)\n"
-"  --threads N               threads; 0 = all online CPUs                  (default 0)\n"
+"  --threads N               cpu threads; 0 = all online CPUs              (default 0)\n"
 "  --buffer SIZE             bandwidth buffer size, e.g. 1GiB, >= 1MiB     (default 1GiB)\n"
-"  --gemm-n N                SGEMM size n x n x n                           (default 2048)\n"
-"  --linear NxK              weight shape of the dequantising paths        (default 4096x4096)\n"
-"  --linear-batch B          batch of the dequantising paths               (default 512)\n"
-"  --warmup N                untimed runs before timing                    (default 1)\n"
-"  --reps N                  timed runs, 1..%d      (default 7 for bandwidth, 5 for GEMMs)\n"
+"  --gemm-n N                GEMM size n x n x n            (default cpu 2048, cuda 8192)\n"
+"  --linear NxK              cpu: weight shape of the dequantising paths   (default 4096x4096)\n"
+"  --linear-batch B          cpu: batch of the dequantising paths          (default 512)\n"
+"  --warmup N                untimed runs before timing        (default cpu 1, cuda 3)\n"
+"  --reps N                  timed runs, 1..%d   (default cpu 7 for bandwidth, 5 for GEMMs;\n"
+"                            cuda 20)\n"
 "  --quiet                   print nothing but errors\n"
 "\n"
-"Exit codes: 0 written, 1 a measurement or the write failed, 2 usage error.\n",
+"Exit codes: 0 written, 1 a measurement or the write failed (cuda: also no CUDA device, or a\n"
+"build without CUDA), 2 usage error.\n",
             DB_CEIL_MAX_REPS);
     /* clang-format on */
 }
@@ -73,14 +82,16 @@ static int parse_flag(roofline_args *a, const char *f, const char *v) {
     long long n;
     int64_t bytes;
     if (!strcmp(f, "--backend")) {
-        if (db_backend_parse(v, &a->backend) == 0 && a->backend != DB_BACKEND_CUDA) return 0;
-        fprintf(stderr, "decodebench %s: --backend expects auto, cpu or sim, got '%s'\n", CMD, v);
+        if (db_backend_parse(v, &a->backend) == 0) return 0;
+        fprintf(stderr, "decodebench %s: --backend expects auto, cpu, cuda or sim, got '%s'\n",
+                CMD, v);
         return -1;
     }
     if (!strcmp(f, "--device")) return a->device = v, 0;
     if (!strcmp(f, "--out")) return a->out = v, 0;
     if (!strcmp(f, "--threads")) {
         if (db_cli_int(CMD, f, v, 0, 1024, &n)) return -1;
+        a->cpu_only_flag = 1;
         return a->opts.threads = (int)n, 0;
     }
     if (!strcmp(f, "--buffer")) {
@@ -93,15 +104,18 @@ static int parse_flag(roofline_args *a, const char *f, const char *v) {
     }
     if (!strcmp(f, "--gemm-n")) {
         if (db_cli_int(CMD, f, v, 1, 65536, &n)) return -1;
+        a->gemm_n_given = 1;
         return a->opts.gemm_n = (int)n, 0;
     }
-    if (!strcmp(f, "--linear")) return parse_shape(v, &a->opts);
+    if (!strcmp(f, "--linear")) return a->cpu_only_flag = 1, parse_shape(v, &a->opts);
     if (!strcmp(f, "--linear-batch")) {
         if (db_cli_int(CMD, f, v, 1, 65536, &n)) return -1;
+        a->cpu_only_flag = 1;
         return a->opts.linear_batch = (int)n, 0;
     }
     if (!strcmp(f, "--warmup")) {
         if (db_cli_int(CMD, f, v, 0, 100, &n)) return -1;
+        a->warmup_given = 1;
         return a->opts.warmup = (int)n, 0;
     }
     if (!strcmp(f, "--reps")) {
@@ -141,12 +155,14 @@ static int parse_args(int argc, char **argv, roofline_args *a) {
         if (r > 0) return db_cli_usage_error(CMD, "unknown flag '%s'", name);
         if (r < 0) return DB_EXIT_USAGE;
     }
-    if (a->backend == DB_BACKEND_AUTO) {
-#ifdef DECODEBENCH_HAVE_CUDA
-        a->backend = DB_BACKEND_CUDA;
-#else
-        a->backend = DB_BACKEND_CPU;
-#endif
+    if (a->backend == DB_BACKEND_AUTO) a->backend = db_gpu_resolve_auto();
+    if (a->backend == DB_BACKEND_CUDA) { /* 0: the CUDA measurement's own defaults */
+        if (!a->gemm_n_given) a->opts.gemm_n = 0;
+        if (!a->warmup_given) a->opts.warmup = 0;
+        if (a->cpu_only_flag && !a->quiet)
+            fprintf(stderr, "decodebench %s: note: --threads, --linear and --linear-batch apply "
+                            "to the cpu backend; the cuda measurement ignores them\n",
+                    CMD);
     }
     if (a->device && a->backend != DB_BACKEND_SIM)
         return db_cli_usage_error(CMD, "--device applies to --backend sim only (a preset or file "
@@ -195,6 +211,10 @@ static int fingerprint(const roofline_args *a, int argc, char **argv, db_kv_list
     int rc = db_kv_set(l, "backend", db_backend_name(a->backend)) | db_kv_set(l, "date", date) |
              db_kv_set(l, "command_line", cmdline ? cmdline : "");
     free(cmdline);
+    db_cuda_device_info info;
+    char why[256];
+    if (rc == 0 && a->backend == DB_BACKEND_CUDA && db_gpu_probe(0, &info, why, sizeof why) == 0)
+        rc = db_gpu_add_facts(l, &info);
     return rc;
 }
 

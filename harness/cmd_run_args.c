@@ -8,7 +8,9 @@
 #include "cli.h"
 #include "devices.h"
 #include "env.h"
+#include "gpu_facts.h"
 #include "model.h"
+#include "sweep_ceilings.h"
 
 #define CMD "run"
 
@@ -93,8 +95,10 @@ void run_args_print_help(FILE *f) {
 "  --kernel-trace                cuda: record every kernel with CUPTI into kernels.csv (step, op,\n"
 "                                times, launch shape) and kernel_ops.csv (where the step time goes);\n"
 "                                off by itself under nsys / ncu / nvprof      (default off)\n"
-"  --ceilings PRESET|FILE.json   cuda: device ceilings for kernel_ops.csv's fraction of ceiling\n"
-"                                (default: the datasheet preset matching the GPU's name, if any)\n"
+"  --ceilings PRESET|FILE.json   cpu, cuda: ceilings (a preset or a `decodebench roofline` file)\n"
+"                                for MFU and MBU and for kernel_ops.csv's fraction of ceiling\n"
+"                                (default: cuda the datasheet preset matching the GPU's name, if\n"
+"                                any; cpu none, so no MFU/MBU; sim uses --device's ceilings)\n"
 "  --help                        this text\n"
 "\n"
 "Exit codes: 0 success; 1 the run failed (reason printed); 2 usage error (bad flag, value or input\n"
@@ -296,15 +300,6 @@ static int parse_one(run_args *a, int argc, char **argv, int *i) {
     return r < 0 ? DB_EXIT_USAGE : 0;
 }
 
-/* auto: cuda if this build has it and a GPU answers, else cpu (as db_engine_open decides). */
-static db_backend_kind resolve_auto(void) {
-#ifdef DECODEBENCH_HAVE_CUDA
-    return db_cuda_device_count() > 0 ? DB_BACKEND_CUDA : DB_BACKEND_CPU;
-#else
-    return DB_BACKEND_CPU;
-#endif
-}
-
 /* Flags that depend on each other, the model and the backend. */
 static int resolve(run_args *a, db_slo_set *slo, db_model_config *model) {
     if (a->kv_tokens && a->kv_mem)
@@ -312,7 +307,7 @@ static int resolve(run_args *a, db_slo_set *slo, db_model_config *model) {
     if (a->sched.max_batch_tokens < a->sched.max_batch)
         return db_cli_usage_error(CMD, "--max-batch-tokens (%d) must be >= --max-batch (%d)",
                                   a->sched.max_batch_tokens, a->sched.max_batch);
-    a->resolved = a->backend == DB_BACKEND_AUTO ? resolve_auto() : a->backend;
+    a->resolved = a->backend == DB_BACKEND_AUTO ? db_gpu_resolve_auto() : a->backend;
     if (a->device && a->resolved != DB_BACKEND_SIM)
         return db_cli_usage_error(CMD, "--device applies to --backend sim only");
     if (a->resolved == DB_BACKEND_SIM && !a->device) a->device = DB_RUN_DEFAULT_SIM_DEVICE;
@@ -321,8 +316,13 @@ static int resolve(run_args *a, db_slo_set *slo, db_model_config *model) {
                                   "--kernel-trace needs --backend cuda (or auto on a machine with "
                                   "a GPU); the %s backend runs no kernels",
                                   db_backend_name(a->backend));
-    if (a->ceilings && !a->kernel_trace)
-        return db_cli_usage_error(CMD, "--ceilings applies to --kernel-trace only");
+    if (a->ceilings && a->resolved == DB_BACKEND_SIM)
+        return db_cli_usage_error(CMD, "--ceilings applies to the cpu and cuda backends; the sim "
+                                       "prices and reports MFU/MBU with --device's ceilings");
+    db_ceilings ceil;
+    db_error cerr;
+    if (a->ceilings && db_ceilings_resolve(a->ceilings, &ceil, &cerr) != DB_OK)
+        return db_cli_usage_error(CMD, "--ceilings %s: %s", a->ceilings, cerr.msg);
     if (a->precision == DB_PREC_COUNT)
         a->precision = a->resolved == DB_BACKEND_CPU ? DB_PREC_FP32 : DB_PREC_BF16;
     if (a->kv_dtype == DB_KV_COUNT)
@@ -415,13 +415,24 @@ void run_args_metrics_config(const run_args *a, const db_engine *e, const db_slo
     mc->warmup_requests = a->warmup_requests;
     mc->cooldown_ns = db_run_ns(a->cooldown_s);
     mc->slo = slo;
-    /* MFU / MBU need the device's peaks: known for the sim's device ceilings; unknown (not
-     * reported) for cpu and cuda. */
-    db_device_ceilings dc;
-    if (db_engine_backend(e) == DB_BACKEND_SIM &&
-        db_device_resolve(a->device, &dc, NULL) == DB_OK) {
-        mc->peak_flops = dc.peak_flops[db_device_gemm_peak(db_engine_get_opts(e)->precision)];
-        mc->peak_bytes_per_s = dc.memory_bandwidth;
+    /* MFU / MBU need the device's peaks: the scheme's GEMM peak and the bandwidth of the
+     * ceilings run_args_ceilings names; not reported without them. */
+    db_ceilings c;
+    const char *name = run_args_ceilings(a, e);
+    if (name && db_ceilings_resolve(name, &c, NULL) == DB_OK) {
+        mc->peak_flops = db_ceilings_peak(&c, db_engine_get_opts(e)->precision);
+        mc->peak_bytes_per_s = c.dev.memory_bandwidth;
+    }
+}
+
+const char *run_args_ceilings(const run_args *a, const db_engine *e) {
+    switch (db_engine_backend(e)) {
+    case DB_BACKEND_SIM:
+        return a->device;
+    case DB_BACKEND_CUDA:
+        return a->ceilings ? a->ceilings : db_profile_preset_for_gpu(db_engine_device_name(e));
+    default:
+        return a->ceilings;
     }
 }
 
@@ -452,6 +463,12 @@ void run_args_facts(const run_args *a, const db_engine *e, const db_schedule *s,
     db_kv_set_int(kv, "kv_block_size", db_engine_kv_block_size(e));
     db_kv_set_int(kv, "kv_blocks", db_engine_kv_total_blocks(e));
     if (db_engine_backend(e) == DB_BACKEND_CPU) db_kv_set_int(kv, "threads", a->threads);
+    db_cuda_device_info gpu;
+    if (db_engine_backend(e) == DB_BACKEND_CUDA &&
+        db_gpu_probe(o->cuda_device, &gpu, err, sizeof err) == 0)
+        db_gpu_add_facts(kv, &gpu);
+    const char *ceil = run_args_ceilings(a, e);
+    db_kv_set(kv, "ceilings", ceil ? ceil : "none");
     db_kv_set(kv, "batching", db_batching_name(a->sched.batching));
     db_kv_set_int(kv, "max_batch", a->sched.max_batch);
     db_kv_set_int(kv, "max_batch_tokens", a->sched.max_batch_tokens);

@@ -67,7 +67,8 @@ typedef struct run_args {
     db_step_window profile_window; /* --profile-steps; end = 0: none */
     const char *profile_steps;     /* as given */
     bool kernel_trace;             /* --kernel-trace */
-    const char *ceilings;          /* --ceilings PRESET|FILE.json (cuda kernel breakdown) */
+    const char *ceilings;          /* --ceilings PRESET|FILE.json (cpu, cuda: MFU/MBU, kernel
+                                      breakdown) */
 } run_args;
 
 /* Parses argv (argv[0] = "run"). Returns true when the run should go ahead (a, slo and model
@@ -81,6 +82,10 @@ void run_args_engine_opts(const run_args *a, const db_model_config *model, db_en
 void run_args_metrics_config(const run_args *a, const db_engine *e, const db_slo_set *slo,
                              db_metrics_config *mc);
 void run_args_run_opts(const run_args *a, const db_engine *e, db_run_opts *ro);
+/* The ceilings MFU and MBU (and the kernel breakdown) are priced with: sim its --device; cuda
+ * --ceilings, else the datasheet preset matching the GPU's name (db_profile_preset_for_gpu), else
+ * NULL; cpu --ceilings or NULL. A preset name or a ceilings JSON path. */
+const char *run_args_ceilings(const run_args *a, const db_engine *e);
 /* The run's settings and engine facts for summary.json (environment fingerprint included). */
 void run_args_facts(const run_args *a, const db_engine *e, const db_schedule *s,
                     const db_workload_info *wi, const db_run_stats *st, db_kv_list *facts);

@@ -15,7 +15,9 @@
 #include "commands.h"
 #include "crossover.h"
 #include "env.h"
+#include "gpu_facts.h"
 #include "model.h"
+#include "profile.h"
 #include "capacity.h"
 #include "sweep.h"
 #include "sweep_csv.h"
@@ -44,7 +46,7 @@ static void print_help(FILE *f) {
 "Runs every point of a grid (precision x KV dtype x context x batch) and appends one CSV row per\n"
 "point as it finishes. Mode step: B sequences are prefilled to the context (untimed), then\n"
 "--warmup-steps decode steps run untimed and --steps decode steps are timed; the point's step time\n"
-"is their median (cpu: measured; sim: modelled). Each row has the inputs, the ceilings in use, the\n"
+"is their median (cpu, cuda: measured; sim: modelled). Each row has the inputs, the ceilings in use, the\n"
 "step time, tokens/s, FLOPs, bytes, arithmetic intensity, achieved TFLOP/s and GB/s, MFU, MBU,\n"
 "per-op-class FLOPs and bytes, and the predicted and measured crossover batch of its curve.\n"
 "\n"
@@ -57,14 +59,16 @@ static void print_help(FILE *f) {
 "\n"
 "Engine:\n"
 "  --mode step|serve         what a point measures                        (default step)\n"
-"  --backend auto|cpu|sim    auto = cuda if a GPU answers, else cpu       (default auto)\n"
+"  --backend auto|cpu|cuda|sim  auto = cuda if a GPU answers, else cpu    (default auto)\n"
 "  --model NAME|FILE.json|FILE.bin  model preset, shape or llama2.c checkpoint (default llama2c-15m)\n"
 "  --layers N                only the first N layers                      (default: all)\n"
 "  --device PRESET|FILE.json sim: h100-sxm, h200, a100-80g, l40s or a ceilings file\n"
 "                                                                         (default h100-sxm)\n"
 "  --ceilings PRESET|FILE.json  ceilings for MFU, MBU and the predictions (default: sim the\n"
-"                            --device; cpu none, so those columns stay empty: measure them with\n"
-"                            `decodebench roofline` and pass the file)\n"
+"                            --device; cuda the datasheet preset matching the GPU's name (H100\n"
+"                            SXM, H200, A100 80GB, L40S), if any; cpu none. Without ceilings those\n"
+"                            columns stay empty: measure them with `decodebench roofline` and\n"
+"                            pass the file)\n"
 "  --threads N               cpu threads; 0 = all cores                   (default 0)\n"
 "  --warmup-steps N          untimed decode steps per point               (default 2)\n"
 "  --steps N                 timed decode steps per point                 (default 5)\n"
@@ -106,7 +110,8 @@ static void print_help(FILE *f) {
 "\n"
 "A point that fails (KV cache too small, out of memory, longer than the model's context) is\n"
 "recorded with status failed and the reason in `error`; the sweep goes on. Ctrl-C stops after the\n"
-"current point. Exit codes: 0 done (even with failed points), 1 a write failed, 2 usage error.\n");
+"current point. Exit codes: 0 done (even with failed points), 1 a write failed or --backend cuda\n"
+"without a CUDA device (or in a build without CUDA), 2 usage error.\n");
     /* clang-format on */
 }
 
@@ -311,16 +316,12 @@ static int configure(const sweep_args *a, db_sweep_config *c, db_ceilings *ceil,
                      size_t device_len, db_slo_set *slo) {
     char err[512];
     memset(c, 0, sizeof *c);
-    c->backend = a->backend;
-    if (c->backend == DB_BACKEND_AUTO) {
-#ifdef DECODEBENCH_HAVE_CUDA
-        c->backend = db_cuda_device_count() > 0 ? DB_BACKEND_CUDA : DB_BACKEND_CPU;
-#else
-        c->backend = DB_BACKEND_CPU;
-#endif
+    c->backend = a->backend == DB_BACKEND_AUTO ? db_gpu_resolve_auto() : a->backend;
+    db_cuda_device_info gpu = {0};
+    if (c->backend == DB_BACKEND_CUDA && db_gpu_probe(0, &gpu, err, sizeof err) != 0) {
+        fprintf(stderr, "decodebench %s: --backend cuda: %s\n", CMD, err);
+        return DB_EXIT_FAIL;
     }
-    if (c->backend == DB_BACKEND_CUDA)
-        return db_cli_usage_error(CMD, "--backend cuda: sweeps run on cpu or sim in this version");
     if (a->device && c->backend != DB_BACKEND_SIM)
         return db_cli_usage_error(CMD, "--device applies to --backend sim only");
     db_error e = {0};
@@ -331,6 +332,15 @@ static int configure(const sweep_args *a, db_sweep_config *c, db_ceilings *ceil,
     c->checkpoint = ends_with(a->model, ".bin") ? a->model : NULL;
     c->sim_device = c->backend == DB_BACKEND_SIM ? (a->device ? a->device : "h100-sxm") : NULL;
     const char *ceil_name = a->ceilings ? a->ceilings : c->sim_device;
+    if (!ceil_name && c->backend == DB_BACKEND_CUDA) {
+        ceil_name = db_profile_preset_for_gpu(gpu.name);
+        if (ceil_name && !a->quiet)
+            fprintf(stderr,
+                    "decodebench %s: ceilings: the %s datasheet preset, matched from the GPU "
+                    "name '%s' (pass --ceilings FILE from `decodebench roofline` for measured "
+                    "ones)\n",
+                    CMD, ceil_name, gpu.name);
+    }
     if (ceil_name) {
         if (db_ceilings_resolve(ceil_name, ceil, &e) != DB_OK)
             return db_cli_usage_error(CMD, "%s: %s", a->ceilings ? "--ceilings" : "--device",
@@ -339,6 +349,8 @@ static int configure(const sweep_args *a, db_sweep_config *c, db_ceilings *ceil,
     }
     if (c->backend == DB_BACKEND_SIM)
         snprintf(device, device_len, "%s", c->sim_device);
+    else if (c->backend == DB_BACKEND_CUDA)
+        snprintf(device, device_len, "%.*s", (int)device_len - 1, gpu.name);
     else
         db_env_cpu_model("/proc/cpuinfo", device, device_len);
     c->device_label = device;

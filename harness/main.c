@@ -43,6 +43,11 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "--version")) {
         printf("decodebench %s\n", DECODEBENCH_VERSION);
+#ifdef DECODEBENCH_HAVE_CUDA
+        printf("cuda backend: built in\n");
+#else
+        printf("cuda backend: not built\n");
+#endif
         return DB_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -3,8 +3,11 @@
  * file, and written back as a ceilings JSON file that engine/devices.h reads (so `--device
  * FILE.json` on the sim backend accepts it).
  *
- * Measurement plugs in per backend (db_ceilings_backends): the CPU's is here; a backend without one
- * answers DB_ERR_UNSUPPORTED. CPU ceilings (kernels/ceilings.h for the microbenchmarks):
+ * Measurement plugs in per backend (db_ceilings_backends): cpu and cuda; a backend without one
+ * answers DB_ERR_UNSUPPORTED. CUDA ceilings (engine/cuda_ceilings.h, device 0): memory_bandwidth =
+ * device-to-device copy (bytes read + written), peaks = cuBLAS / cuBLASLt GEMMs of fp32, tf32,
+ * fp16, bf16, fp8 (compute capability 8.9+) and int8, medians of CUDA-event-timed runs; the device
+ * memory is the GPU's. CPU ceilings (kernels/ceilings.h for the microbenchmarks):
  *   memory_bandwidth  the larger of the streaming copy (bytes read + written) and the read-only
  *                     sum, over buffers far above the last-level cache (default 1 GiB each);
  *   fp32 peak         OpenBLAS SGEMM, n x n x n (default 2048), all threads;
@@ -80,8 +83,9 @@ typedef struct db_ceilings_backend {
 /* The backends that can measure their ceilings (terminated by a NULL measure). */
 extern const db_ceilings_backend db_ceilings_backends[];
 
-/* Measures the ceilings of backend b (cpu here). DB_ERR_UNSUPPORTED naming the backend when it has
- * no measurement (sim: use a preset; cuda: not in this build). */
+/* Measures the ceilings of backend b (cpu or cuda). DB_ERR_UNSUPPORTED naming the backend when it
+ * has no measurement (sim: use a preset) or, for cuda, when no CUDA device answers or the build has
+ * no CUDA ("the cuda backend: no CUDA device is present"). */
 db_status db_ceilings_measure(db_backend_kind b, const db_ceilings_opts *o, db_ceilings *out,
                               db_error *err);
 

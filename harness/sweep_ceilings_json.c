@@ -10,48 +10,15 @@
 #include "sweep_ceilings.h"
 #include "sweep_csv.h"
 
-static db_status read_scheme_peaks(const char *path, db_ceilings *out, db_error *err) {
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) /* db_device_load_json read it a moment ago */
-        return db_error_set(err, DB_ERR_IO, "ceilings file %s: %s", path, jerr.text);
-    db_status st = DB_OK;
-    json_t *obj = json_object_get(root, "scheme_peak_tflops");
-    if (obj && !json_is_object(obj))
-        st = db_error_set(err, DB_ERR_INVALID,
-                          "ceilings file %s: 'scheme_peak_tflops' must be an object", path);
-    const char *key;
-    json_t *v;
-    if (st == DB_OK && obj) {
-        json_object_foreach(obj, key, v) {
-            db_precision p;
-            if (db_precision_parse(key, &p) != 0) {
-                st = db_error_set(err, DB_ERR_INVALID,
-                                  "ceilings file %s: 'scheme_peak_tflops' has an unknown precision "
-                                  "'%s' (expected fp32, tf32, fp16, bf16, fp8, int8, int4)",
-                                  path, key);
-                break;
-            }
-            if (!json_is_number(v) || !(json_number_value(v) >= 0)) {
-                st = db_error_set(err, DB_ERR_INVALID,
-                                  "ceilings file %s: 'scheme_peak_tflops.%s' must be a number >= 0",
-                                  path, key);
-                break;
-            }
-            out->scheme_peak[p] = json_number_value(v) * 1e12;
-        }
-    }
-    json_decref(root);
-    return st;
-}
-
 db_status db_ceilings_resolve(const char *preset_or_path, db_ceilings *out, db_error *err) {
     db_device_ceilings dev;
     db_status st = db_device_resolve(preset_or_path, &dev, err);
     if (st) return st;
     db_ceilings_from_device(&dev, preset_or_path, out);
-    if (db_device_preset(preset_or_path, &dev) == 0) return DB_OK;
-    return read_scheme_peaks(preset_or_path, out, err);
+    /* a file's optional per-scheme peaks, read and checked by devices.h */
+    for (int p = 0; p < DB_PREC_COUNT; p++)
+        out->scheme_peak[p] = dev.scheme_peak_flops[p];
+    return DB_OK;
 }
 
 /* ---- writing -----------------------------------------------------------------------------------

@@ -56,7 +56,8 @@ expect_rc 2 "bad profile window" "$DB" "${RUN[@]}" --profile-steps 4 --out "$TMP
 grep -q -- "--profile-steps" "$TMP/err" || fail "bad --profile-steps: message does not name the flag"
 expect_rc 2 "kernel trace on sim" "$DB" "${RUN[@]}" --kernel-trace --out "$TMP/x"
 grep -q "needs --backend cuda" "$TMP/err" || fail "kernel trace on sim: $(cat "$TMP/err")"
-expect_rc 2 "ceilings without kernel trace" "$DB" "${RUN[@]}" --ceilings h100-sxm --out "$TMP/x"
+expect_rc 2 "ceilings on sim" "$DB" "${RUN[@]}" --ceilings h100-sxm --out "$TMP/x"
+grep -q -- "--ceilings applies to the cpu and cuda backends" "$TMP/err" || fail "ceilings on sim: $(cat "$TMP/err")"
 if ! "$DB" run --backend cuda --model tiny --requests 1 --quiet --out "$TMP/gpu" >/dev/null 2>&1; then
   # no usable CUDA device here: auto resolves to cpu, so a kernel trace cannot run
   expect_rc 1 "kernel trace without a GPU" "$DB" run --model tiny --requests 2 --kernel-trace --out "$TMP/x"

@@ -147,6 +147,70 @@ static void ceilings_json_names_every_bad_field(void **state) {
     assert_int_equal(db_device_load_json("/nonexistent/c.json", &c, &err), DB_ERR_IO);
 }
 
+/* A ceilings file's optional per-scheme peaks ("scheme_peak_tflops", written by `decodebench
+ * roofline`) are read back, written out, and every bad key or value is named. */
+static void scheme_peaks_round_trip_and_bad_ones_are_named(void **state) {
+    char *dir = fixture_tempdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/ceilings.json", dir);
+    db_device_ceilings c = device("h100-sxm"), back;
+    c.scheme_peak_flops[DB_PREC_INT8] = 400e12;
+    c.scheme_peak_flops[DB_PREC_INT4] = 250e12;
+    db_error err;
+    assert_int_equal(db_device_write_json(path, &c, NULL, &err), DB_OK);
+    assert_int_equal(db_device_resolve(path, &back, &err), DB_OK);
+    assert_near(back.scheme_peak_flops[DB_PREC_INT8], 400e12, 1e-9);
+    assert_near(back.scheme_peak_flops[DB_PREC_INT4], 250e12, 1e-9);
+    assert_true(back.scheme_peak_flops[DB_PREC_BF16] == 0.0); /* not given: none */
+    fixture_remove_dir(dir);
+    assert_int_equal(load_text("{\"device\":\"X\",\"source\":\"measured\","
+                               "\"memory_bandwidth_GBps\":10,\"peak_tflops\":{\"bf16\":1},"
+                               "\"scheme_peak_tflops\":{\"int5\":1,\"int4\":-2}}",
+                               &c, &err),
+                     DB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "'scheme_peak_tflops' has an unknown precision 'int5'"));
+    assert_non_null(strstr(err.msg, "'scheme_peak_tflops.int4' must be a number >= 0"));
+}
+
+/* With a measured int8 peak of 400 TFLOP/s the sim prices int8's GEMMs at it, not at the bf16 peak
+ * (989.4 on h100-sxm) the datasheet mapping gives; attention (bf16 peak) and norm (fp32) and every
+ * other scheme are priced as before. llama2-7b int8 at batch 2048: the MLP is compute-bound either
+ * way, so its time is flops / peak, 989.4 / 400 = 2.4735 times longer. */
+static void the_sim_prices_a_scheme_at_its_own_measured_peak(void **state) {
+    db_device_ceilings sheet = device("h100-sxm"), meas = sheet;
+    meas.scheme_peak_flops[DB_PREC_INT8] = 400e12;
+    db_cost cost;
+    db_sim_time a = decode_time(&sheet, DB_PREC_INT8, 2048, 100, &cost);
+    db_sim_time b = decode_time(&meas, DB_PREC_INT8, 2048, 100, NULL);
+    assert_false(a.memory_bound[DB_OP_MLP]);
+    assert_near(a.op_seconds[DB_OP_MLP], cost.flops[DB_OP_MLP] / 989.4e12, 1e-12);
+    assert_near(b.op_seconds[DB_OP_MLP], cost.flops[DB_OP_MLP] / 400e12, 1e-12);
+    assert_near(b.op_seconds[DB_OP_MLP] / a.op_seconds[DB_OP_MLP], 989.4 / 400, 1e-12);
+    assert_near(b.op_seconds[DB_OP_ATTN], a.op_seconds[DB_OP_ATTN], 1e-15);
+    assert_near(b.op_seconds[DB_OP_NORM], a.op_seconds[DB_OP_NORM], 1e-15);
+    db_sim_time c = decode_time(&sheet, DB_PREC_BF16, 2048, 100, NULL);
+    db_sim_time d = decode_time(&meas, DB_PREC_BF16, 2048, 100, NULL);
+    assert_true(c.step_seconds == d.step_seconds); /* bf16 has no scheme peak of its own */
+    /* the ridge follows the scheme's peak: 400e12 / 3.35e12 = 119.4 FLOP/byte */
+    assert_near(db_device_ridge(&meas, DB_PREC_INT8), 400.0 / 3.35, 1e-12);
+    assert_near(db_device_ridge(&sheet, DB_PREC_INT8), 989.4 / 3.35, 1e-12);
+}
+
+/* A scheme peak stands in for a missing GEMM peak: ceilings with bf16 (fp8's attention) and fp32
+ * (norm) peaks but no fp8 entry refuse fp8, naming the missing peak; with an fp8 scheme peak they
+ * accept it. */
+static void a_scheme_peak_satisfies_the_sims_device_check(void **state) {
+    db_device_ceilings c = {.memory_bandwidth = 1e12};
+    snprintf(c.name, sizeof c.name, "X");
+    c.peak_flops[DB_PEAK_BF16] = 100e12;
+    c.peak_flops[DB_PEAK_FP32] = 10e12;
+    db_error err;
+    assert_int_equal(db_sim_check_device(&c, DB_PREC_FP8, &err), DB_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "sim device X has no fp8 peak, which precision fp8 needs for"));
+    c.scheme_peak_flops[DB_PREC_FP8] = 150e12;
+    assert_int_equal(db_sim_check_device(&c, DB_PREC_FP8, &err), DB_OK);
+}
+
 /* ---- the time model --------------------------------------------------------------------------- */
 
 /* llama2-7b bf16, batch 1 at context 0 on H100 SXM: every op is memory-bound; the step reads the
@@ -266,6 +330,9 @@ int main(void) {
         cmocka_unit_test(a100_has_no_fp8_so_the_sim_refuses_fp8),
         cmocka_unit_test(ceilings_json_round_trips),
         cmocka_unit_test(ceilings_json_names_every_bad_field),
+        cmocka_unit_test(scheme_peaks_round_trip_and_bad_ones_are_named),
+        cmocka_unit_test(the_sim_prices_a_scheme_at_its_own_measured_peak),
+        cmocka_unit_test(a_scheme_peak_satisfies_the_sims_device_check),
         cmocka_unit_test(batch_1_decode_on_h100_is_memory_bound),
         cmocka_unit_test(large_batch_gemms_are_compute_bound_attention_is_not),
         cmocka_unit_test(gemm_knees_sit_just_above_the_predicted_crossover),
