@@ -54,6 +54,12 @@ if [ "$gpu" -eq 0 ]; then
   "$DB" roofline --backend auto --buffer 1MiB --gemm-n 32 --linear 64x128 --linear-batch 16 \
     --warmup 0 --reps 1 --threads 1 --quiet --out "$TMP/a.json" || fail "roofline auto exited $?"
   grep -q '"backend": "cpu"' "$TMP/a.json" || fail "roofline auto did not measure the cpu"
+  # the measured cpu file prices run's MFU / MBU on cpu (--ceilings), and is recorded
+  "$DB" run --backend cpu --model tiny --requests 2 --ceilings "$TMP/a.json" --quiet \
+    --out "$TMP/run" >/dev/null || fail "run cpu --ceilings exited $?"
+  grep -q '"mfu": [0-9]' "$TMP/run/summary.json" || fail "run summary lacks MFU with --ceilings"
+  grep -q "\"ceilings\": \"$TMP/a.json\"" "$TMP/run/summary.json" || fail "run summary lacks the ceilings fact"
+  grep -q '"gpu_name"' "$TMP/run/summary.json" && fail "cpu run summary has GPU facts"
   "$DB" sweep --backend auto "${SWEEP[@]}" --out "$TMP/a.csv" || fail "sweep auto exited $?"
   grep -q ',step,cpu,' "$TMP/a.csv" || fail "sweep auto rows are not cpu rows: $(head -2 "$TMP/a.csv")"
 else
