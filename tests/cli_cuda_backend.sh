@@ -43,7 +43,7 @@ TINY_CEIL=(--buffer 16MiB --gemm-n 256 --warmup 1 --reps 2)
 SWEEP=(--model tiny --batch 1,2 --context 4 --steps 1 --warmup-steps 0 --quiet)
 
 if [ "$gpu" -eq 0 ]; then
-  if [ "$built" -eq 1 ]; then why="no CUDA device is present"; else why="built without CUDA"; fi
+  if [ "$built" -eq 1 ]; then why="no CUDA device is present"; else why="this decodebench was built without CUDA"; fi
   expect_exit 1 "roofline cuda" "the cuda backend: $why" \
     "$DB" roofline --backend cuda "${TINY_CEIL[@]}" --out "$TMP/c.json"
   [ ! -e "$TMP/c.json" ] || fail "roofline cuda without a GPU wrote a file"
