@@ -1,7 +1,8 @@
 /* test_engine_linear.c — db_linear_forward for every precision scheme against a float64 product
- * over the dequantised weights and the scheme-rounded activations, on odd shapes, B = 1, 3 (GEMV
- * kernels) and 17 (tile + sgemm path), with and without the thread pool; then against the
- * unquantised fp32 product within each scheme's derived quantisation bound. */
+ * over the dequantised weights and the scheme-rounded activations, on odd shapes and B = 1, 3, 17,
+ * 33 (the GEMV kernels below a scheme's GEMM batch of 16, 24 or 32, the tile + sgemm path from
+ * there), with and without the thread pool; then against the unquantised fp32 product within each
+ * scheme's derived quantisation bound. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,7 +25,7 @@ static const db_precision all_precisions[] = {DB_PREC_FP32, DB_PREC_TF32, DB_PRE
  * the SIMD width, and an aligned one. */
 static const int shapes[][2] = {{37, 200}, {13, 7}, {9, 131}, {64, 256}, {24, 1000}};
 #define N_SHAPES (int)(sizeof shapes / sizeof shapes[0])
-static const int batches[] = {1, 3, 17};
+static const int batches[] = {1, 3, 17, 33};
 
 static uint32_t test_seed = 1;
 
