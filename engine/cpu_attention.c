@@ -29,9 +29,13 @@ static float dot(const float *restrict a, const float *restrict b, int n) {
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-/* out (n) += w * v (n). */
+/* out (n) += w * v (n), eight lanes at a time (the shape the compiler turns into vector code). */
 static void axpy(float *restrict out, float w, const float *restrict v, int n) {
-    for (int i = 0; i < n; i++)
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            out[i + j] += w * v[i + j];
+    for (; i < n; i++)
         out[i] += w * v[i];
 }
 
