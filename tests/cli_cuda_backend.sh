@@ -3,26 +3,7 @@
 # says whether the CUDA backend is built in. Without a usable GPU (or without CUDA in the build)
 # asking for cuda fails with exit 1 and a message naming the reason, and auto falls back to cpu.
 # With a GPU, a tiny roofline measurement and a tiny sweep run on it, and auto picks it.
-set -u
-DB="${DECODEBENCH:?DECODEBENCH must point at the decodebench binary}"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  fails=$((fails + 1))
-}
-
-# expect_exit CODE NAME TEXT-IN-STDERR CMD...
-expect_exit() {
-  local code="$1" name="$2" want="$3"
-  shift 3
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$?
-  [ "$rc" -eq "$code" ] || fail "$name: exit $rc, expected $code ($(cat "$TMP/err"))"
-  grep -qF -- "$want" "$TMP/err" || fail "$name: stderr lacks '$want': $(cat "$TMP/err")"
-}
+source "$(dirname "$0")/lib_cli.sh"
 
 "$DB" --version >"$TMP/version" || fail "--version exited $?"
 if grep -q '^cuda backend: built in$' "$TMP/version"; then
@@ -78,5 +59,4 @@ else
   grep -q '"mfu"' "$TMP/run/summary.json" || fail "run summary lacks MFU with --ceilings"
 fi
 
-[ "$fails" -eq 0 ] && echo "cli_cuda_backend: all checks passed (cuda built: $built, GPU: $gpu)"
-exit $((fails > 0))
+finish "(cuda built: $built, GPU: $gpu)"

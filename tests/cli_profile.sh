@@ -4,22 +4,7 @@
 # only); a missing tool is a clear failure (exit 1); usage errors exit 2. `run --profile-steps` on
 # the sim backend counts the window's steps; `run --kernel-trace` without a GPU fails (1) and on the
 # sim or cpu backend is a usage error (2); under an external profiler it turns itself off.
-set -u
-DB="${DECODEBENCH:?DECODEBENCH must point at the decodebench binary}"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-fail() {
-  echo "FAIL: $*" >&2
-  fails=$((fails + 1))
-}
-expect_rc() { # expect_rc RC NAME CMD...: exit code RC
-  local want="$1" name="$2"
-  shift 2
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$?
-  [ "$rc" -eq "$want" ] || fail "$name: exit $rc, expected $want ($(cat "$TMP/err"))"
-}
+source "$(dirname "$0")/lib_cli.sh"
 
 # ---- command lines -------------------------------------------------------------------------------
 expect_rc 0 "nsys dry run" "$DB" profile nsys --dry-run --report rep -- --backend cuda --model tiny
@@ -66,5 +51,4 @@ fi
 NSYS_PROFILING_SESSION_ID=1 expect_rc 0 "kernel trace under nsys" "$DB" run --model tiny --requests 2 --kernel-trace --quiet --out "$TMP/ns"
 grep -q "kernel-trace is off: running under nsys" "$TMP/err" || fail "no note that the trace is off under nsys"
 
-[ "$fails" -eq 0 ] || exit 1
-echo "cli_profile: all checks passed"
+finish

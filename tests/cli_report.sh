@@ -2,17 +2,8 @@
 # `decodebench report` end to end: a sim step sweep gives roofline, step-time and throughput charts
 # (PNG + SVG) and report.md with the crossover table; a sim run directory gives the latency chart and
 # the latency table; missing inputs and unknown flags exit 2. Skipped without gnuplot.
-set -u
-DB="${DECODEBENCH:?DECODEBENCH must point at the decodebench binary}"
-command -v gnuplot >/dev/null 2>&1 || { echo "gnuplot not installed: skipped"; exit 77; }
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  fails=$((fails + 1))
-}
+source "$(dirname "$0")/lib_cli.sh"
+require gnuplot
 
 is_png() { [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = "211PNG" ]; }
 
@@ -70,5 +61,4 @@ printf 'a,b\n1,2\n' >"$TMP/bad.csv"
 grep -q "not a sweep CSV" "$TMP/err" || fail "foreign CSV message: $(cat "$TMP/err")"
 "$DB" report --help | grep -q -- '--sweep' || fail "--help lacks --sweep"
 
-[ "$fails" -eq 0 ] && echo "cli_report: all checks passed"
-exit $((fails > 0))
+finish

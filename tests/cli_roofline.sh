@@ -2,25 +2,7 @@
 # `decodebench roofline` end to end: a datasheet preset written from the sim backend is labelled
 # "datasheet"; a (tiny) CPU measurement is labelled "measured", carries the environment fingerprint
 # and is accepted by the sim backend as --device FILE.json and by sweep --ceilings; usage errors exit 2.
-set -u
-DB="${DECODEBENCH:?DECODEBENCH must point at the decodebench binary}"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  fails=$((fails + 1))
-}
-
-expect_exit() {
-  local code="$1" name="$2" want="$3"
-  shift 3
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$?
-  [ "$rc" -eq "$code" ] || fail "$name: exit $rc, expected $code ($(cat "$TMP/err"))"
-  grep -qF -- "$want" "$TMP/err" || fail "$name: stderr lacks '$want': $(cat "$TMP/err")"
-}
+source "$(dirname "$0")/lib_cli.sh"
 
 # ---- a datasheet preset --------------------------------------------------------------------------
 "$DB" roofline --backend sim --device h100-sxm --out "$TMP/h100.json" >"$TMP/out" ||
@@ -68,5 +50,4 @@ for flag in --backend --device --out --threads --buffer --gemm-n --linear --line
   grep -q -- "$flag" "$TMP/help" || fail "--help does not document $flag"
 done
 
-[ "$fails" -eq 0 ] && echo "cli_roofline: all checks passed"
-exit $((fails > 0))
+finish

@@ -3,25 +3,13 @@
 # briefly on the cpu backend for signal handling: outputs exist and parse, --help documents every flag,
 # bad flags exit 2 naming the flag, a bad trace path names the file, the schedule dump, determinism,
 # SIGTERM writes a partial run marked complete=false and exits 143.
-set -u
-DB="${DECODEBENCH:?DECODEBENCH must point at the decodebench binary}"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  fails=$((fails + 1))
-}
+source "$(dirname "$0")/lib_cli.sh"
 
 # expect_usage NAME SUBSTRING ARGS...: exit code 2 and SUBSTRING in stderr.
 expect_usage() {
   local name="$1" want="$2"
   shift 2
-  "$DB" run --backend sim --out "$TMP/usage" "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$?
-  [ "$rc" -eq 2 ] || fail "$name: exit $rc, expected 2 ($(cat "$TMP/err"))"
-  grep -qF -- "$want" "$TMP/err" || fail "$name: stderr lacks '$want': $(cat "$TMP/err")"
+  expect_exit 2 "$name" "$want" "$DB" run --backend sim --out "$TMP/usage" "$@"
 }
 
 # json_get FILE KEY: the value of a top-level key (python3 when present, else a plain grep).
@@ -129,8 +117,4 @@ rc=$?
 [ -s "$TMP/term/summary.json" ] || fail "SIGTERM: no summary.json"
 [ "$(json_get "$TMP/term/summary.json" complete)" = "false" ] || fail "SIGTERM: complete is not false"
 
-if [ "$fails" -gt 0 ]; then
-  echo "$fails check(s) failed" >&2
-  exit 1
-fi
-echo "cli_run: all checks passed"
+finish

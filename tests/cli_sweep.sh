@@ -4,26 +4,7 @@
 # missing points; the shards of a sweep merged equal the whole sweep byte for byte; merge refuses
 # duplicate points and foreign headers; a failing point is recorded and the sweep goes on; bad lists
 # exit 2 naming the flag; the measured crossover is filled in.
-set -u
-DB="${DECODEBENCH:?DECODEBENCH must point at the decodebench binary}"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  fails=$((fails + 1))
-}
-
-# expect_exit CODE NAME SUBSTRING CMD...: exit CODE and SUBSTRING in stderr.
-expect_exit() {
-  local code="$1" name="$2" want="$3"
-  shift 3
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$?
-  [ "$rc" -eq "$code" ] || fail "$name: exit $rc, expected $code ($(cat "$TMP/err"))"
-  grep -qF -- "$want" "$TMP/err" || fail "$name: stderr lacks '$want': $(cat "$TMP/err")"
-}
+source "$(dirname "$0")/lib_cli.sh"
 
 rows() { tail -n +2 "$1" | wc -l; }
 
@@ -105,5 +86,4 @@ for flag in --mode --backend --model --layers --device --ceilings --batch --prec
   grep -q -- "$flag" "$TMP/help" || fail "--help does not document $flag"
 done
 
-[ "$fails" -eq 0 ] && echo "cli_sweep: all checks passed"
-exit $((fails > 0))
+finish

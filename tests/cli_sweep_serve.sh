@@ -3,27 +3,16 @@
 # the serve columns filled and the step columns empty; resume skips loads already run; the capacity
 # search prints its result with the tolerance and the confirmation runs and writes one row per run;
 # mode-specific flags are refused in the other mode (exit 2).
-set -u
-DB="${DECODEBENCH:?DECODEBENCH must point at the decodebench binary}"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-fails=0
+source "$(dirname "$0")/lib_cli.sh"
 
-fail() {
-  echo "FAIL: $*" >&2
-  fails=$((fails + 1))
-}
-
+# expect_usage NAME SUBSTRING SWEEP-FLAGS...: exit code 2 and SUBSTRING in stderr.
 expect_usage() {
   local name="$1" want="$2"
   shift 2
-  "$DB" sweep "$@" --out "$TMP/u.csv" >"$TMP/out" 2>"$TMP/err"
-  local rc=$?
-  [ "$rc" -eq 2 ] || fail "$name: exit $rc, expected 2 ($(cat "$TMP/err"))"
-  grep -qF -- "$want" "$TMP/err" || fail "$name: stderr lacks '$want': $(cat "$TMP/err")"
+  expect_exit 2 "$name" "$want" "$DB" sweep "$@" --out "$TMP/u.csv"
 }
 
-command -v python3 >/dev/null 2>&1 || { echo "python3 not installed: skipped"; exit 77; }
+require python3
 # column NAME FILE: the values of a column (by header name; quoted fields hold commas), one per line
 column() {
   python3 -c 'import csv, sys
@@ -69,5 +58,4 @@ expect_usage "bad slo" "--slo:" --mode serve --rate 1 --slo ttft:200
 expect_usage "bad rate" "--rate: range '4..1' runs backwards" --mode serve --rate 4..1
 expect_usage "bad target" "--target expects a number" --mode serve --search --slo ttft:1s --target 2
 
-[ "$fails" -eq 0 ] && echo "cli_sweep_serve: all checks passed"
-exit $((fails > 0))
+finish

@@ -2,15 +2,7 @@
 # `decodebench run` writes timeline.json (Chrome trace / Perfetto JSON) by default; --timeline off
 # leaves it out; --timeline-max-events caps it (otherData.truncated_at_s says where); bad values of
 # both flags are usage errors (exit 2) naming the flag. Sim backend: deterministic and fast.
-set -u
-DB="${DECODEBENCH:?DECODEBENCH must point at the decodebench binary}"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-fail() {
-  echo "FAIL: $*" >&2
-  fails=$((fails + 1))
-}
+source "$(dirname "$0")/lib_cli.sh"
 RUN=(run --backend sim --model tiny --prompt-len fixed:64 --output-len fixed:32 --arrival poisson:50
   --requests 40 --seed 3 --quiet)
 
@@ -44,5 +36,4 @@ grep -qF -- "--timeline-max-events" "$TMP/err" || fail "--timeline-max-events 0:
 
 "$DB" run --help | grep -qF -- "--timeline-max-events" || fail "--help does not document --timeline-max-events"
 
-[ "$fails" -eq 0 ] || exit 1
-echo "cli_timeline: all checks passed"
+finish
