@@ -18,6 +18,21 @@ int db_cli_usage_error(const char *cmd, const char *fmt, ...) {
     return DB_EXIT_USAGE;
 }
 
+int db_cli_flag_value(const char *cmd, int argc, char **argv, int *i, char *name, size_t namelen,
+                      const char **value) {
+    const char *f = argv[*i], *eq = strchr(f, '=');
+    if (strncmp(f, "--", 2) != 0) return db_cli_usage_error(cmd, "unexpected argument '%s'", f);
+    if (eq) {
+        snprintf(name, namelen, "%.*s", (int)(eq - f), f);
+        *value = eq + 1;
+        return 0;
+    }
+    snprintf(name, namelen, "%s", f);
+    if (*i + 1 >= argc) return db_cli_usage_error(cmd, "%s needs a value", f);
+    *value = argv[++*i];
+    return 0;
+}
+
 int db_cli_int(const char *cmd, const char *flag, const char *value, long long lo, long long hi,
                long long *out) {
     char *end = NULL;

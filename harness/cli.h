@@ -5,6 +5,7 @@
 #ifndef DB_CLI_H
 #define DB_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum {
@@ -23,6 +24,11 @@ int db_cli_double(const char *cmd, const char *flag, const char *value, double l
 int db_cli_duration(const char *cmd, const char *flag, const char *value, double *seconds);
 /* Bytes with a unit (B, K, M, G, KiB, MiB, GiB, KB, MB, GB); a bare number is bytes. */
 int db_cli_bytes(const char *cmd, const char *flag, const char *value, int64_t *bytes);
+/* Splits argv[*i], "--NAME=VALUE" or "--NAME VALUE" (then *i moves onto VALUE), into NAME (in
+ * name[0..namelen)) and *value. 0, or DB_EXIT_USAGE with the message printed: an argument that is
+ * not a --flag, or a flag without a value. */
+int db_cli_flag_value(const char *cmd, int argc, char **argv, int *i, char *name, size_t namelen,
+                      const char **value);
 /* Prints "decodebench CMD: MESSAGE\nTry 'decodebench CMD --help'." and returns DB_EXIT_USAGE. */
 int db_cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -140,17 +140,10 @@ static int parse_args(int argc, char **argv, roofline_args *a) {
             a->quiet = 1;
             continue;
         }
-        if (strncmp(f, "--", 2) != 0) return db_cli_usage_error(CMD, "unexpected argument '%s'", f);
         char name[64];
-        const char *eq = strchr(f, '='), *v;
-        if (eq) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - f), f);
-            v = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", f);
-            if (i + 1 >= argc) return db_cli_usage_error(CMD, "%s needs a value", f);
-            v = argv[++i];
-        }
+        const char *v;
+        int rc = db_cli_flag_value(CMD, argc, argv, &i, name, sizeof name, &v);
+        if (rc) return rc;
         int r = parse_flag(a, name, v);
         if (r > 0) return db_cli_usage_error(CMD, "unknown flag '%s'", name);
         if (r < 0) return DB_EXIT_USAGE;

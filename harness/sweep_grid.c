@@ -60,9 +60,12 @@ static int bad_item(list_ctx *c) {
     return -1;
 }
 
-/* One item: N, LO..HI, LO..HI+S or LO..HIxF. */
-static int parse_item(list_ctx *c) {
-    const char *s = c->item, *end = s + c->item_len;
+/* One item s[0..len) of an integer list (ctx: a list_ctx): N, LO..HI, LO..HI+S or LO..HIxF. */
+static int parse_item(void *ctx, const char *s, int len) {
+    list_ctx *c = ctx;
+    c->item = s;
+    c->item_len = len;
+    const char *end = s + len;
     const char *dots = NULL;
     for (const char *q = s; q + 1 < end; q++)
         if (q[0] == '.' && q[1] == '.') {
@@ -98,35 +101,46 @@ static int parse_item(list_ctx *c) {
     return 0;
 }
 
+/* The value buffer of a list flag (DB_SWEEP_MAX_VALUES elements of elem bytes); NULL with err filled
+ * when text is empty (example: what a list looks like) or memory is short. */
+static void *list_buffer(const char *flag, const char *text, const char *example, size_t elem,
+                         char *err, size_t errlen) {
+    if (!text || !*text) {
+        snprintf(err, errlen, "%s: expected a list such as %s, got nothing", flag, example);
+        return NULL;
+    }
+    void *v = malloc(DB_SWEEP_MAX_VALUES * elem);
+    if (!v) snprintf(err, errlen, "%s: out of memory", flag);
+    return v;
+}
+
+/* Calls item(ctx, s, len) on each comma-separated item of text; 0, or -1 with err filled (an empty
+ * item here, anything else by item). */
+static int each_item(const char *flag, const char *text, int (*item)(void *, const char *, int),
+                     void *ctx, char *err, size_t errlen) {
+    for (const char *s = text;;) {
+        const char *comma = strchr(s, ',');
+        int len = (int)(comma ? (size_t)(comma - s) : strlen(s));
+        if (len == 0) {
+            snprintf(err, errlen, "%s: empty item in '%s'", flag, text);
+            return -1;
+        }
+        if (item(ctx, s, len)) return -1;
+        if (!comma) return 0;
+        s = comma + 1;
+    }
+}
+
 int db_sweep_parse_ints(const char *flag, const char *text, int64_t lo, int64_t hi, int64_t **out,
                         int *n, char *err, size_t errlen) {
     *out = NULL;
     *n = 0;
     list_ctx c = {.flag = flag, .lo = lo, .hi = hi, .err = err, .errlen = errlen};
-    if (!text || !*text) {
-        snprintf(err, errlen, "%s: expected a list such as 1,2,4 or 1..512x2, got nothing", flag);
+    c.v = list_buffer(flag, text, "1,2,4 or 1..512x2", sizeof *c.v, err, errlen);
+    if (!c.v) return -1;
+    if (each_item(flag, text, parse_item, &c, err, errlen)) {
+        free(c.v);
         return -1;
-    }
-    c.v = malloc(DB_SWEEP_MAX_VALUES * sizeof *c.v);
-    if (!c.v) {
-        snprintf(err, errlen, "%s: out of memory", flag);
-        return -1;
-    }
-    for (const char *s = text;;) {
-        const char *comma = strchr(s, ',');
-        c.item = s;
-        c.item_len = (int)(comma ? (size_t)(comma - s) : strlen(s));
-        if (c.item_len == 0) {
-            snprintf(err, errlen, "%s: empty item in '%s'", flag, text);
-            free(c.v);
-            return -1;
-        }
-        if (parse_item(&c)) {
-            free(c.v);
-            return -1;
-        }
-        if (!comma) break;
-        s = comma + 1;
     }
     *out = c.v;
     *n = c.n;
@@ -177,9 +191,12 @@ static int add_number(num_ctx *c, double x) {
     return 0;
 }
 
-/* One item of a number list: N, LO..HI, LO..HI+S or LO..HIxF. */
-static int parse_number_item(num_ctx *c) {
-    const char *s = c->item, *end = s + c->item_len, *dots = strstr(s, "..");
+/* One item s[0..len) of a number list (ctx: a num_ctx): N, LO..HI, LO..HI+S or LO..HIxF. */
+static int parse_number_item(void *ctx, const char *s, int len) {
+    num_ctx *c = ctx;
+    c->item = s;
+    c->item_len = len;
+    const char *end = s + len, *dots = strstr(s, "..");
     double a, b, step = 1;
     if (dots && dots >= end) dots = NULL;
     if (!dots) {
@@ -224,30 +241,11 @@ int db_sweep_parse_numbers(const char *flag, const char *text, double lo, double
     *out = NULL;
     *n = 0;
     num_ctx c = {.flag = flag, .lo = lo, .hi = hi, .err = err, .errlen = errlen};
-    if (!text || !*text) {
-        snprintf(err, errlen, "%s: expected a list such as 1,2,4 or 0.5..16x2, got nothing", flag);
+    c.v = list_buffer(flag, text, "1,2,4 or 0.5..16x2", sizeof *c.v, err, errlen);
+    if (!c.v) return -1;
+    if (each_item(flag, text, parse_number_item, &c, err, errlen)) {
+        free(c.v);
         return -1;
-    }
-    c.v = malloc(DB_SWEEP_MAX_VALUES * sizeof *c.v);
-    if (!c.v) {
-        snprintf(err, errlen, "%s: out of memory", flag);
-        return -1;
-    }
-    for (const char *s = text;;) {
-        const char *comma = strchr(s, ',');
-        c.item = s;
-        c.item_len = (int)(comma ? (size_t)(comma - s) : strlen(s));
-        if (c.item_len == 0) {
-            snprintf(err, errlen, "%s: empty item in '%s'", flag, text);
-            free(c.v);
-            return -1;
-        }
-        if (parse_number_item(&c)) {
-            free(c.v);
-            return -1;
-        }
-        if (!comma) break;
-        s = comma + 1;
     }
     *out = c.v;
     *n = c.n;
