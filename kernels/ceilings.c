@@ -18,7 +18,7 @@
 #define SLICE_ALIGN_FLOATS 1024u /* thread slices start on 4 KiB boundaries */
 #define MAX_THREADS 1024
 
-static double now_s(void) {
+double db_ceil_now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -42,9 +42,9 @@ int db_ceil_time(db_ceil_fn fn, void *ctx, int warmup, int reps, db_ceil_timing 
     }
     double t[DB_CEIL_MAX_REPS];
     for (int r = 0; r < reps; r++) {
-        double t0 = now_s();
+        double t0 = db_ceil_now_s();
         int rc = fn(ctx);
-        t[r] = now_s() - t0;
+        t[r] = db_ceil_now_s() - t0;
         if (rc) return rc;
     }
     out->reps = reps;

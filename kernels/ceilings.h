@@ -34,6 +34,9 @@ typedef int (*db_ceil_fn)(void *ctx);
  * fills out. Returns 0, -1 for bad counts, or fn's non-zero status. */
 int db_ceil_time(db_ceil_fn fn, void *ctx, int warmup, int reps, db_ceil_timing *out);
 
+/* Seconds on CLOCK_MONOTONIC (an arbitrary origin: only differences mean anything). */
+double db_ceil_now_s(void);
+
 /* Median of v[0..n) (n >= 1; the mean of the middle two for even n). Sorts v. */
 double db_ceil_median(double *v, int n);
 

@@ -1,13 +1,14 @@
 /* cpu_ceilings.c — streaming bandwidth and GEMM throughput microbenchmarks (see cpu_ceilings.h). */
 #include "cpu_ceilings.h"
 
+#include "ceilings.h"
+
 #include <cblas.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -15,22 +16,6 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 #define MAX_THREADS 256
 #define MAX_REPS 64
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static float *alloc_huge(size_t bytes) {
     size_t rounded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
@@ -104,7 +89,7 @@ static void *bw_thread(void *arg) {
 /* One timed run: threads - 1 new pthreads plus the caller, each on its share. */
 static double bw_run(bw_share *shares, int threads) {
     pthread_t tid[MAX_THREADS];
-    double t0 = now_s();
+    double t0 = db_ceil_now_s();
     int started = 0;
     for (int t = 1; t < threads; t++)
         if (!pthread_create(&tid[started], NULL, bw_thread, &shares[t]))
@@ -114,7 +99,7 @@ static double bw_run(bw_share *shares, int threads) {
     bw_thread(&shares[0]);
     for (int t = 0; t < started; t++)
         pthread_join(tid[t], NULL);
-    return now_s() - t0;
+    return db_ceil_now_s() - t0;
 }
 
 int db_cpu_bandwidth(db_bw_kernel k, size_t bytes, int threads, int reps, double *gbps) {
@@ -143,7 +128,7 @@ int db_cpu_bandwidth(db_bw_kernel k, size_t bytes, int threads, int reps, double
     for (int r = 0; r < reps; r++)
         times[r] = bw_run(shares, threads);
     double moved = (double)(n * sizeof(float)) * (k == DB_BW_READ ? 1.0 : 2.0);
-    *gbps = moved / median(times, reps) / 1e9;
+    *gbps = moved / db_ceil_median(times, reps) / 1e9;
     free(src);
     free(dst);
     return 0;
@@ -170,13 +155,13 @@ int db_cpu_sgemm_gflops(int n, int threads, int reps, double *gflops) {
     openblas_set_num_threads(threads);
     double times[MAX_REPS];
     for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
-        double t0 = now_s();
+        double t0 = db_ceil_now_s();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
                     n);
-        if (r >= 0) times[r] = now_s() - t0;
+        if (r >= 0) times[r] = db_ceil_now_s() - t0;
     }
     openblas_set_num_threads(saved);
-    *gflops = 2.0 * (double)n * (double)n * (double)n / median(times, reps) / 1e9;
+    *gflops = 2.0 * (double)n * (double)n * (double)n / db_ceil_median(times, reps) / 1e9;
     free(a);
     free(b);
     free(c);

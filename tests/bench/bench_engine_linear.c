@@ -17,8 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "ceilings.h"
 #include "cpu_ceilings.h"
 #include "linear.h"
 #include "linear_kernels.h"
@@ -32,22 +32,6 @@ typedef struct layer_set {
     db_linear W[MAX_MATS];
     double weights, bytes;
 } layer_set;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void shapes_110m(layer_set *s, int layers) {
     const int dim = 768, hidden = 2048, vocab = 32000;
@@ -119,12 +103,12 @@ static double time_passes(const pass_ctx *c, int reps, double *best) {
     double t[64];
     if (run_pass(c)) return -1;
     for (int r = 0; r < reps; r++) {
-        double t0 = now_s();
+        double t0 = db_ceil_now_s();
         if (run_pass(c)) return -1;
-        t[r] = now_s() - t0;
+        t[r] = db_ceil_now_s() - t0;
     }
-    double m = median(t, reps);
-    *best = t[0]; /* sorted by median() */
+    double m = db_ceil_median(t, reps);
+    *best = t[0]; /* sorted by db_ceil_median() */
     return m;
 }
 
