@@ -119,36 +119,56 @@ AI void dot_row(int f, int nb, const void *row, int K, const float *x, int ldx, 
     }
 }
 
-/* out[r] = sum_k row[r][k] * x[k] for 4 rows read side by side: 4 memory streams per thread draw
- * more bandwidth than 1, and each activation vector is loaded once for the 4 rows. */
-AI void dot_4rows(int f, const char *const row[4], int K, const float *x, float out[4]) {
-    __m256 acc[4][2];
+/* out[r][b] = sum_k row[r][k] * x[b*ldx + k] for R rows read side by side (R memory streams per
+ * thread draw more bandwidth than one) and nb activation rows, each weight vector widened once and
+ * each activation vector loaded once per R rows. U independent accumulators per (row, activation).
+ */
+AI void dot_rows(int f, int R, int nb, int U, const char *const row[], int K, const float *x,
+                 int ldx, float out[][4]) {
+    __m256 acc[4][4][2];
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
-        acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int b = 0; b < nb; b++)
+#pragma GCC unroll 2
+            for (int u = 0; u < U; u++)
+                acc[r][b][u] = _mm256_setzero_ps();
     int k = 0;
-    for (; k + 16 <= K; k += 16) {
-        __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+    for (; k + 8 * U <= K; k += 8 * U) {
+#pragma GCC unroll 2
+        for (int u = 0; u < U; u++) {
+            __m256 xv[4];
 #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-            __m256 w0, w1;
-            load16(f, row[r], k, &w0, &w1);
-            acc[r][0] = _mm256_fmadd_ps(w0, x0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(w1, x1, acc[r][1]);
+            for (int b = 0; b < nb; b++)
+                xv[b] = _mm256_loadu_ps(x + b * ldx + k + 8 * u);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                __m256 w = load8(f, row[r], k + 8 * u);
+#pragma GCC unroll 4
+                for (int b = 0; b < nb; b++)
+                    acc[r][b][u] = _mm256_fmadd_ps(w, xv[b], acc[r][b][u]);
+            }
         }
     }
-    for (; k + 8 <= K; k += 8) {
-        __m256 x0 = _mm256_loadu_ps(x + k);
+    for (; k + 8 <= K; k += 8)
 #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++)
-            acc[r][0] = _mm256_fmadd_ps(load8(f, row[r], k), x0, acc[r][0]);
-    }
+        for (int r = 0; r < R; r++) {
+            __m256 w = load8(f, row[r], k);
 #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
-        out[r] = hsum(_mm256_add_ps(acc[r][0], acc[r][1]));
+            for (int b = 0; b < nb; b++)
+                acc[r][b][0] = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + b * ldx + k), acc[r][b][0]);
+        }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int b = 0; b < nb; b++)
+            out[r][b] = hsum(U == 2 ? _mm256_add_ps(acc[r][b][0], acc[r][b][1]) : acc[r][b][0]);
     for (; k < K; k++)
-        for (int r = 0; r < 4; r++)
-            out[r] += load1(f, row[r], k) * x[k];
+        for (int r = 0; r < R; r++) {
+            float w = load1(f, row[r], k);
+            for (int b = 0; b < nb; b++)
+                out[r][b] += w * x[b * ldx + k];
+        }
 }
 
 /* The 32 int4 values of 16 packed bytes as four vectors of 8 floats. Lane 0 of the 256-bit
@@ -241,19 +261,21 @@ AI void rows_block(int f, int nb, const db_lin_args *a, int n0, int n1, int b0) 
     const float *x = a->xa + (size_t)b0 * (size_t)a->ldx;
     size_t rb = row_bytes(f, W);
     int G = W->row_stride / DB_Q4_GROUP;
-    if (nb == 1 && f != F_Q4) { /* one activation row: the rows' quarters as 4 streams */
-        int q = (n1 - n0) / 4;
+    if (f != F_Q4) { /* R row streams at once: the rows' R parts side by side */
+        const int R = nb <= 2 ? 4 : 2;
+        int q = (n1 - n0) / R;
         for (int i = 0; i < q; i++) {
             const char *rows[4];
-            float out[4];
-            for (int r = 0; r < 4; r++)
+            float out[4][4];
+            for (int r = 0; r < R; r++)
                 rows[r] = (const char *)W->data + (size_t)(n0 + r * q + i) * rb;
-            dot_4rows(f, rows, W->n_cols, x, out);
-            for (int r = 0; r < 4; r++)
-                a->y[(size_t)b0 * (size_t)a->ldy + (size_t)(n0 + r * q + i)] =
-                    out[r] * out_scale(f, a, n0 + r * q + i, b0);
+            dot_rows(f, R, nb, nb == 1 ? 2 : 1, rows, W->n_cols, x, a->ldx, out);
+            for (int r = 0; r < R; r++)
+                for (int b = 0; b < nb; b++)
+                    a->y[(size_t)(b0 + b) * (size_t)a->ldy + (size_t)(n0 + r * q + i)] =
+                        out[r][b] * out_scale(f, a, n0 + r * q + i, b0 + b);
         }
-        n0 += 4 * q;
+        n0 += R * q;
     }
     for (int n = n0; n < n1; n++) {
         const char *row = (const char *)W->data + (size_t)n * rb;
