@@ -6,8 +6,15 @@
 #include "backend.h"
 #include "model.h"
 
+/* K and V of one token in one layer: kv_dim elements each, plus, for fp8 (e4m3 with a per-token-per-head
+ * scale, engine/cpu.h), one fp32 scale per KV head each. */
+static double kv_layer_token_bytes(const db_model_config *m, db_kv_dtype kv) {
+    double scales = kv == DB_KV_FP8 ? (double)m->n_kv_heads * 4.0 : 0.0;
+    return 2.0 * (db_model_kv_dim(m) * db_kv_dtype_bytes(kv) + scales);
+}
+
 double db_kv_bytes_per_token(const db_model_config *m, db_kv_dtype kv) {
-    return 2.0 * m->n_layers * db_model_kv_dim(m) * db_kv_dtype_bytes(kv);
+    return m->n_layers * kv_layer_token_bytes(m, kv);
 }
 
 double db_cost_act_bytes(db_precision p) {
@@ -94,10 +101,9 @@ static batch_sums sum_batch(const db_work *work, int n) {
 
 static void add_attention(db_cost *c, const db_model_config *m, db_precision p, db_kv_dtype kvt,
                           const batch_sums *s) {
-    double L = m->n_layers, d = m->dim, kv = db_model_kv_dim(m), a = db_cost_act_bytes(p);
-    double kvb = db_kv_dtype_bytes(kvt);
-    double kv_read = L * s->cached_tokens * 2.0 * kv * kvb,
-           kv_write = L * s->tokens * 2.0 * kv * kvb;
+    double L = m->n_layers, d = m->dim, a = db_cost_act_bytes(p);
+    double kvb = kv_layer_token_bytes(m, kvt);
+    double kv_read = L * s->cached_tokens * kvb, kv_write = L * s->tokens * kvb;
     double act = L * s->tokens * 2.0 * d * a;
     c->flops[DB_OP_ATTN] += L * 4.0 * d * s->attended_keys; /* 4 * hs * n_heads = 4 * d */
     c->bytes[DB_OP_ATTN] += kv_read + kv_write + act;

@@ -12,8 +12,9 @@
  *   qkv        2*T*d*(d+2kv) FLOPs; weights (d+2kv) x d; activations T*(d + d+2kv).
  *   attention  4*hs*ctx FLOPs per head per new token, ctx = keys it attends to (a token at position q
  *              attends to q+1 keys: causal inside a prefill chunk); KV write T*2kv; KV read (pos+n)*2kv
- *              per item (each sequence's whole cache, read once per step); activations T*(d + d) (Q
- *              in, output out). Softmax FLOPs are not counted.
+ *              per item (each sequence's whole cache, read once per step), in KV-dtype elements (fp8
+ *              adds a 4-byte scale per token, KV head, K and V); activations T*(d + d) (Q in, output
+ *              out). Softmax FLOPs are not counted.
  *   out_proj   2*T*d*d; weights d x d; activations T*2d.
  *   mlp        2*T*d*2h (w1|w3) + 2*T*h*d (w2) + 5*T*h (SwiGLU: silu 4, product 1); weights 3*h*d;
  *              activations T*(d+2h) + T*(h+d) + T*3h (SwiGLU reads 2h, writes h).
