@@ -19,10 +19,11 @@
 #define DB_LIN_ROW_ALIGN 8              /* task row ranges are multiples of 8 rows */
 #define DB_LIN_TASKS_PER_THREAD 8
 
-/* The batch from which the GEMM path is faster, measured on the llama2c-110m layer set (2 threads):
- * fp32 B = 12: GEMV 28.5 ms, GEMM 34.3 ms; B = 16: 44.0 vs 38.6. int4 B = 16: 38.0 vs 39.6; B = 24:
- * 61.8 vs 49.5. bf16 B = 16: 31.2 vs 40.2; B = 24: 47.7 vs 49.8; B = 32: 63.0 vs 60.8. int8 B = 24:
- * 44.7 vs 48.1; B = 32: 59.3 vs 58.1; B = 48: 88.0 vs 78.5 (fp8 widens as cheaply as int8). */
+/* The batch from which the GEMM path is faster, measured on the llama2c-110m layer set with
+ * bench_engine_linear --path gemv|gemm (2 threads, ms per pass, GEMV vs GEMM): fp32 B = 12: 28.5 vs
+ * 34.3, B = 16: 44.8 vs 38.6; int4 B = 16: 38.1 vs 39.6, B = 24: 61.7 vs 48.9; bf16 B = 16: 31.2 vs
+ * 40.2, B = 24: 47.7 vs 49.8, B = 32: 63.0 vs 60.2; int8 B = 24: 44.6 vs 48.1, B = 32: 59.3
+ * vs 58.1, B = 48: 88.0 vs 78.1 (fp8 widens as cheaply as int8, fp16 as bf16). */
 static int gemm_min_batch(db_precision p) {
     switch (p) {
     case DB_PREC_FP16:
