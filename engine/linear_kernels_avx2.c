@@ -1,12 +1,15 @@
 /* linear_kernels_avx2.c — AVX2 + FMA + F16C kernels of the linear layer (see linear_kernels.h).
  *
- * GEMV: each thread walks its rows of W in memory order (one sequential stream for the
- * prefetchers); every 8 weights are widened to fp32 once and multiplied into up to 4 activation
- * rows held in L1. Widening: fp16 by vcvtph2ps; bf16 by a 16-bit shift; int8 by vpmovsxbd +
- * vcvtdq2ps; fp8 e4m3 by vpmovsxbd, a 20-bit shift and a mask, which leaves the fp32 bits of
- * e4m3 * 2^-120 (linear_kernels.h); int4 by two vpshufb table look-ups that give the bf16 bytes of
- * q - 8 for each nibble, interleaved into fp32 by byte and word unpacks, reading the activations in
- * the order those in-lane unpacks produce ("nibble order", see db_lin_prepare_row).
+ * GEMV: a task's rows of W are read in 2 or 4 parts side by side (several sequential streams
+ * per thread draw more memory bandwidth than one); every 8 weights are widened to fp32 once and
+ * multiplied into up to 4 activation rows held in L1, so each activation vector is loaded once per
+ * group of rows. With more than 4 activation rows, 64 KiB chunks of rows are run against each
+ * block of 4 in turn (re-read from L2). int4 rows are read one at a time (compute-bound).
+ * Widening: fp16 by vcvtph2ps; bf16 by a 16-bit shift; int8 by vpmovsxbd + vcvtdq2ps; fp8 e4m3 by
+ * vpmovsxbd, a 20-bit shift and a mask, which leaves the fp32 bits of e4m3 * 2^-120
+ * (linear_kernels.h); int4 by two vpshufb table look-ups that give the bf16 bytes of q - 8 for each
+ * nibble, interleaved into fp32 by byte and word unpacks, reading the activations in the order
+ * those in-lane unpacks produce ("nibble order", see db_lin_prepare_row).
  */
 #include "linear_kernels.h"
 
