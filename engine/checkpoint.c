@@ -160,3 +160,20 @@ void db_checkpoint_close(db_checkpoint *ck) {
     if (ck && ck->map) munmap(ck->map, ck->map_bytes);
     if (ck) memset(ck, 0, sizeof *ck);
 }
+
+db_status db_checkpoint_check_shape(const db_model_config *m, const db_model_config *f,
+                                    const char *path, db_error *err) {
+    if (m->dim != f->dim || m->hidden_dim != f->hidden_dim || m->n_heads != f->n_heads ||
+        m->n_kv_heads != f->n_kv_heads || m->vocab_size != f->vocab_size ||
+        m->shared_classifier != f->shared_classifier || m->n_layers > f->n_layers ||
+        m->n_layers < 1)
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "%s: the checkpoint's shape (dim %d, hidden_dim %d, %d layers, %d heads, "
+            "%d kv heads, vocab %d, %s classifier) does not match the model asked for "
+            "(dim %d, hidden_dim %d, %d layers, %d heads, %d kv heads, vocab %d, %s)",
+            path, f->dim, f->hidden_dim, f->n_layers, f->n_heads, f->n_kv_heads, f->vocab_size,
+            f->shared_classifier ? "shared" : "unshared", m->dim, m->hidden_dim, m->n_layers,
+            m->n_heads, m->n_kv_heads, m->vocab_size, m->shared_classifier ? "shared" : "unshared");
+    return DB_OK;
+}

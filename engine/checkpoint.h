@@ -60,6 +60,11 @@ db_status db_checkpoint_open(const char *path, db_checkpoint *ck, db_error *err)
 /* Unmaps; safe on a zeroed or already-closed checkpoint. */
 void db_checkpoint_close(db_checkpoint *ck);
 
+/* DB_OK when the model m can be loaded from a checkpoint of shape f (the same shape; m may keep fewer
+ * layers), else DB_ERR_INVALID naming path and both shapes. */
+db_status db_checkpoint_check_shape(const db_model_config *m, const db_model_config *f,
+                                    const char *path, db_error *err);
+
 #ifdef __cplusplus
 }
 #endif

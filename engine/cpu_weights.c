@@ -122,30 +122,13 @@ static db_status load_layer(db_cpu_layer *L, const db_checkpoint *ck, int l, db_
     return DB_OK;
 }
 
-static db_status check_shape(const db_model_config *m, const db_model_config *f, const char *path,
-                             db_error *err) {
-    if (m->dim != f->dim || m->hidden_dim != f->hidden_dim || m->n_heads != f->n_heads ||
-        m->n_kv_heads != f->n_kv_heads || m->vocab_size != f->vocab_size ||
-        m->shared_classifier != f->shared_classifier || m->n_layers > f->n_layers ||
-        m->n_layers < 1)
-        return db_error_set(
-            err, DB_ERR_INVALID,
-            "%s: the checkpoint's shape (dim %d, hidden_dim %d, %d layers, %d heads, "
-            "%d kv heads, vocab %d, %s classifier) does not match the model asked for "
-            "(dim %d, hidden_dim %d, %d layers, %d heads, %d kv heads, vocab %d, %s)",
-            path, f->dim, f->hidden_dim, f->n_layers, f->n_heads, f->n_kv_heads, f->vocab_size,
-            f->shared_classifier ? "shared" : "unshared", m->dim, m->hidden_dim, m->n_layers,
-            m->n_heads, m->n_kv_heads, m->vocab_size, m->shared_classifier ? "shared" : "unshared");
-    return DB_OK;
-}
-
 db_status db_cpu_weights_load(db_cpu_weights *w, const db_model_config *m, db_precision p,
                               const char *checkpoint_path, db_error *err) {
     memset(w, 0, sizeof *w);
     db_checkpoint ck;
     db_status st = db_checkpoint_open(checkpoint_path, &ck, err);
     if (st != DB_OK) return st;
-    st = check_shape(m, &ck.config, checkpoint_path, err);
+    st = db_checkpoint_check_shape(m, &ck.config, checkpoint_path, err);
     if (st == DB_OK) st = alloc_layers(w, m, p, err);
     if (st == DB_OK)
         st = db_linear_init_f32(&w->token_embedding, m->vocab_size, m->dim, p, ck.token_embedding,

@@ -317,23 +317,6 @@ static db_status load_layer(upload_ctx *u, db_cuda_layer *L, const db_checkpoint
     return DB_OK;
 }
 
-static db_status check_shape(const db_model_config *m, const db_model_config *f, const char *path,
-                             db_error *err) {
-    if (m->dim != f->dim || m->hidden_dim != f->hidden_dim || m->n_heads != f->n_heads ||
-        m->n_kv_heads != f->n_kv_heads || m->vocab_size != f->vocab_size ||
-        m->shared_classifier != f->shared_classifier || m->n_layers > f->n_layers ||
-        m->n_layers < 1)
-        return db_error_set(
-            err, DB_ERR_INVALID,
-            "%s: the checkpoint's shape (dim %d, hidden_dim %d, %d layers, %d heads, %d kv "
-            "heads, vocab %d, %s classifier) does not match the model asked for (dim %d, "
-            "hidden_dim %d, %d layers, %d heads, %d kv heads, vocab %d, %s)",
-            path, f->dim, f->hidden_dim, f->n_layers, f->n_heads, f->n_kv_heads, f->vocab_size,
-            f->shared_classifier ? "shared" : "unshared", m->dim, m->hidden_dim, m->n_layers,
-            m->n_heads, m->n_kv_heads, m->vocab_size, m->shared_classifier ? "shared" : "unshared");
-    return DB_OK;
-}
-
 static db_status load_tensors(upload_ctx *u, db_cuda_weights *w, const db_checkpoint *ck,
                               db_error *err) {
     const db_model_config *m = &w->config;
@@ -355,7 +338,7 @@ db_status db_cuda_weights_load(db_cuda_weights *w, const db_model_config *m, db_
     db_status st = db_checkpoint_open(checkpoint_path, &ck, err);
     if (st != DB_OK) return st;
     upload_ctx u = {checkpoint_path, NULL, NULL, s};
-    st = check_shape(m, &ck.config, checkpoint_path, err);
+    st = db_checkpoint_check_shape(m, &ck.config, checkpoint_path, err);
     if (st == DB_OK) st = alloc_all(w, m, p, err);
     if (st == DB_OK)
         st = DB_CUDA_CHECK(err,

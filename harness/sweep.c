@@ -132,17 +132,17 @@ static void slot_close(engine_slot *s) {
     s->e = NULL;
 }
 
-/* The KV tokens an engine for todo[pos]'s precision and KV dtype is opened with. */
-static int64_t capacity_for(const db_sweep_config *c, const size_t *todo, size_t n, size_t pos,
+/* The KV tokens an engine for pending[pos]'s precision and KV dtype is opened with. */
+static int64_t capacity_for(const db_sweep_config *c, const size_t *pending, size_t n, size_t pos,
                             double avail) {
     if (c->kv_tokens > 0) return c->kv_tokens;
     if (c->backend != DB_BACKEND_CPU) return 0;
     db_sweep_point p0, p;
-    db_sweep_grid_point(&c->grid, todo[pos], &p0);
+    db_sweep_grid_point(&c->grid, pending[pos], &p0);
     db_step_point_opts o = point_opts(c, &p0);
     int64_t cap = db_step_point_kv_tokens(&o);
     for (size_t i = pos + 1; i < n; i++) {
-        db_sweep_grid_point(&c->grid, todo[i], &p);
+        db_sweep_grid_point(&c->grid, pending[i], &p);
         if (p.precision != p0.precision || p.kv_dtype != p0.kv_dtype) continue;
         o = point_opts(c, &p);
         if (db_step_point_kv_tokens(&o) > cap && cpu_guard(c, &p, avail, NULL) == 0)
@@ -171,17 +171,17 @@ db_status db_sweep_open_engine(const db_sweep_config *c, db_precision p, db_kv_d
     return db_engine_open(&eo, e, err);
 }
 
-static db_status ensure_engine(const db_sweep_config *c, const size_t *todo, size_t n, size_t pos,
+static db_status ensure_engine(const db_sweep_config *c, const size_t *pending, size_t n, size_t pos,
                                double avail, engine_slot *s, db_error *err) {
     db_sweep_point p;
-    db_sweep_grid_point(&c->grid, todo[pos], &p);
+    db_sweep_grid_point(&c->grid, pending[pos], &p);
     db_step_point_opts o = point_opts(c, &p);
     int64_t need = c->grid.serve ? 0 : db_step_point_kv_tokens(&o);
     if (s->e && s->p == p.precision && s->kv == p.kv_dtype &&
         (s->capacity == 0 || c->kv_tokens > 0 || s->capacity >= need))
         return DB_OK;
     slot_close(s);
-    int64_t cap = c->grid.serve ? c->kv_tokens : capacity_for(c, todo, n, pos, avail);
+    int64_t cap = c->grid.serve ? c->kv_tokens : capacity_for(c, pending, n, pos, avail);
     db_status st = db_sweep_open_engine(c, p.precision, p.kv_dtype, cap, &s->e, err);
     if (st) return st;
     s->p = p.precision;
@@ -228,10 +228,10 @@ static size_t *points_to_run(const db_sweep_config *c, const db_sweep_callbacks 
                              db_sweep_stats *stats, size_t *n) {
     size_t total = db_sweep_grid_size(&c->grid), m = 0;
     int shards = c->shard_count > 0 ? c->shard_count : 1;
-    size_t *todo = malloc((total ? total : 1) * sizeof *todo);
+    size_t *pending = malloc((total ? total : 1) * sizeof *pending);
     db_sweep_row *inputs = malloc(sizeof *inputs);
-    if (!todo || !inputs) {
-        free(todo), free(inputs);
+    if (!pending || !inputs) {
+        free(pending), free(inputs);
         return NULL;
     }
     for (size_t i = 0; i < total; i++) {
@@ -244,21 +244,21 @@ static size_t *points_to_run(const db_sweep_config *c, const db_sweep_callbacks 
             stats->skipped++;
             continue;
         }
-        todo[m++] = i;
+        pending[m++] = i;
     }
     free(inputs);
     *n = m;
-    return todo;
+    return pending;
 }
 
 db_status db_sweep_run(const db_sweep_config *c, const db_sweep_callbacks *cb,
                        db_sweep_stats *stats, db_error *err) {
     memset(stats, 0, sizeof *stats);
     size_t n = 0;
-    size_t *todo = points_to_run(c, cb, stats, &n);
+    size_t *pending = points_to_run(c, cb, stats, &n);
     db_sweep_row *row = malloc(sizeof *row);
-    if (!todo || !row) {
-        free(todo), free(row);
+    if (!pending || !row) {
+        free(pending), free(row);
         return db_error_set(err, DB_ERR_NOMEM, "sweep: out of memory");
     }
     double t0 = now_s(), avail = c->backend == DB_BACKEND_CPU ? mem_available() : 0;
@@ -270,7 +270,7 @@ db_status db_sweep_run(const db_sweep_config *c, const db_sweep_callbacks *cb,
             break;
         }
         db_sweep_point p;
-        db_sweep_grid_point(&c->grid, todo[i], &p);
+        db_sweep_grid_point(&c->grid, pending[i], &p);
         db_sweep_row_inputs(c, &p, row);
         if (cb->progress) {
             db_sweep_progress pr = {i, n, stats->failed, row, now_s() - t0};
@@ -280,7 +280,7 @@ db_status db_sweep_run(const db_sweep_config *c, const db_sweep_callbacks *cb,
         db_step_point_result r;
         db_step_point_opts o = point_opts(c, &p);
         db_status pst = !c->grid.serve && cpu_guard(c, &p, avail, &e) ? DB_ERR_NOMEM : DB_OK;
-        if (pst == DB_OK) pst = ensure_engine(c, todo, n, i, avail, &slot, &e);
+        if (pst == DB_OK) pst = ensure_engine(c, pending, n, i, avail, &slot, &e);
         if (pst == DB_OK && c->grid.serve) {
             int dirty = 0;
             db_sweep_serve_row(c, slot.e, &p, c->seed, row, &dirty);
@@ -307,7 +307,7 @@ db_status db_sweep_run(const db_sweep_config *c, const db_sweep_callbacks *cb,
         db_sweep_progress pr = {stats->run, n, stats->failed, NULL, now_s() - t0};
         cb->progress(cb->ctx, &pr);
     }
-    free(todo);
+    free(pending);
     free(row);
     return st;
 }
