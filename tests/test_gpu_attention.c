@@ -270,11 +270,7 @@ static void prefill_attention_matches_cpu_with_the_causal_mask(void **state) {
 #endif
 
 int main(void) {
-    const char *why = gpu_test_skip_reason();
-    if (why) {
-        printf("skipped: %s\n", why);
-        return 77;
-    }
+    if (gpu_test_skipped()) return 77;
 #ifdef DECODEBENCH_HAVE_CUDA
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(decode_attention_matches_cpu_for_every_group_and_head_size),

@@ -28,6 +28,13 @@ static inline const char *gpu_test_skip_reason(void) {
 #endif
 }
 
+/* Prints why and returns 1 when the GPU tests cannot run here (callers exit 77: skipped). */
+static inline int gpu_test_skipped(void) {
+    const char *why = gpu_test_skip_reason();
+    if (why) printf("skipped: %s\n", why);
+    return why != NULL;
+}
+
 /* A seeded uniform in (-1, 1) (element i of stream `stream`). */
 static inline float test_uniform(uint64_t seed, uint32_t stream, uint64_t i) {
     return db_synth_uniform(seed, 0xE0000000u + stream, i);

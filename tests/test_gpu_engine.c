@@ -418,11 +418,7 @@ static void a_nan_in_a_checkpoint_is_refused_with_its_place(void **state) {
 #endif
 
 int main(void) {
-    const char *why = gpu_test_skip_reason();
-    if (why) {
-        printf("skipped: %s\n", why);
-        return 77;
-    }
+    if (gpu_test_skipped()) return 77;
 #ifdef DECODEBENCH_HAVE_CUDA
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fp32_tiny_greedy_tokens_equal_the_cpu),

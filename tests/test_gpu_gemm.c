@@ -215,11 +215,7 @@ static void fp8_gemm_is_refused_before_compute_capability_8_9(void **state) {
 #endif
 
 int main(void) {
-    const char *why = gpu_test_skip_reason();
-    if (why) {
-        printf("skipped: %s\n", why);
-        return 77;
-    }
+    if (gpu_test_skipped()) return 77;
 #ifdef DECODEBENCH_HAVE_CUDA
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(synthetic_weights_are_the_cpu_model_bit_for_bit),

@@ -368,11 +368,7 @@ static void argmax_picks_the_lowest_index_of_the_maximum_and_skips_nans(void **s
 #endif
 
 int main(void) {
-    const char *why = gpu_test_skip_reason();
-    if (why) {
-        printf("skipped: %s\n", why);
-        return 77;
-    }
+    if (gpu_test_skipped()) return 77;
 #ifdef DECODEBENCH_HAVE_CUDA
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rmsnorm_with_residual_matches_cpu_in_every_input_type),
