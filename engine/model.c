@@ -13,8 +13,9 @@
 
 /* Published shapes. llama2c-*: karpathy/llama2.c README (stories15M / stories110M, shared classifier).
  * llama2-*: Meta params.json / HF config (rope_theta 10000, rms_norm_eps 1e-5). llama3-*: HF config
- * (rope_theta 500000, rms_norm_eps 1e-5, vocab 128256). mistral-7b: Mistral-7B-v0.1 HF config
- * (rope_theta 10000, max_position_embeddings 32768; its 4096-token sliding window is not modelled).
+ * (rope_theta 500000, rms_norm_eps 1e-5, vocab 128256). mistral-7b: Mistral-7B-v0.2 HF config
+ * (rope_theta 1000000, max_position_embeddings 32768, sliding_window null: full causal attention; v0.1's
+ * 4096-token sliding window was dropped in v0.2, so this preset needs none).
  * tiny: a test shape with GQA (2 query heads per KV head), head size 16 and a 256-token vocabulary. */
 static const db_model_config presets[] = {
     {"tiny", 64, 172, 2, 4, 2, 256, 512, 10000.0f, 1e-5f, 0},
@@ -24,7 +25,7 @@ static const db_model_config presets[] = {
     {"llama3-8b", 4096, 14336, 32, 32, 8, 128256, 8192, 500000.0f, 1e-5f, 0},
     {"llama2-13b", 5120, 13824, 40, 40, 40, 32000, 4096, 10000.0f, 1e-5f, 0},
     {"llama3-70b", 8192, 28672, 80, 64, 8, 128256, 8192, 500000.0f, 1e-5f, 0},
-    {"mistral-7b", 4096, 14336, 32, 32, 8, 32000, 32768, 10000.0f, 1e-5f, 0},
+    {"mistral-7b", 4096, 14336, 32, 32, 8, 32000, 32768, 1000000.0f, 1e-5f, 0},
 };
 enum { N_PRESETS = sizeof presets / sizeof presets[0] };
 

@@ -50,7 +50,7 @@ static void llama2_13b_has_13_0_billion_parameters(void **state) {
     assert_int_equal(db_model_param_count(&m), 13015864320LL);
 }
 
-/* mistral-7b v0.1 (d 4096, h 14336, 8 KV heads, V 32000): 32 * 218,112,000 + 2*32000*4096 + 4096
+/* mistral-7b v0.2 (d 4096, h 14336, 8 KV heads, V 32000): 32 * 218,112,000 + 2*32000*4096 + 4096
  * = 7,241,732,096 (published "7.24B"). */
 static void mistral_7b_has_7_24_billion_parameters(void **state) {
     db_model_config m = preset("mistral-7b");
