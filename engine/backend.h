@@ -39,6 +39,15 @@ typedef struct db_backend_ops {
     db_status (*profiler)(void *state, int start, db_error *err);
 } db_backend_ops;
 
+/* Checks work item i (w) of a step against the model's context and vocabulary and its sequence's block
+ * table (sv) against a pool of total_blocks blocks of block_size tokens: at least one token, positions
+ * inside 0..max_seq_len-1, enough blocks for them, every block id inside the pool, every token inside the
+ * vocabulary. The backends run it on entry to step (they may be called directly, not only through
+ * engine.c). DB_OK, or DB_ERR_INVALID naming the item and what was expected. */
+db_status db_backend_check_item(const db_model_config *m, int block_size, int64_t total_blocks,
+                                const db_work *w, const db_backend_seq_view *sv, int i,
+                                db_error *err);
+
 /* Bytes of KV cache one token occupies on this shape and dtype (all layers, K and V). */
 double db_kv_bytes_per_token(const db_model_config *m, db_kv_dtype kv);
 

@@ -193,6 +193,38 @@ static db_status kv_blocks(const db_engine_opts *o, const db_backend_ops *ops, i
     return DB_OK;
 }
 
+/* ---- work-item check shared by the backends (backend.h) ------------------------------------------ */
+
+db_status db_backend_check_item(const db_model_config *m, int block_size, int64_t total_blocks,
+                                const db_work *w, const db_backend_seq_view *sv, int i,
+                                db_error *err) {
+    int bs = block_size;
+    if (w->n_tokens < 1 || !w->tokens)
+        return db_error_set(err, DB_ERR_INVALID, "work item %d: needs at least one token (got %d)",
+                            i, w->n_tokens);
+    if (w->pos < 0 || w->pos > m->max_seq_len - w->n_tokens)
+        return db_error_set(err, DB_ERR_INVALID,
+                            "work item %d: positions %d..%lld are outside the model's 0..%d", i,
+                            w->pos, (long long)w->pos + w->n_tokens - 1, m->max_seq_len - 1);
+    int64_t need = ((int64_t)w->pos + w->n_tokens + bs - 1) / bs;
+    if (!sv || sv->n_blocks < need || (need > 0 && !sv->blocks))
+        return db_error_set(
+            err, DB_ERR_INVALID,
+            "work item %d: its block table has %d blocks, positions up to %d need %lld", i,
+            sv ? sv->n_blocks : 0, w->pos + w->n_tokens - 1, (long long)need);
+    for (int64_t j = 0; j < need; j++)
+        if (sv->blocks[j] < 0 || sv->blocks[j] >= total_blocks)
+            return db_error_set(err, DB_ERR_INVALID,
+                                "work item %d: block %lld of its table is %d, outside 0..%lld", i,
+                                (long long)j, sv->blocks[j], (long long)total_blocks - 1);
+    for (int t = 0; t < w->n_tokens; t++)
+        if (w->tokens[t] < 0 || w->tokens[t] >= m->vocab_size)
+            return db_error_set(err, DB_ERR_INVALID,
+                                "work item %d: token %d is %d, outside the vocabulary 0..%d", i, t,
+                                (int)w->tokens[t], m->vocab_size - 1);
+    return DB_OK;
+}
+
 /* ---- open / close --------------------------------------------------------------------------------- */
 
 static char *dup_or_null(const char *s, int *failed) {
