@@ -323,10 +323,15 @@ static void kv_case(db_kv_dtype dt, db_num_type t) {
                                 (w ? ref.v_scale : ref.k_scale)[cpu_row * H + (size_t)h]);
             }
         }
-    for (size_t cell = 0; cell < (size_t)NB * H * BS;
-         cell++) /* nothing else written (0xFF remains) */
-        for (size_t b = 0; !written[cell] && b < HS * eb; b++)
-            assert_int_equal(got[0][cell * HS * eb + b], 0xFF);
+    for (int w = 0; w < 2; w++) /* nothing else written in K or V (0xFF remains), nor its scale */
+        for (size_t cell = 0; cell < (size_t)NB * H * BS; cell++) {
+            if (written[cell]) continue;
+            for (size_t b = 0; b < HS * eb; b++)
+                assert_int_equal(got[w][cell * HS * eb + b], 0xFF);
+            uint32_t bits;
+            memcpy(&bits, &got_s[w][cell], sizeof bits);
+            if (t == DB_NUM_E4M3) assert_int_equal(bits, 0xFFFFFFFFu);
+        }
     for (int w = 0; w < 2; w++)
         free(got[w]), free(got_s[w]);
     cudaFree(L.k), cudaFree(L.v), cudaFree(L.k_scale), cudaFree(L.v_scale), cudaFree(drows),
