@@ -1,6 +1,7 @@
 /* cmd_run_args.c — flags of `decodebench run` (see cmd_run_args.h). */
 #include "cmd_run_args.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,10 @@ void run_args_print_help(FILE *f) {
 "  --cooldown TIME               exclude requests arriving in the last TIME before the last arrival\n"
 "                                (default: none)\n"
 "  --slo LIST                    objectives: ttft:200ms,tpot:50ms,e2e:10s,p99_ttft:300ms (goodput)\n"
+"  --hlog-interval TIME|window   latency.hlog interval length, 1ms..24h in whole ms (500ms, 1s,\n"
+"                                10s); each value goes in the interval in which it was observed;\n"
+"                                'window': one interval per metric covering the window\n"
+"                                (default 1s, widened to 2s, 5s, 10s, ... to keep <= 1000 intervals)\n"
 "\n"
 "Scheduling:\n"
 "  --batching continuous|static  iteration-level or request-level batching  (default continuous)\n"
@@ -208,11 +213,35 @@ static int parse_warmup(run_args *a, const char *v) {
     return db_cli_duration(CMD, "--warmup", v, &a->warmup_s);
 }
 
+/* --hlog-interval 1s | 500ms | window. */
+static int parse_hlog_interval(run_args *a, const char *v) {
+    const char *flag = "--hlog-interval";
+    a->hlog_interval_given = true;
+    if (!strcmp(v, "window")) {
+        a->hlog_interval_ns = 0;
+        return 0;
+    }
+    double s;
+    if (db_cli_duration(CMD, flag, v, &s)) return -1;
+    double ms = s * 1e3;
+    if (!(ms >= 1.0 && ms <= 24 * 3600e3 && fabs(ms - round(ms)) < 1e-6)) {
+        db_cli_usage_error(CMD,
+                           "%s expects a whole number of milliseconds from 1ms to 24h (e.g. 500ms, "
+                           "1s, 10s; the log's timestamps have millisecond resolution) or "
+                           "'window', got '%s'",
+                           flag, v);
+        return -1;
+    }
+    a->hlog_interval_ns = (int64_t)llround(ms) * INT64_C(1000000);
+    return 0;
+}
+
 static int measure_sched_flag(run_args *a, const char *f, const char *v) {
     int r;
     long long k;
     if (!strcmp(f, "--warmup")) return parse_warmup(a, v);
     if (!strcmp(f, "--cooldown")) return db_cli_duration(CMD, f, v, &a->cooldown_s);
+    if (!strcmp(f, "--hlog-interval")) return parse_hlog_interval(a, v);
     if (!strcmp(f, "--batching"))
         return db_batching_parse(v, &a->sched.batching) ? bad_choice(f, v, "continuous, static")
                                                         : 0;
@@ -415,6 +444,8 @@ void run_args_metrics_config(const run_args *a, const db_engine *e, const db_slo
     mc->warmup_requests = a->warmup_requests;
     mc->cooldown_ns = db_run_ns(a->cooldown_s);
     mc->slo = slo;
+    mc->interval_ns = a->hlog_interval_given ? a->hlog_interval_ns : DB_RUN_DEFAULT_HLOG_INTERVAL_NS;
+    mc->max_intervals = a->hlog_interval_given ? 0 : DB_RUN_DEFAULT_HLOG_MAX_INTERVALS;
     /* MFU / MBU need the device's peaks: the scheme's GEMM peak and the bandwidth of the
      * ceilings run_args_ceilings names; not reported without them. */
     db_ceilings c;

@@ -28,6 +28,10 @@
 #define DB_RUN_DEFAULT_ARRIVAL "concurrency:8"
 #define DB_RUN_DEFAULT_REQUESTS 64
 #define DB_RUN_DEFAULT_SIM_DEVICE "h100-sxm"
+/* latency.hlog without --hlog-interval: 1 s intervals, widened (metrics.h max_intervals) so that a
+ * run has at most 1000 of them (an hour-long replay gets 5 s intervals, as jHiccup writes). */
+#define DB_RUN_DEFAULT_HLOG_INTERVAL_NS INT64_C(1000000000)
+#define DB_RUN_DEFAULT_HLOG_MAX_INTERVALS 1000
 
 typedef struct run_args {
     /* engine */
@@ -55,6 +59,8 @@ typedef struct run_args {
     long long warmup_requests;
     double cooldown_s;
     const char *slo_text;
+    bool hlog_interval_given;  /* --hlog-interval (exactly as given, never widened) */
+    int64_t hlog_interval_ns;  /* given: the length; 0 = 'window' (one interval per metric) */
     /* scheduling */
     db_sched_opts sched;
     /* output */

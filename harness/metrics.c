@@ -82,6 +82,10 @@ int db_metrics_create(const db_metrics_config *cfg, db_metrics **out, char *err,
         bad = "peak FLOP/s is not >= 0";
     else if (!(cfg->peak_bytes_per_s >= 0) || isinf(cfg->peak_bytes_per_s))
         bad = "peak bandwidth is not >= 0";
+    else if (cfg->interval_ns < 0)
+        bad = "interval length is negative";
+    else if (cfg->max_intervals < 0)
+        bad = "maximum interval count is negative";
     if (bad) {
         if (err && errlen) snprintf(err, errlen, "metrics: %s; expected a finite value >= 0", bad);
         return -1;
@@ -121,6 +125,7 @@ void db_metrics_free(db_metrics *m) {
     free(m->bucket_tokens);
     for (int k = 0; k < DB_LAT_COUNT; k++)
         db_hdr_close(&m->hist[k]);
+    db_metrics_intervals_free(m);
     free(m);
 }
 
@@ -248,6 +253,21 @@ int db_metrics_request_scheduled(db_metrics *m, int64_t id, int64_t t_ns) {
     return 0;
 }
 
+int db_metrics_request_preempted(db_metrics *m, int64_t id, int64_t t_ns) {
+    db_req_state *r = live_request(m, id, t_ns, "preemption");
+    if (!r) return -1;
+    if (r->rec.first_scheduled_ns < 0 || t_ns < r->rec.first_scheduled_ns)
+        return db_metrics_fail(m,
+                               "preemption of request %" PRId64 " at %" PRId64
+                               " ns: the request was not scheduled before",
+                               id, t_ns);
+    if (r->rec.preemptions == INT32_MAX)
+        return db_metrics_fail(m, "preemption of request %" PRId64 ": more than 2^31", id);
+    r->rec.preemptions++;
+    note_time(m, t_ns);
+    return 0;
+}
+
 int db_metrics_tokens_emitted(db_metrics *m, int64_t id, int64_t t_ns, int32_t count) {
     db_req_state *r = live_request(m, id, t_ns, "tokens");
     if (!r) return -1;
@@ -359,7 +379,7 @@ int db_metrics_finish(db_metrics *m, int64_t end_ns) {
     }
     m->first_undecided = m->n_reqs;
     m->end_ns = end_ns;
-    if (db_metrics_summarise(m) != 0) return -1;
+    if (db_metrics_summarise(m) != 0 || db_metrics_intervals_close(m) != 0) return -1;
     m->finished = true;
     return 0;
 }

@@ -17,6 +17,12 @@
  * summing to E2E - TTFT; normalised latency = E2E / N. Only completed requests that arrived in the
  * window enter histograms and token counters.
  *
+ * Interval histograms (config interval_ns > 0): the same samples are also recorded per interval
+ * of the run clock, intervals counted from the window start, each sample in the interval in which
+ * its value became known (was observed): queue at the first scheduling, TTFT at the first token,
+ * each ITL at the token that ends the gap, TPOT, E2E and normalised latency at the last token.
+ * Summed over the intervals, each kind's histogram equals the window histogram.
+ *
  * Must not: print, exit, read a clock, or know the engine, the scheduler or any output format.
  */
 #ifndef DB_METRICS_H
@@ -59,6 +65,11 @@ typedef struct db_metrics_config {
     const db_slo_set *slo;   /* objectives for goodput and attainment; NULL = none (copied) */
     double peak_flops;       /* device peak FLOP/s for MFU; 0 = unknown (MFU not reported) */
     double peak_bytes_per_s; /* device peak memory bandwidth for MBU; 0 = unknown */
+    int64_t interval_ns;     /* > 0: keep interval histograms of this length (see above); 0 = none */
+    int64_t max_intervals;   /* > 0: when the span [window start, span end] needs more intervals
+                                than this, interval_ns is multiplied by the smallest factor of 1, 2,
+                                5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600 (then multiples of
+                                3600) that brings the count within it; 0 = interval_ns exactly */
 } db_metrics_config;
 
 /* One engine step (one iteration of continuous batching). */
@@ -95,6 +106,7 @@ typedef struct db_request_record {
     int64_t last_token_ns;
     int64_t end_ns;     /* finished or failed */
     int64_t max_itl_ns; /* largest gap between consecutive tokens; -1 with fewer than 2 tokens */
+    int32_t preemptions; /* times the request was preempted (its KV freed, to be recomputed) */
     db_request_status status;
     const char *failure_reason; /* NULL unless failed; owned by the recorder */
     bool in_window;             /* arrived inside the measurement window (valid after finish) */
@@ -196,6 +208,8 @@ int db_metrics_request_arrived(db_metrics *m, int64_t id, int64_t arrival_ns, in
 /* First call sets the queue time; later calls (re-scheduling after preemption) are accepted and
  * ignored. */
 int db_metrics_request_scheduled(db_metrics *m, int64_t id, int64_t t_ns);
+/* The request, scheduled before, was preempted at t_ns (its KV cache freed; it will recompute). */
+int db_metrics_request_preempted(db_metrics *m, int64_t id, int64_t t_ns);
 /* count >= 1 tokens became visible to the client at t_ns. */
 int db_metrics_tokens_emitted(db_metrics *m, int64_t id, int64_t t_ns, int32_t count);
 /* The request is done. A request finished without any token is recorded as failed ("finished
@@ -222,5 +236,30 @@ const db_request_record *db_metrics_request_at(const db_metrics *m, size_t i);
 /* Steps in the order recorded. */
 size_t db_metrics_step_count(const db_metrics *m);
 const db_step_event *db_metrics_step_at(const db_metrics *m, size_t i);
+
+/* ---- interval histograms (config interval_ns > 0; valid after db_metrics_finish) ------------ */
+typedef struct db_metrics_intervals {
+    int64_t length_ns; /* interval_ns times the widening; 0 when no intervals are kept */
+    int64_t widening;  /* the factor applied to interval_ns (1 = as configured) */
+    int64_t count;     /* intervals tiling [window start, span end], >= 1 when kept: interval i
+                          starts at window start + i x length_ns; the last one ends at the span end
+                          (shorter when the span is not a multiple of the length; a sample at the
+                          span end belongs to it) */
+} db_metrics_intervals;
+const db_metrics_intervals *db_metrics_intervals_get(const db_metrics *m);
+
+/* Walks the intervals that hold a sample of any kind, in time order. */
+typedef struct db_interval_cursor {
+    int64_t index;               /* the current interval (after db_metrics_interval_next) */
+    int64_t start_ns, length_ns; /* its bounds on the run clock */
+    size_t pos_[DB_LAT_COUNT], end_[DB_LAT_COUNT]; /* private */
+} db_interval_cursor;
+void db_metrics_interval_begin(const db_metrics *m, db_interval_cursor *c);
+/* Moves to the next interval holding a sample; false when there is none (or none are kept). */
+bool db_metrics_interval_next(const db_metrics *m, db_interval_cursor *c);
+/* Resets h (which must have the DB_METRICS_HDR_* layout) and records kind k's samples of the
+ * cursor's interval into it. Returns their count (0: none). */
+int64_t db_metrics_interval_histogram(const db_metrics *m, const db_interval_cursor *c,
+                                      db_latency k, db_hdr *h);
 
 #endif

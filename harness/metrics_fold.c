@@ -18,10 +18,16 @@ static void welford_add_n(db_welford *w, double x, int64_t n) {
     w->n += n;
 }
 
-/* Record n copies of v (ns) under kind k: histogram and exact running stats. */
-static void record_n(db_metrics *m, db_latency k, int64_t v, int64_t n) {
-    if (!db_hdr_record_n(&m->hist[k], v, n)) m->out_of_range += n;
+/* Record n copies of v (ns) under kind k, observed at t_ns: histogram, exact running stats and,
+ * when kept, the interval histograms. 0, or -1 with the message set. */
+static int record_n(db_metrics *m, db_latency k, int64_t v, int64_t n, int64_t t_ns) {
     welford_add_n(&m->stats[k], (double)v, n);
+    if (!db_hdr_record_n(&m->hist[k], v, n)) {
+        m->out_of_range += n;
+        return 0;
+    }
+    if (m->cfg.interval_ns <= 0) return 0;
+    return db_metrics_interval_add(m, k, db_hdr_index_of(&m->hist[k], v), n, t_ns);
 }
 
 const char *db_metrics_intern_reason(db_metrics *m, const char *reason) {
@@ -55,13 +61,13 @@ static int fold_tokens(db_metrics *m, const db_req_state *r) {
     for (size_t i = 0; i < r->n_em; i++) {
         const db_emission *e = &r->em[i];
         int64_t zeros = e->count - 1;
-        if (prev >= 0) record_n(m, DB_LAT_ITL, e->t_ns - prev, 1);
-        if (zeros > 0) record_n(m, DB_LAT_ITL, 0, zeros);
+        if (prev >= 0 && record_n(m, DB_LAT_ITL, e->t_ns - prev, 1, e->t_ns)) return -1;
+        if (zeros > 0 && record_n(m, DB_LAT_ITL, 0, zeros, e->t_ns)) return -1;
         prev = e->t_ns;
         size_t b = (size_t)((e->t_ns - m->window_start_ns) / DB_METRICS_PEAK_BUCKET_NS);
         size_t cap = m->n_buckets;
         if (db_metrics_grow((void **)&m->bucket_tokens, &cap, b + 1, sizeof *m->bucket_tokens))
-            return -1;
+            return db_metrics_fail(m, "request %lld: out of memory", (long long)r->rec.id);
         m->n_buckets = cap;
         m->bucket_tokens[b] += e->count;
     }
@@ -95,14 +101,16 @@ int db_metrics_fold(db_metrics *m, db_req_state *r) {
         free_emissions(r);
         return 0;
     }
+    /* each value at the time it became known (metrics.h, "interval histograms") */
     static const db_latency direct[] = {DB_LAT_TTFT, DB_LAT_TPOT, DB_LAT_E2E, DB_LAT_QUEUE,
                                         DB_LAT_NORM};
+    const int64_t observed[] = {rec->first_token_ns, rec->last_token_ns, rec->last_token_ns,
+                                rec->first_scheduled_ns, rec->last_token_ns};
     for (size_t i = 0; i < sizeof direct / sizeof direct[0]; i++) {
         int64_t v = db_request_latency_ns(rec, direct[i]);
-        if (v >= 0) record_n(m, direct[i], v, 1);
+        if (v >= 0 && record_n(m, direct[i], v, 1, observed[i])) return -1;
     }
-    if (fold_tokens(m, r) != 0)
-        return db_metrics_fail(m, "request %lld: out of memory", (long long)rec->id);
+    if (fold_tokens(m, r) != 0) return -1;
     m->completed++;
     m->input_tokens += rec->prompt_tokens;
     m->output_tokens += rec->output_tokens;

@@ -33,6 +33,20 @@ typedef struct db_req_state {
     db_membership member;
 } db_req_state;
 
+/* Interval samples of one latency kind: count values in HDR index `index` were observed in interval
+ * `interval`. Appended unsorted; compacted (sorted by interval then index, duplicates merged) when
+ * the buffer fills and at finish, so memory follows the distinct (interval, index) pairs. */
+typedef struct db_interval_entry {
+    uint32_t interval;
+    int32_t index;
+    int64_t count;
+} db_interval_entry;
+
+typedef struct db_interval_store {
+    db_interval_entry *e; /* (n) */
+    size_t n, cap;
+} db_interval_store;
+
 /* Running mean and sum of squared deviations (Welford), for exact mean and stddev. */
 typedef struct db_welford {
     int64_t n;
@@ -72,6 +86,8 @@ struct db_metrics {
     double e2e_sum_s;         /* Little's law numerator */
     int64_t last_counted_end; /* latest end of a folded request; -1 if none */
     bool any_counted_end;
+    db_interval_store interval[DB_LAT_COUNT]; /* when cfg.interval_ns > 0 */
+    db_metrics_intervals intervals;           /* filled by db_metrics_finish */
 
     int64_t end_ns;
     bool finished;
@@ -95,6 +111,13 @@ const char *db_metrics_intern_reason(db_metrics *m, const char *reason);
 int db_metrics_fold(db_metrics *m, db_req_state *r);
 /* Account for an ended request outside the window (failure reasons); frees its emissions. */
 int db_metrics_fold_excluded(db_metrics *m, db_req_state *r);
+/* Note n samples of kind k, HDR index `index`, observed at t_ns (>= window start) for the interval
+ * histograms. 0, or -1 with the recorder's message set (out of memory, interval index past 2^32). */
+int db_metrics_interval_add(db_metrics *m, db_latency k, int32_t index, int64_t n, int64_t t_ns);
+/* Choose the interval length and count from the span and put every sample in its final interval
+ * (called by db_metrics_finish after the summary). 0 or -1 (out of memory). */
+int db_metrics_intervals_close(db_metrics *m);
+void db_metrics_intervals_free(db_metrics *m);
 /* Fill m->summary from the folded state (called once by db_metrics_finish). */
 int db_metrics_summarise(db_metrics *m);
 

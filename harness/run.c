@@ -190,6 +190,9 @@ static db_status run_step(run_state *st, db_sched_step *step, double host_t0, db
     for (int k = 0; k < step->n_first; k++)
         if (db_metrics_request_scheduled(st->m, step->first_scheduled[k], start_ns))
             return metrics_failed(st, err);
+    for (int k = 0; k < step->n_preempted; k++) /* preempted while this step was planned */
+        if (db_metrics_request_preempted(st->m, step->preempted[k], start_ns))
+            return metrics_failed(st, err);
     db_cost cost;
     db_engine_cost(st->e, step->work, step->n, &cost);
     db_status rc = profiler_edge(st, x->steps, true, err);

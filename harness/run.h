@@ -3,8 +3,9 @@
  * to the metrics recorder. Used by `decodebench run`, by tests and by sweeps.
  *
  * Times given to the recorder are on the run clock (0 = start): arrival = the INTENDED arrival from
- * the schedule; first scheduled = start of the first step the request is in; tokens = END of the
- * step that produced them; finished = end of its last step; failed = when the scheduler refused it.
+ * the schedule; first scheduled = start of the first step the request is in; preempted = start of
+ * the step whose planning preempted it; tokens = END of the step that produced them; finished = end
+ * of its last step; failed = when the scheduler refused it.
  * The host overhead of a step is the real (CLOCK_MONOTONIC) time the harness spent scheduling
  * before it and recording after it; the device time is the engine's.
  *

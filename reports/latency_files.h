@@ -1,8 +1,12 @@
 /* latency_files.h — the HDR histograms of a run as files other tools read: latency.hlog (interval
- * log 1.3; one interval per metric, tagged TTFT, TPOT, ITL, E2E, QUEUE, covering the measurement
- * window: start = window start, length = duration; values in ns) and one percentile table per
- * metric, NAME.hgrm (values in ms) for ttft, tpot, itl, e2e, queue, norm. Must not: know the engine
- * or scheduler; it writes db_metrics histograms through harness/hdr.h.
+ * log 1.3, tags TTFT, TPOT, ITL, E2E, QUEUE, values in ns) and one percentile table per metric,
+ * NAME.hgrm (values in ms) for ttft, tpot, itl, e2e, queue, norm.
+ * latency.hlog is a time series when the recorder kept interval histograms (config interval_ns):
+ * one line per interval and metric that has a sample in it (intervals without one are left out),
+ * start relative to BaseTime = run time 0, length = the interval's (the last one ends at the span
+ * end); otherwise one interval per metric covering the window (start = window start, length =
+ * duration), written even when empty. Must not: know the engine or scheduler; it writes db_metrics
+ * histograms through harness/hdr.h.
  */
 #ifndef DB_LATENCY_FILES_H
 #define DB_LATENCY_FILES_H

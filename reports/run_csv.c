@@ -75,7 +75,9 @@ static const char *const request_columns[] = {"id",
                                               "max_itl_ms",
                                               "e2el_ms",
                                               "norm_latency_ms",
-                                              "failure_reason"};
+                                              "failure_reason",
+                                              "preemptions"}; /* appended last: readers by position
+                                                                 keep working */
 
 static const char *status_name(db_request_status s) {
     return s == DB_REQ_COMPLETED ? "completed" : s == DB_REQ_FAILED ? "failed" : "in_flight";
@@ -107,6 +109,7 @@ int db_requests_csv(FILE *f, const db_metrics *m) {
         field_ms(&r, db_request_latency_ns(q, DB_LAT_E2E));
         field_ms(&r, db_request_latency_ns(q, DB_LAT_NORM));
         field(&r, q->failure_reason ? q->failure_reason : "");
+        field_i64(&r, q->preemptions);
         end_row(&r);
     }
     return r.bad ? -1 : 0;

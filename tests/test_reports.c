@@ -4,7 +4,8 @@
  * unwritable paths give an error naming the path, and the terminal summary.
  *
  * The hand-built run (times in ms on the run clock):
- *   request 0: arrives 0, scheduled 10, tokens at 100, 120, 140, 160, 180, finishes 180 (50 prompt)
+ *   request 0: arrives 0, scheduled 10, preempted at 50 (then recomputed), tokens at 100, 120, 140,
+ *              160, 180, finishes 180 (50 prompt)
  *   request 1: arrives 20, fails at 30 with the reason "kv, exhausted" (a comma, to test quoting)
  *   two engine steps; SLO ttft:150ms,tpot:25ms (request 0 meets both).
  */
@@ -61,6 +62,7 @@ static db_metrics *hand_built_run(void) {
     ok(m, db_metrics_request_arrived(m, 0, 0, 50, 5));
     ok(m, db_metrics_request_scheduled(m, 0, MS(10)));
     ok(m, db_metrics_request_arrived(m, 1, MS(20), 4000, 5));
+    ok(m, db_metrics_request_preempted(m, 0, MS(50)));
     ok(m, db_metrics_request_failed(m, 1, MS(30), "kv, exhausted"));
     for (int i = 0; i < 5; i++)
         ok(m, db_metrics_tokens_emitted(m, 0, MS(100 + 20 * i), 1));
@@ -213,12 +215,17 @@ static void an_interrupted_run_is_marked_incomplete(void **state) {
 typedef struct csv_count {
     size_t rows, fields_in_row, header_fields;
     bool ragged;
-    char last_field[128];
+    char last_field[128], prev_field[128]; /* the last two fields read */
+    char fields[4][24][48];                /* the first 4 rows, 24 fields each (truncated) */
 } csv_count;
 
 static void on_field(void *s, size_t len, void *data) {
     csv_count *c = data;
+    if (c->rows < 4 && c->fields_in_row < 24)
+        snprintf(c->fields[c->rows][c->fields_in_row], sizeof c->fields[0][0], "%.*s", (int)len,
+                 (const char *)s);
     c->fields_in_row++;
+    memcpy(c->prev_field, c->last_field, sizeof c->prev_field);
     snprintf(c->last_field, sizeof c->last_field, "%.*s", (int)len, (const char *)s);
 }
 
@@ -255,10 +262,25 @@ static void requests_csv_has_a_header_and_one_row_per_request(void **state) {
     write_run(f);
     csv_count c = parse_csv(f, "requests.csv");
     assert_int_equal(c.rows, 3); /* header + 2 requests */
-    assert_int_equal(c.header_fields, 19);
+    assert_int_equal(c.header_fields, 20);
     assert_false(c.ragged);
-    /* the last row's last field is the failure reason, quoted because of its comma */
-    assert_string_equal(c.last_field, "kv, exhausted");
+    /* the last row's failure reason (quoted because of its comma), then its preemption count */
+    assert_string_equal(c.prev_field, "kv, exhausted");
+    assert_string_equal(c.last_field, "0");
+}
+
+/* preemptions is appended after failure_reason (column 20), so readers of the first 19 columns by
+ * position keep working; request 0 was preempted once, request 1 never. */
+static void requests_csv_ends_with_each_requests_preemption_count(void **state) {
+    fixture *f = *state;
+    write_run(f);
+    csv_count c = parse_csv(f, "requests.csv");
+    assert_string_equal(c.fields[0][18], "failure_reason");
+    assert_string_equal(c.fields[0][19], "preemptions");
+    assert_string_equal(c.fields[1][0], "0");
+    assert_string_equal(c.fields[1][19], "1");
+    assert_string_equal(c.fields[2][0], "1");
+    assert_string_equal(c.fields[2][19], "0");
 }
 
 static void steps_csv_has_a_header_and_one_row_per_step(void **state) {
@@ -518,6 +540,7 @@ int main(void) {
         T(summary_json_holds_window_engine_and_environment),
         T(an_interrupted_run_is_marked_incomplete),
         T(requests_csv_has_a_header_and_one_row_per_request),
+        T(requests_csv_ends_with_each_requests_preemption_count),
         T(steps_csv_has_a_header_and_one_row_per_step),
         T(hlog_reads_back_through_the_hdr_reader_with_the_same_totals),
         T(hlog_reads_back_in_hdr_histogram_js),
