@@ -221,10 +221,11 @@ static int parse_hlog_interval(run_args *a, const char *v) {
         a->hlog_interval_ns = 0;
         return 0;
     }
-    double s;
-    if (db_cli_duration(CMD, flag, v, &s)) return -1;
+    double s = 0;
+    bool number = (v[0] >= '0' && v[0] <= '9') || v[0] == '.';
+    if (number && db_cli_duration(CMD, flag, v, &s)) return -1; /* names the unit problem */
     double ms = s * 1e3;
-    if (!(ms >= 1.0 && ms <= 24 * 3600e3 && fabs(ms - round(ms)) < 1e-6)) {
+    if (!number || !(ms >= 1.0 && ms <= 24 * 3600e3 && fabs(ms - round(ms)) < 1e-6)) {
         db_cli_usage_error(CMD,
                            "%s expects a whole number of milliseconds from 1ms to 24h (e.g. 500ms, "
                            "1s, 10s; the log's timestamps have millisecond resolution) or "

@@ -2,6 +2,7 @@
 # `decodebench run` end to end through the binary, on the sim backend (virtual clock, deterministic) and
 # briefly on the cpu backend for signal handling: outputs exist and parse, --help documents every flag,
 # bad flags exit 2 naming the flag, a bad trace path names the file, the schedule dump, determinism,
+# latency.hlog intervals (--hlog-interval), requests.csv's preemption counts against the run's total,
 # SIGTERM writes a partial run marked complete=false and exits 143.
 source "$(dirname "$0")/lib_cli.sh"
 
@@ -26,7 +27,7 @@ json_get() {
 for flag in --backend --model --layers --precision --kv-dtype --device --workload --prompt-len \
   --output-len --trace-format --arrival --requests --duration --warmup --cooldown --seed --slo --out \
   --max-batch --max-batch-tokens --prefill-chunk --kv-tokens --kv-mem --batching --threads \
-  --dump-schedule --quiet --clamp-context; do
+  --dump-schedule --quiet --clamp-context --hlog-interval; do
   grep -qF -- "$flag" "$TMP/help" || fail "--help does not document $flag"
 done
 grep -q "default" "$TMP/help" || fail "--help states no defaults"
@@ -83,6 +84,53 @@ cmp -s <(cut -d, -f1-6 "$OUT/requests.csv") <(cut -d, -f1-6 "$TMP/sim3/requests.
 n_static=$(json_get "$TMP/static/summary.json" completed)
 [ "$n_static" -ge 8 ] && [ "$n_static" -lt 1000 ] || fail "static run: $n_static completed, expected 8..999"
 
+# ---- latency.hlog: a time series of 1 s intervals by default, --hlog-interval sets the length,
+# 'window' writes one interval per metric ----------------------------------------------------------
+# interval lengths (column 2 of the interval lines) of a log, one per line, unique
+hlog_lengths() { grep '^Tag=' "$1" | cut -d, -f3 | sort -u | tr '\n' ' '; }
+n_ttft=$(grep -c '^Tag=TTFT,' "$OUT/latency.hlog")
+[ "$n_ttft" -gt 2 ] || fail "default latency.hlog: $n_ttft TTFT intervals, expected a time series"
+# 190 requests at 20/s last about 10 s: 1.000 s intervals, the last one shorter
+case "$(hlog_lengths "$OUT/latency.hlog")" in
+  1.000\ *|*\ 1.000\ *) ;;
+  *) fail "default latency.hlog: interval lengths $(hlog_lengths "$OUT/latency.hlog"), expected 1.000" ;;
+esac
+"$DB" run --backend sim --model llama2-7b --prompt-len uniform:64:512 --output-len uniform:16:128 \
+  --arrival poisson:20 --requests 200 --seed 7 --warmup 10req --slo ttft:500ms,tpot:50ms --hlog-interval 250ms \
+  --out "$TMP/quarter" --quiet >/dev/null 2>"$TMP/quarter.err" ||
+  fail "--hlog-interval 250ms run failed: $(cat "$TMP/quarter.err")"
+grep -q '^Tag=E2E,[0-9.]*,0\.250,' "$TMP/quarter/latency.hlog" ||
+  fail "--hlog-interval 250ms: no E2E interval of length 0.250"
+n_quarter=$(grep -c '^Tag=TTFT,' "$TMP/quarter/latency.hlog")
+[ "$n_quarter" -gt "$n_ttft" ] || fail "--hlog-interval 250ms: $n_quarter TTFT intervals, not more than at 1 s ($n_ttft)"
+# summary.json is the same run's but for the command line and the wall-clock facts
+wall_facts=(-e '"command_line"' -e '"date"' -e '"start_epoch_s"' -e '"wall_s"' -e 'host_overhead')
+diff <(grep -v "${wall_facts[@]}" "$OUT/summary.json") \
+  <(grep -v "${wall_facts[@]}" "$TMP/quarter/summary.json") >"$TMP/quarter.diff" ||
+  fail "--hlog-interval changed summary.json: $(cat "$TMP/quarter.diff")"
+"$DB" run --backend sim --model llama2-7b --requests 50 --hlog-interval window --out "$TMP/window" \
+  --quiet >/dev/null 2>&1 || fail "--hlog-interval window run failed"
+[ "$(grep -c '^Tag=' "$TMP/window/latency.hlog")" -eq 5 ] ||
+  fail "--hlog-interval window: expected one line per tag (5)"
+
+# ---- requests.csv: preemptions (last column) add up to the run's total; a small KV cache forces them
+"$DB" run --backend sim --model llama2-7b --kv-tokens 4096 --prompt-len uniform:200:400 \
+  --output-len uniform:100:300 --arrival poisson:30 --requests 200 --seed 3 --out "$TMP/preempt" \
+  --quiet >/dev/null 2>"$TMP/preempt.err" || fail "small-KV run failed: $(cat "$TMP/preempt.err")"
+head -1 "$TMP/preempt/requests.csv" | grep -q ',failure_reason,preemptions$' ||
+  fail "requests.csv header does not end with failure_reason,preemptions"
+if command -v python3 >/dev/null 2>&1; then
+  python3 - "$TMP/preempt" <<'PY' || fail "requests.csv preemptions do not add up to summary.json's"
+import csv, json, sys
+d = sys.argv[1]
+rows = list(csv.DictReader(open(d + "/requests.csv")))
+total = json.load(open(d + "/summary.json"))["environment"]["preemptions"]
+col = sum(int(r["preemptions"]) for r in rows)
+print("preemptions: requests.csv %d, summary.json %d" % (col, total))
+sys.exit(0 if col == total and total > 0 else 1)
+PY
+fi
+
 # ---- usage errors name the flag -----------------------------------------------------------------
 expect_usage "unknown flag" "--bogus" --bogus 1
 expect_usage "bad backend" "--backend" --backend tpu
@@ -95,6 +143,11 @@ expect_usage "missing value" "--seed" --seed
 expect_usage "bad model" "--model" --model no-such-model
 expect_usage "bad slo" "--slo" --slo ttft:fast
 expect_usage "bad batching" "--batching" --batching dynamic
+expect_usage "hlog interval not a duration" "--hlog-interval" --hlog-interval often
+expect_usage "hlog interval below 1ms" "--hlog-interval expects a whole number of milliseconds" --hlog-interval 500us
+expect_usage "hlog interval in part-ms" "--hlog-interval expects a whole number of milliseconds" --hlog-interval 2.5ms
+expect_usage "hlog interval zero" "--hlog-interval expects a whole number of milliseconds" --hlog-interval 0s
+expect_usage "hlog interval above 24h" "--hlog-interval expects a whole number of milliseconds" --hlog-interval 25h
 expect_usage "bad prompt-len" "--prompt-len" --prompt-len gauss:3
 expect_usage "device off sim" "--device" --backend cpu --device h100-sxm
 expect_usage "positional" "unexpected argument" extra

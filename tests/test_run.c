@@ -146,6 +146,34 @@ static void a_request_that_can_never_run_is_recorded_as_failed_with_its_reason(v
     fx_free(&f);
 }
 
+/* Four requests of 20 + 60 tokens in a 128-token KV cache (8 blocks of 16): each needs 5 blocks at
+ * its end, 20 in all, so decode growth must preempt (tests/test_scheduler.c derives the same case).
+ * Every preemption the scheduler makes reaches the request's record: the per-request counts add up
+ * to the run's total, and every request still completes. */
+static void every_preemption_is_counted_on_the_preempted_request(void **state) {
+    (void)state;
+    enum { N = 4 };
+    fixture f;
+    fx_init(&f, N, DB_ARRIVAL_OPEN);
+    db_engine_close(f.e);
+    f.e = open_tiny(128);
+    f.ro.sched.max_batch = 4;
+    f.ro.sched.max_batch_tokens = 64;
+    f.ro.sched.prefill_chunk = 32;
+    for (int i = 0; i < N; i++)
+        f.s.items[i] = (db_schedule_item){0.0, 20, 60};
+    fx_run(&f);
+    assert_true(f.st.preemptions > 0);
+    int64_t sum = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(rec(&f, (size_t)i)->status, DB_REQ_COMPLETED);
+        sum += rec(&f, (size_t)i)->preemptions;
+    }
+    assert_int_equal(sum, f.st.preemptions);
+    assert_int_equal(rec(&f, 0)->preemptions, 0); /* the oldest is never the newest running */
+    fx_free(&f);
+}
+
 /* Closed loop, concurrency 3, think time 0: never more than 3 requests in flight; from the fourth
  * on, each request arrives exactly when an earlier one ended. */
 static void a_closed_loop_keeps_concurrency_requests_in_flight(void **state) {
@@ -286,6 +314,7 @@ int main(void) {
         cmocka_unit_test(the_virtual_clock_jumps_to_the_next_arrival_when_idle),
         cmocka_unit_test(each_request_is_recorded_with_its_intended_arrival_and_exact_tokens),
         cmocka_unit_test(a_request_that_can_never_run_is_recorded_as_failed_with_its_reason),
+        cmocka_unit_test(every_preemption_is_counted_on_the_preempted_request),
         cmocka_unit_test(a_closed_loop_keeps_concurrency_requests_in_flight),
         cmocka_unit_test(issuing_stops_at_the_stop_time_and_in_flight_requests_finish),
         cmocka_unit_test(the_stop_flag_ends_the_run_at_the_next_step_boundary),
