@@ -2,9 +2,11 @@
  * reference. Both directions: node decodes our base64 blobs and .hlog files to the same totals,
  * percentiles, mean and stddev; node encodes histograms (its headers write normalizing offset 1 and
  * an integer ratio) and .hlog files that we decode to the same numbers; its .hgrm table matches
- * ours line for line. The node side is tests/hdr_interop.js. Skipped (exit 77) when node or the
+ * ours line for line; node reads the periodic latency.hlog of a real sim run interval for interval as
+ * we do. The node side is tests/hdr_interop.js. Skipped (exit 77) when node or the
  * module is missing. Random histograms draw a fresh seed each run and print it; DB_HDR_SEED=<n>
  * replays one. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -296,6 +298,75 @@ static void we_read_node_hlog(void **state) {
     free(out);
 }
 
+/* Remove the files of dir (one level), then dir. */
+static void remove_run_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[1400];
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d) closedir(d);
+    rmdir(dir);
+}
+
+/* The periodic latency.hlog of a real run (`decodebench run --backend sim`, 500 ms intervals after a
+ * 1 s warmup): node's HistogramLogReader finds the same intervals as ours, in the same order, with
+ * the same tag, start and end (ms since the epoch) and the same count, percentiles, mean and
+ * stddev. Skipped when $DECODEBENCH (the binary, set by CTest) is not there. */
+static void node_reads_a_periodic_run_log_as_we_do(void **state) {
+    interop *io = *state;
+    const char *bin = getenv("DECODEBENCH");
+    if (!bin || access(bin, X_OK) != 0) skip();
+    char run[1100], cmd[4400], qb[2100], qr[2100], path[1200];
+    snprintf(run, sizeof run, "%s/run", io->dir);
+    quote(qb, sizeof qb, bin);
+    quote(qr, sizeof qr, run);
+    snprintf(cmd, sizeof cmd,
+             "%s run --backend sim --model llama2-7b --arrival poisson:20 --requests 150 --seed 5 "
+             "--warmup 1s --hlog-interval 500ms --out %s --quiet >/dev/null",
+             qb, qr);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/latency.hlog", run);
+    char *out = run_node(io, "hlog", path, NULL);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    db_hdr_log_reader r;
+    assert_int_equal(db_hdr_log_reader_open(&r, f, path), DB_HDR_OK);
+    int n = 0;
+    double prev_start = -1;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), n++) {
+        char tag[64], msg[512];
+        int used = 0;
+        double start_ms, end_ms;
+        assert_int_equal(sscanf(line, "%63s %lf %lf%n", tag, &start_ms, &end_ms, &used), 3);
+        stats st;
+        parse_stats(line + used, &st);
+        db_hdr_log_interval iv;
+        int rc = db_hdr_log_reader_next(&r, &iv, msg, sizeof msg);
+        if (rc != 1) fail_msg("interval %d of our log: %s", n, rc < 0 ? msg : "missing");
+        assert_string_equal(iv.tag ? iv.tag : "-", tag);
+        assert_float_equal(start_ms, iv.abs_start_s * 1e3, 0.01);
+        assert_float_equal(end_ms, (iv.abs_start_s + iv.length_s) * 1e3, 0.01);
+        assert_true(iv.hist.total_count > 0);
+        compare_stats(&iv.hist, &st, "run log interval", n);
+        assert_true(iv.start_s >= prev_start); /* a time series, in order */
+        prev_start = iv.start_s;
+        db_hdr_close(&iv.hist);
+    }
+    db_hdr_log_interval iv;
+    char msg[512];
+    assert_int_equal(db_hdr_log_reader_next(&r, &iv, msg, sizeof msg), 0); /* node saw them all */
+    /* 150 requests at 20/s after a 1 s warmup: about 6.5 s of window, so 13 or more intervals */
+    if (n < 5 * 12) fail_msg("only %d intervals in the run's log; expected a 500 ms time series", n);
+    db_hdr_log_reader_close(&r);
+    fclose(f);
+    free(out);
+    remove_run_dir(run);
+}
+
 /* Our .hgrm table equals hdr-histogram-js's outputPercentileDistribution(5, scale), line by line.
  */
 static void percentile_table_matches_node(void **state) {
@@ -402,6 +473,7 @@ int main(void) {
         cmocka_unit_test(node_reads_our_hlog_relative_to_start_time),
         cmocka_unit_test(we_read_node_hlog),
         cmocka_unit_test(percentile_table_matches_node),
+        cmocka_unit_test(node_reads_a_periodic_run_log_as_we_do),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
