@@ -44,6 +44,11 @@ int db_metrics_interval_add(db_metrics *m, db_latency k, int32_t index, int64_t 
                                "intervals of %lld ns after the window start",
                                (long long)t_ns, (long long)m->cfg.interval_ns);
     db_interval_store *s = &m->interval[k];
+    db_interval_entry *last = s->n ? &s->e[s->n - 1] : NULL;
+    if (last && last->interval == (uint32_t)iv && last->index == index) {
+        last->count += n; /* the common case: a request's next token at the same gap */
+        return 0;
+    }
     if (s->n == s->cap) {
         compact(s); /* grow only when merging did not free at least half */
         if ((s->cap == 0 || s->n > s->cap / 2) &&
