@@ -63,35 +63,6 @@ static int64_t blocks_needed(const db_cuda_backend *b, const db_work *w) {
 /* ---- validation
  * ------------------------------------------------------------------------------------ */
 
-static db_status check_item(const db_cuda_backend *b, const db_work *w,
-                            const db_backend_seq_view *sv, int i, db_error *err) {
-    const db_model_config *m = &b->config;
-    if (w->n_tokens < 1 || !w->tokens)
-        return db_error_set(err, DB_ERR_INVALID, "work item %d: needs at least one token (got %d)",
-                            i, w->n_tokens);
-    if (w->pos < 0 || w->pos > m->max_seq_len - w->n_tokens)
-        return db_error_set(err, DB_ERR_INVALID,
-                            "work item %d: positions %d..%lld are outside the model's 0..%d", i,
-                            w->pos, (long long)w->pos + w->n_tokens - 1, m->max_seq_len - 1);
-    int64_t need = blocks_needed(b, w);
-    if (!sv || sv->n_blocks < need || !sv->blocks)
-        return db_error_set(
-            err, DB_ERR_INVALID,
-            "work item %d: its block table has %d blocks, positions up to %d need %lld", i,
-            sv ? sv->n_blocks : 0, w->pos + w->n_tokens - 1, (long long)need);
-    for (int64_t j = 0; j < need; j++)
-        if (sv->blocks[j] < 0 || sv->blocks[j] >= b->total_blocks)
-            return db_error_set(err, DB_ERR_INVALID,
-                                "work item %d: block %lld of its table is %d, outside 0..%lld", i,
-                                (long long)j, sv->blocks[j], (long long)b->total_blocks - 1);
-    for (int t = 0; t < w->n_tokens; t++)
-        if (w->tokens[t] < 0 || w->tokens[t] >= m->vocab_size)
-            return db_error_set(err, DB_ERR_INVALID,
-                                "work item %d: token %d is %d, outside the vocabulary 0..%d", i, t,
-                                (int)w->tokens[t], m->vocab_size - 1);
-    return DB_OK;
-}
-
 static db_status check_step(const db_cuda_backend *b, const db_work *work,
                             const db_backend_seq_view *seqs, int n, step_info *si, db_error *err) {
     memset(si, 0, sizeof *si);
@@ -100,7 +71,8 @@ static db_status check_step(const db_cuda_backend *b, const db_work *work,
     int64_t tokens = 0;
     for (int i = 0; i < n; i++) {
         const db_work *w = &work[i];
-        db_status st = check_item(b, w, seqs ? &seqs[i] : NULL, i, err);
+        db_status st = db_backend_check_item(&b->config, b->block_size, b->total_blocks, w,
+                                             seqs ? &seqs[i] : NULL, i, err);
         if (st != DB_OK) return st;
         tokens += w->n_tokens;
         si->n_want += w->want_next != 0;
