@@ -394,19 +394,18 @@ static db_kernel_record kernel_record(const CUpti_ActivityKernel10 *k) {
     return r;
 }
 
-/* One buffer: external correlations first (they precede their kernels), then the kernels. 0, or
- * -1 when the sink stopped. */
-static int deliver(const pending *p, db_kernel_sink sink, void *ctx) {
-    for (int pass = 0; pass < 2; pass++) {
-        CUpti_Activity *rec = NULL;
-        while (cuptiActivityGetNextRecord(p->buf, p->valid, &rec) == CUPTI_SUCCESS) {
-            if (pass == 0 && rec->kind == CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION) {
-                const CUpti_ActivityExternalCorrelation *x = (const void *)rec;
-                if (x->externalKind == EXT_KIND) corr_put(x->correlationId, x->externalId);
-            } else if (pass == 1 && rec->kind == CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) {
-                db_kernel_record r = kernel_record((const CUpti_ActivityKernel10 *)rec);
-                if (sink(ctx, &r)) return -1;
-            }
+/* One pass over one buffer: pass 0 files the external correlations, pass 1 hands the kernels to the
+ * sink. The caller runs pass 0 over every drained buffer before pass 1, so a kernel whose launch's
+ * correlation record landed in a later buffer still gets its tag. 0, or -1 when the sink stopped. */
+static int deliver(const pending *p, int pass, db_kernel_sink sink, void *ctx) {
+    CUpti_Activity *rec = NULL;
+    while (cuptiActivityGetNextRecord(p->buf, p->valid, &rec) == CUPTI_SUCCESS) {
+        if (pass == 0 && rec->kind == CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION) {
+            const CUpti_ActivityExternalCorrelation *x = (const void *)rec;
+            if (x->externalKind == EXT_KIND) corr_put(x->correlationId, x->externalId);
+        } else if (pass == 1 && rec->kind == CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) {
+            db_kernel_record r = kernel_record((const CUpti_ActivityKernel10 *)rec);
+            if (sink(ctx, &r)) return -1;
         }
     }
     return 0;
@@ -428,10 +427,11 @@ db_status db_cupti_drain(int final, db_kernel_sink sink, void *ctx, db_error *er
     g.n_queue = g.cap_queue = 0;
     pthread_mutex_unlock(&g.mu);
     int stopped = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!stopped) stopped = deliver(&q[i], sink, ctx);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n && !stopped; i++)
+            stopped = deliver(&q[i], pass, sink, ctx);
+    for (size_t i = 0; i < n; i++)
         free(q[i].buf);
-    }
     free(q);
     if (stopped)
         return db_error_set(err, DB_ERR_IO,
