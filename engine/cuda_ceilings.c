@@ -250,6 +250,11 @@ db_status db_cuda_measure_ceilings(const db_cuda_ceilings_opts *oin, db_cuda_cei
     if (o.reps <= 0) o.reps = 20;
     if (o.copy_bytes == 0) o.copy_bytes = (size_t)1 << 30;
     if (o.gemm_n == 0) o.gemm_n = 8192;
+    if (o.gemm_n > 0 && o.gemm_n % 16)
+        return db_error_set(err, DB_ERR_INVALID,
+                            "CUDA ceilings: gemm_n must be a multiple of 16 (cuBLASLt fp8 operands "
+                            "and the padded operand rows), got %d",
+                            o.gemm_n);
     int n_dev = 0;
     if (cudaGetDeviceCount(&n_dev) != cudaSuccess || n_dev < 1) {
         (void)cudaGetLastError();

@@ -221,7 +221,7 @@ static db_status reserve_partial(db_cuda_backend *b, const db_cuda_plan *p, db_e
 
 /* Upload, forward (eager, or the graph g), next tokens and (want_logits) n_copy rows of logits
  * back. */
-static db_status launch(db_cuda_backend *b, const meta_layout *L, const db_cuda_plan *p,
+static db_status enqueue(db_cuda_backend *b, const meta_layout *L, const db_cuda_plan *p,
                         const db_cuda_graph *g, int n_copy, int want_logits, db_error *err) {
     cudaStream_t s = b->stream;
     DB_CUDA_TRY(err, cudaEventRecord(b->ev_start, s));
@@ -245,6 +245,18 @@ static db_status launch(db_cuda_backend *b, const meta_layout *L, const db_cuda_
                                     cudaMemcpyDeviceToHost, s));
     DB_CUDA_TRY(err, cudaEventRecord(b->ev_end, s));
     return DB_CUDA_CHECK(err, cudaEventSynchronize(b->ev_end));
+}
+
+/* enqueue, and on failure wait for what was already enqueued (the metadata upload reads h_meta,
+ * which the next step packs again) before returning the error. */
+static db_status launch(db_cuda_backend *b, const meta_layout *L, const db_cuda_plan *p,
+                        const db_cuda_graph *g, int n_copy, int want_logits, db_error *err) {
+    db_status st = enqueue(b, L, p, g, n_copy, want_logits, err);
+    if (st != DB_OK) {
+        (void)cudaStreamSynchronize(b->stream);
+        (void)cudaGetLastError();
+    }
+    return st;
 }
 
 static void destroy_graph(db_cuda_graph *g) {

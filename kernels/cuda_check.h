@@ -42,9 +42,14 @@ static inline db_status db_cuda_status(db_error *err, cudaError_t e, const char 
 static inline db_status db_cublas_status(db_error *err, cublasStatus_t s, const char *call,
                                          const char *file, int line) {
     if (s == CUBLAS_STATUS_SUCCESS) return DB_OK;
-    return db_error_set(err, s == CUBLAS_STATUS_ALLOC_FAILED ? DB_ERR_NOMEM : DB_ERR_DEVICE,
-                        "%s:%d: %s failed: %s (%s)", file, line, call, cublasGetStatusName(s),
-                        cublasGetStatusString(s));
+    /* NOT_SUPPORTED / ARCH_MISMATCH: this device or library lacks the operation (callers may treat
+     * it as "not available" rather than as a failure of the device). */
+    db_status st = s == CUBLAS_STATUS_ALLOC_FAILED ? DB_ERR_NOMEM
+                   : s == CUBLAS_STATUS_NOT_SUPPORTED || s == CUBLAS_STATUS_ARCH_MISMATCH
+                       ? DB_ERR_UNSUPPORTED
+                       : DB_ERR_DEVICE;
+    return db_error_set(err, st, "%s:%d: %s failed: %s (%s)", file, line, call,
+                        cublasGetStatusName(s), cublasGetStatusString(s));
 }
 
 #define DB_CUDA_CHECK(err, call) db_cuda_status((err), (call), #call, __FILE__, __LINE__)
