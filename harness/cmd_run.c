@@ -109,11 +109,23 @@ static int build_schedule(const run_args *a, const db_model_config *model, db_sc
     return 0;
 }
 
-static int open_engine(const run_args *a, const db_model_config *model, db_engine **e) {
+static int open_engine(run_args *a, const db_model_config *model, db_engine **e) {
     db_engine_opts eo;
     run_args_engine_opts(a, model, &eo);
     db_error err;
     db_status st = db_engine_open(&eo, e, &err);
+    if (st == DB_ERR_UNSUPPORTED && eo.kernel_trace) {
+        /* CUPTI takes one client: a profiler that check_kernel_trace could not see by its
+         * environment holds it. The run goes on without the in-process trace, as under nsys/ncu. */
+        db_error first = err;
+        eo.kernel_trace = 0;
+        st = db_engine_open(&eo, e, &err);
+        if (st == DB_OK) {
+            fprintf(stderr, "decodebench run: --kernel-trace is off: %s\n", first.msg);
+            a->kernel_trace = false;
+            return 0;
+        }
+    }
     if (st == DB_OK) return 0;
     fprintf(stderr, "decodebench run: cannot open the %s engine: %s\n", db_backend_name(eo.backend),
             err.msg);
