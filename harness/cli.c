@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 int db_cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
@@ -100,4 +101,25 @@ int db_cli_bytes(const char *cmd, const char *flag, const char *value, int64_t *
     fprintf(stderr, "decodebench %s: %s expects a size such as 512MiB, 2GiB or 1e9, got '%s'\n",
             cmd, flag, value ? value : "");
     return -1;
+}
+
+int db_cli_make_dirs(const char *path) {
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+    struct stat st;
+    if (stat(buf, &st) || !S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
 }

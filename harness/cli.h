@@ -29,6 +29,9 @@ int db_cli_bytes(const char *cmd, const char *flag, const char *value, int64_t *
  * not a --flag, or a flag without a value. */
 int db_cli_flag_value(const char *cmd, int argc, char **argv, int *i, char *name, size_t namelen,
                       const char **value);
+/* mkdir -p: creates path and its missing parents (mode 0777 before the umask). 0 when path is then a
+ * directory, or -1 with errno set (ENAMETOOLONG past 4095 bytes, ENOTDIR when it is not a directory). */
+int db_cli_make_dirs(const char *path);
 /* Prints "decodebench CMD: MESSAGE\nTry 'decodebench CMD --help'." and returns DB_EXIT_USAGE. */
 int db_cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)

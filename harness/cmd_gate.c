@@ -285,22 +285,6 @@ static int check_args(gate_args *a) {
 
 /* ---- --repeat -------------------------------------------------------------------------------- */
 
-/* mkdir -p. 0, or -1 with errno set. */
-static int make_dirs(const char *path) {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
-}
-
 /* The run flags: those after "--", else the baseline's recorded command line split like a POSIX
  * shell would (no command substitution). A leading "run" (and a program path before it) is dropped.
  * Fills *we when it split a command line (the caller frees it). */
@@ -367,7 +351,7 @@ static int repeat_runs(const gate_args *a, const db_gate_samples *base, db_gate_
         localtime_r(&now, &tm);
         strftime(dir, sizeof dir, "runs/gate-%Y%m%d-%H%M%S", &tm);
     }
-    if (make_dirs(dir)) {
+    if (db_cli_make_dirs(dir)) {
         rc = db_cli_usage_error(CMD, "--out %s: cannot create the directory: %s", dir,
                                 strerror(errno));
         goto done;

@@ -53,28 +53,6 @@ static void restore_signals(const struct sigaction old[2]) {
     sigaction(SIGTERM, &old[1], NULL);
 }
 
-/* mkdir -p for the output directory. 0, or -1 with errno set. */
-static int make_dirs(const char *path) {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-    struct stat st;
-    if (stat(buf, &st) || !S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
 /* The output directory: --out, or runs/<YYYYmmdd-HHMMSS>[-N] (a fresh one). */
 static int choose_out_dir(const run_args *a, char *dir, size_t len) {
     if (a->out) {
@@ -90,7 +68,7 @@ static int choose_out_dir(const run_args *a, char *dir, size_t len) {
         for (int k = 2; stat(dir, &st) == 0 && k < 1000; k++)
             snprintf(dir, len, "runs/%s-%d", stamp, k);
     }
-    if (make_dirs(dir)) {
+    if (db_cli_make_dirs(dir)) {
         return db_cli_usage_error("run", "--out %s: cannot create the directory: %s", dir,
                                   strerror(errno));
     }
