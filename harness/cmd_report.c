@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "plot.h"
+#include "plot_latency_time.h"
 #include "plot_serve.h"
 #include "report_md.h"
 #include "roofline.h"
@@ -31,7 +32,10 @@ static void print_help(FILE *f) {
 "         labelled by load, each series' frontier dashed) and goodput.{png,svg} (throughput,\n"
 "         goodput and SLO attainment against the offered load)\n"
 "  run    DIR when it holds summary.json, or --run RUNDIR: latency_cdf.{png,svg} (TTFT, TPOT and\n"
-"         E2E by percentile on HdrHistogram's 1/(1-p) axis) and the latency and throughput tables\n"
+"         E2E by percentile on HdrHistogram's 1/(1-p) axis), latency_time.{png,svg} (p50 and p99\n"
+"         of TTFT and ITL and p99 of E2E per latency.hlog interval against run time; not drawn\n"
+"         for a log of one interval per latency) and the latency and throughput tables, with\n"
+"         the p99 of each third of the run and the worst interval\n"
 "The gnuplot scripts and data go to OUTDIR/plots/ (rerun them with gnuplot to restyle a chart).\n"
 "\n"
 "  --sweep FILE.csv   the sweep CSV                         (default DIR/sweep.csv if present)\n"
@@ -40,7 +44,8 @@ static void print_help(FILE *f) {
 "  --quiet            print nothing but errors\n"
 "\n"
 "Exit codes: 0 written, 1 gnuplot missing or failed (report.md is still written), 2 usage error or\n"
-"unreadable input.\n");
+"unreadable input (a missing or malformed latency.hlog is named with its line; report.md is still\n"
+"written, without the latency-over-time part).\n");
     /* clang-format on */
 }
 
@@ -193,6 +198,15 @@ static int parse_args(int argc, char **argv, report_args *a) {
     return 0;
 }
 
+/* Reads RUN/latency.hlog into *lt. 0, or -1 with the reason printed and kept in err. */
+static int read_latency_time(const char *run, db_latency_time *lt, char *err, size_t errlen) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/latency.hlog", run);
+    if (db_latency_time_read(path, lt, err, errlen) == 0) return 0;
+    fprintf(stderr, "decodebench %s: %s\n", CMD, err);
+    return -1;
+}
+
 /* Draws one chart; prints and counts a failure. */
 static int draw(int rc, const char *what, const char *msg, int *failures) {
     if (rc == 0) return 1;
@@ -228,7 +242,14 @@ int db_cmd_report(int argc, char **argv) {
                              .sweep = a.sweep ? &rep : NULL,
                              .serve = a.sweep ? &srv : NULL,
                              .run_dir = a.run};
-    int failures = 0;
+    int failures = 0, bad_input = 0;
+    db_latency_time lt = {0};
+    char lt_err[1200];
+    if (a.run) {
+        bad_input = read_latency_time(a.run, &lt, lt_err, sizeof lt_err) != 0;
+        in.latency_time = bad_input ? NULL : &lt;
+        in.latency_time_error = bad_input ? lt_err : NULL;
+    }
     if (db_plot_find_gnuplot(term, sizeof term, err, sizeof err) != 0) {
         fprintf(stderr, "decodebench %s: %s\n", CMD, err);
         in.plot_note = "gnuplot was not found";
@@ -255,6 +276,10 @@ int db_cmd_report(int argc, char **argv) {
         if (a.run)
             in.latency_cdf = draw(db_plot_latency_cdf(a.run, a.out, term, err, sizeof err),
                                   "latency", err, &failures);
+        if (in.latency_time && !db_latency_time_no_chart(&lt))
+            in.latency_time_chart =
+                draw(db_plot_latency_time(&lt, a.out, term, err, sizeof err), "latency over time",
+                     err, &failures);
     }
     char md[1100];
     snprintf(md, sizeof md, "%s/report.md", a.out);
@@ -263,10 +288,11 @@ int db_cmd_report(int argc, char **argv) {
         fprintf(stderr, "decodebench %s: %s\n", CMD, err);
     else if (!a.quiet)
         printf("wrote %s (%d charts)\n", md,
-               in.roofline + in.step_time + in.throughput + in.latency_cdf + in.pareto +
-                   in.goodput);
+               in.roofline + in.step_time + in.throughput + in.latency_cdf +
+                   in.latency_time_chart + in.pareto + in.goodput);
+    db_latency_time_free(&lt);
     db_csv_table_free(&t);
     db_rl_report_free(&rep);
     db_serve_report_free(&srv);
-    return md_rc ? DB_EXIT_USAGE : failures ? DB_EXIT_FAIL : DB_EXIT_OK;
+    return md_rc || bad_input ? DB_EXIT_USAGE : failures ? DB_EXIT_FAIL : DB_EXIT_OK;
 }

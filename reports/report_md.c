@@ -158,6 +158,50 @@ static double num(json_t *root, const char *key) {
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* A p99 in ms, or "—" when there are no values (-1). */
+static const char *p99_ms(char *buf, size_t len, int64_t ns) {
+    return fmt(buf, len, ns < 0 ? NAN : (double)ns / 1e6, 4);
+}
+
+/* "Latency over time": the p99 of each third of the span and the worst interval, per latency. */
+static void latency_time_section(FILE *f, const db_report_md_input *in) {
+    const db_latency_time *lt = in->latency_time;
+    if (!lt && !in->latency_time_error) return;
+    fprintf(f, "### Latency over time\n\n");
+    if (!lt) {
+        fprintf(f, "> Not available: %s\n\n", in->latency_time_error);
+        return;
+    }
+    const char *why = db_latency_time_no_chart(lt);
+    if (why) {
+        fprintf(f, "> No latency-over-time chart or table: %s.\n\n", why);
+        return;
+    }
+    char a[32], b[32], c[32], d[32], e[32];
+    fprintf(f,
+            "From latency.hlog: %zu intervals of %s s with values, run time %.3f–%.3f s. p99 of "
+            "each third of that span (the histograms of the intervals whose midpoint lies in it, "
+            "added), and the single interval with the highest p99. A last / first ratio well above "
+            "1 is drift (queues building up), a first third above the others is warm-up.\n\n",
+            lt->n_intervals, fmt(a, sizeof a, lt->interval_s, 4), lt->t0_s, lt->t1_s);
+    fprintf(f, "| latency | p99 ms, first third | middle third | last third | last / first | "
+               "worst interval p99 ms | its start s | its values |\n"
+               "|---|---|---|---|---|---|---|---|\n");
+    for (int k = 0; k < 4; k++) { /* TTFT, TPOT, ITL, E2E */
+        const db_lt_series *s = &lt->tag[k];
+        if (!s->n) continue;
+        const db_lt_point *w = &s->pts[s->worst];
+        double first = (double)s->third_p99_ns[0], last = (double)s->third_p99_ns[2];
+        fprintf(f, "| %s | %s | %s | %s | %s | %s | %.3f | %lld |\n", db_lt_tag(k),
+                p99_ms(a, sizeof a, s->third_p99_ns[0]), p99_ms(b, sizeof b, s->third_p99_ns[1]),
+                p99_ms(c, sizeof c, s->third_p99_ns[2]),
+                ratio(d, sizeof d, first > 0 && last > 0 ? last / first : NAN),
+                p99_ms(e, sizeof e, w->p99_ns), w->t_s, (long long)w->count);
+    }
+    fprintf(f, "\n");
+    if (in->latency_time_chart) fprintf(f, "![latency over time](latency_time.png)\n\n");
+}
+
 static int run_section(FILE *f, const char *run_dir, int chart, char *err, size_t errlen) {
     char path[1100];
     snprintf(path, sizeof path, "%s/summary.json", run_dir);
@@ -217,6 +261,7 @@ static int write_page(FILE *f, const db_report_md_input *in, char *err, size_t e
     }
     if (in->serve && in->serve->n) serve_section(f, in->serve, in->pareto, in->goodput);
     if (in->run_dir && run_section(f, in->run_dir, in->latency_cdf, err, errlen)) return -1;
+    if (in->run_dir) latency_time_section(f, in);
     return ferror(f) ? -1 : 0;
 }
 
