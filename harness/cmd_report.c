@@ -287,9 +287,11 @@ int db_cmd_report(int argc, char **argv) {
     if (md_rc)
         fprintf(stderr, "decodebench %s: %s\n", CMD, err);
     else if (!a.quiet)
-        printf("wrote %s (%d charts)\n", md,
-               in.roofline + in.step_time + in.throughput + in.latency_cdf +
-                   in.latency_time_chart + in.pareto + in.goodput);
+    {
+        int charts = in.roofline + in.step_time + in.throughput + in.latency_cdf +
+                     in.latency_time_chart + in.pareto + in.goodput;
+        printf("wrote %s (%d chart%s)\n", md, charts, charts == 1 ? "" : "s");
+    }
     db_latency_time_free(&lt);
     db_csv_table_free(&t);
     db_rl_report_free(&rep);

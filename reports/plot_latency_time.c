@@ -259,8 +259,9 @@ int db_plot_latency_time(const db_latency_time *lt, const char *out_dir, const c
     size_t most = 0;
     for (int k = 0; k < DB_LT_TAGS; k++)
         most = lt->tag[k].n > most ? lt->tag[k].n : most;
-    /* points mark each interval while they stay apart; beyond ~150 a line reads better */
-    const char *style = most <= 150 ? "linespoints ps 0.6" : "lines";
+    /* points mark each interval; beyond ~150 intervals they shrink to dots, which still show an
+     * interval that stands alone between intervals without values */
+    const char *style = most <= 150 ? "linespoints ps 0.6" : "linespoints ps 0.2";
     fprintf(g, "set logscale y\nset format y '%%g'\nset xrange [%.3f:%.3f]\n", lt->t0_s, lt->t1_s);
     fprintf(g, "set xlabel 'run time (s), interval start'\nset ylabel 'latency (ms)'\n");
     fprintf(g, "set key outside right top\n");

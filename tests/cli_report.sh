@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `decodebench report` end to end: a sim step sweep gives roofline, step-time and throughput charts
-# (PNG + SVG) and report.md with the crossover table; a sim run directory gives the latency chart and
-# the latency table; missing inputs and unknown flags exit 2. Skipped without gnuplot.
+# (PNG + SVG) and report.md with the crossover table; a sim run directory gives the latency charts
+# (by percentile, over time) and tables; a single-interval latency.hlog gets no time chart and a note;
+# a corrupt or missing latency.hlog, missing inputs and unknown flags exit 2. Skipped without gnuplot.
 source "$(dirname "$0")/lib_cli.sh"
 require gnuplot
 
@@ -41,12 +42,45 @@ grep -q '^## Capacity-search runs' "$TMP/sv/report.md" || fail "no search sectio
 grep -q '★' "$TMP/sv/report.md" || fail "no Pareto-optimal run marked"
 
 # ---- a run directory --------------------------------------------------------------------------------
-"$DB" run --backend sim --model llama2c-15m --requests 40 --arrival poisson:20 --quiet \
+# 400 requests at 20/s: ~20 s of run, so latency.hlog holds ~20 intervals of 1 s per latency.
+"$DB" run --backend sim --model llama2-7b --requests 400 --arrival poisson:20 --quiet \
   --out "$TMP/run" >/dev/null 2>&1 || fail "run exited $?"
 "$DB" report "$TMP/run" --out "$TMP/rep" --quiet || fail "report of a run exited $?"
 is_png "$TMP/rep/latency_cdf.png" || fail "latency_cdf.png is not a PNG"
 grep -q '| ttft_ms |' "$TMP/rep/report.md" || fail "no latency table"
 grep -q '!\[latency by percentile\](latency_cdf.png)' "$TMP/rep/report.md" || fail "no latency chart"
+is_png "$TMP/rep/latency_time.png" || fail "latency_time.png is not a PNG"
+grep -q '<svg' "$TMP/rep/latency_time.svg" || fail "latency_time.svg is not an SVG"
+n_ttft=$(grep -c '^Tag=TTFT,' "$TMP/run/latency.hlog")
+[ "$n_ttft" -ge 10 ] || fail "latency.hlog has only $n_ttft TTFT intervals"
+# the data file has one row per TTFT interval (its first block), as many as the log has lines
+n_rows=$(awk '/^# TTFT/{on=1; next} /^# /{on=0} on && NF==5' "$TMP/rep/plots/latency_time.dat" | wc -l)
+[ "$n_rows" -eq "$n_ttft" ] || fail "latency_time.dat: $n_rows TTFT rows for $n_ttft intervals"
+grep -q '^### Latency over time' "$TMP/rep/report.md" || fail "no latency-over-time section"
+grep -Eq '^\| TTFT \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|' "$TMP/rep/report.md" ||
+  fail "no TTFT row in the latency-over-time table"
+grep -q '!\[latency over time\](latency_time.png)' "$TMP/rep/report.md" || fail "latency_time not embedded"
+
+# one interval per latency: no time series, report.md says why
+"$DB" run --backend sim --model llama2-7b --requests 50 --hlog-interval window --quiet \
+  --out "$TMP/win" >/dev/null 2>&1 || fail "--hlog-interval window run exited $?"
+"$DB" report "$TMP/win" --quiet || fail "report of a window run exited $?"
+[ ! -e "$TMP/win/latency_time.png" ] || fail "latency_time.png drawn from a single-interval log"
+grep -q '^> No latency-over-time chart or table: latency.hlog holds a single interval' \
+  "$TMP/win/report.md" || fail "report.md does not say why there is no latency-over-time chart"
+
+# a corrupt latency.hlog is named with its line (exit 2); the rest of report.md is still written
+cp -r "$TMP/run" "$TMP/bad"
+printf 'Tag=TTFT,1.000,1.000\n' >>"$TMP/bad/latency.hlog"
+bad_line=$(wc -l <"$TMP/bad/latency.hlog")
+expect_exit 2 "corrupt latency.hlog" "$TMP/bad/latency.hlog:$bad_line: expected 4 comma-separated" \
+  "$DB" report "$TMP/bad" --quiet
+grep -q '| ttft_ms |' "$TMP/bad/report.md" || fail "corrupt latency.hlog: no latency table"
+grep -q "^> Not available: .*latency.hlog:$bad_line:" "$TMP/bad/report.md" ||
+  fail "corrupt latency.hlog: report.md does not name it"
+rm "$TMP/bad/latency.hlog"
+expect_exit 2 "missing latency.hlog" "cannot open '$TMP/bad/latency.hlog': No such file" \
+  "$DB" report "$TMP/bad" --quiet
 
 # ---- usage errors ------------------------------------------------------------------------------------
 mkdir -p "$TMP/empty"
