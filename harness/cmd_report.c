@@ -215,6 +215,37 @@ static int draw(int rc, const char *what, const char *msg, int *failures) {
     return 0;
 }
 
+/* Draws every chart the inputs allow with gnuplot's PNG terminal term; marks them in *in. */
+static void draw_charts(const report_args *a, const char *term, const db_rl_report *rep,
+                        const db_serve_report *srv, const db_latency_time *lt,
+                        db_report_md_input *in, int *failures) {
+    char err[1024];
+    if (a->sweep && rep->n_curves) {
+        in->roofline =
+            draw(db_plot_roofline(rep, a->out, term, err, sizeof err), "roofline", err, failures);
+        in->step_time =
+            draw(db_plot_step_time(rep, a->out, term, err, sizeof err), "step time", err, failures);
+        in->throughput = draw(db_plot_throughput(rep, a->out, term, err, sizeof err), "throughput",
+                              err, failures);
+    }
+    if (srv->n) {
+        in->pareto =
+            draw(db_plot_pareto(srv, a->out, term, err, sizeof err), "pareto", err, failures);
+        int any_rate = 0;
+        for (size_t i = 0; i < srv->n; i++)
+            any_rate |= srv->pts[i].rate > 0;
+        if (any_rate)
+            in->goodput =
+                draw(db_plot_goodput(srv, a->out, term, err, sizeof err), "goodput", err, failures);
+    }
+    if (a->run)
+        in->latency_cdf = draw(db_plot_latency_cdf(a->run, a->out, term, err, sizeof err),
+                               "latency", err, failures);
+    if (in->latency_time && !db_latency_time_no_chart(lt))
+        in->latency_time_chart = draw(db_plot_latency_time(lt, a->out, term, err, sizeof err),
+                                      "latency over time", err, failures);
+}
+
 int db_cmd_report(int argc, char **argv) {
     report_args a;
     int rc = parse_args(argc, argv, &a);
@@ -255,39 +286,14 @@ int db_cmd_report(int argc, char **argv) {
         in.plot_note = "gnuplot was not found";
         failures++;
     } else {
-        if (a.sweep && rep.n_curves) {
-            in.roofline = draw(db_plot_roofline(&rep, a.out, term, err, sizeof err), "roofline",
-                               err, &failures);
-            in.step_time = draw(db_plot_step_time(&rep, a.out, term, err, sizeof err), "step time",
-                                err, &failures);
-            in.throughput = draw(db_plot_throughput(&rep, a.out, term, err, sizeof err),
-                                 "throughput", err, &failures);
-        }
-        if (srv.n) {
-            in.pareto =
-                draw(db_plot_pareto(&srv, a.out, term, err, sizeof err), "pareto", err, &failures);
-            int any_rate = 0;
-            for (size_t i = 0; i < srv.n; i++)
-                any_rate |= srv.pts[i].rate > 0;
-            if (any_rate)
-                in.goodput = draw(db_plot_goodput(&srv, a.out, term, err, sizeof err), "goodput",
-                                  err, &failures);
-        }
-        if (a.run)
-            in.latency_cdf = draw(db_plot_latency_cdf(a.run, a.out, term, err, sizeof err),
-                                  "latency", err, &failures);
-        if (in.latency_time && !db_latency_time_no_chart(&lt))
-            in.latency_time_chart =
-                draw(db_plot_latency_time(&lt, a.out, term, err, sizeof err), "latency over time",
-                     err, &failures);
+        draw_charts(&a, term, &rep, &srv, &lt, &in, &failures);
     }
     char md[1100];
     snprintf(md, sizeof md, "%s/report.md", a.out);
     int md_rc = db_report_md_write(md, &in, err, sizeof err);
     if (md_rc)
         fprintf(stderr, "decodebench %s: %s\n", CMD, err);
-    else if (!a.quiet)
-    {
+    else if (!a.quiet) {
         int charts = in.roofline + in.step_time + in.throughput + in.latency_cdf +
                      in.latency_time_chart + in.pareto + in.goodput;
         printf("wrote %s (%d chart%s)\n", md, charts, charts == 1 ? "" : "s");

@@ -20,16 +20,16 @@
 
 /* One interval of one tag that holds values. */
 typedef struct db_lt_point {
-    double t_s;             /* interval start, s after the log's StartTime (decodebench: run clock) */
-    double length_s;        /* interval length, s */
-    int64_t count;          /* values in the interval */
+    double t_s;      /* interval start, s after the log's StartTime (decodebench: run clock) */
+    double length_s; /* interval length, s */
+    int64_t count;   /* values in the interval */
     int64_t p50_ns, p99_ns; /* db_hdr_value_at_percentile(interval, 50 / 99) */
 } db_lt_point;
 
 typedef struct db_lt_series {
     db_lt_point *pts; /* (n) in time order */
     size_t n, cap;
-    size_t worst;            /* index in pts of the highest p99 (the earliest of equals); n = none */
+    size_t worst; /* index in pts of the highest p99 (the earliest of equals); n = none */
     int64_t third_p99_ns[3]; /* p99 of the values of the intervals whose midpoint lies in the first,
                                 middle, last third of the span; -1 when that third has none */
     int64_t third_count[3];  /* values in each third */
@@ -56,9 +56,9 @@ void db_latency_time_free(db_latency_time *lt);
  * sentence for report.md). */
 const char *db_latency_time_no_chart(const db_latency_time *lt);
 
-/* Writes OUT/plots/latency_time.{gp,dat} and OUT/latency_time.{png,svg}. The data file has one block
- * per tag with values, "start_s length_s count p50_ms p99_ms" (ms exact to the ns). 0, or -1 with
- * err (nothing to draw, a file could not be written, gnuplot failed). */
+/* Writes OUT/plots/latency_time.{gp,dat} and OUT/latency_time.{png,svg}. The data file has one
+ * block per tag with values, "start_s length_s count p50_ms p99_ms" (ms exact to the ns). 0, or -1
+ * with err (nothing to draw, a file could not be written, gnuplot failed). */
 int db_plot_latency_time(const db_latency_time *lt, const char *out_dir, const char *term,
                          char *err, size_t errlen);
 

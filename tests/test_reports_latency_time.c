@@ -1,11 +1,11 @@
-/* test_reports_latency_time.c — latency over run time from latency.hlog (reports/plot_latency_time.h):
- * per-interval p50/p99, the p99 of each third of the run, the worst interval, the chart's data file,
- * the single-interval and unreadable cases, and report.md's "Latency over time" part
- * (reports/report_md.h). Chart tests are skipped when gnuplot is not installed.
+/* test_reports_latency_time.c — latency over run time from latency.hlog
+ * (reports/plot_latency_time.h): per-interval p50/p99, the p99 of each third of the run, the worst
+ * interval, the chart's data file, the single-interval and unreadable cases, and report.md's
+ * "Latency over time" part (reports/report_md.h). Chart tests are skipped without gnuplot.
  *
  * Expected values follow the HDR rules of harness/hdr.h with the recorder's layout (lowest 1 ns,
  * 3 significant digits: 2048 sub-buckets, so a value v in [1024·2^b, 2048·2^b) shares an index of
- * width 2^b, and a percentile reports the highest value of that index, floor(v / 2^b)·2^b + 2^b - 1):
+ * width 2^b, and a percentile reports the highest value of that index, floor(v/2^b)·2^b + 2^b-1):
  *   2 ms   = 2,000,000 ns:   b = 10, 1953·1024 + 1023   = 2,000,895 ns   -> 2.000895 ms
  *   3 ms   = 3,000,000 ns:   b = 11, 1464·2048 + 2047   = 3,000,319 ns   -> 3.000319 ms
  *   4 ms   = 4,000,000 ns:   b = 11, 1953·2048 + 2047   = 4,001,791 ns   -> 4.001791 ms
@@ -49,7 +49,7 @@ static int teardown(void **state) {
 #define MS INT64_C(1000000)
 #define START 1000.0 /* StartTime = BaseTime of the hand-written logs (epoch s) */
 
-/* One interval line: tag, start (s after StartTime), 1 s long, the given (value ns, count) pairs. */
+/* One interval line: tag, start (s after StartTime), 1 s long, the (value ns, count) pairs. */
 static void interval(db_hdr_log_writer *w, const char *tag, double t, int n, ...) {
     db_hdr h;
     assert_int_equal(db_hdr_init(&h, 1, INT64_C(3600000000000), 3), DB_HDR_OK);
@@ -271,7 +271,7 @@ static void write_run_dir(char *run, size_t len) {
 }
 
 /* TTFT row: thirds 3.000319, 100.007935, 50.003967 ms at 4 digits; last / first = 50,003,967 /
- * 3,000,319 = 16.666 (3 decimals); the worst interval 100.007935 ms starting at 8 s with 1 value. */
+ * 3,000,319 = 16.666 (3 decimals); the worst interval: 100.007935 ms, starting at 8 s, 1 value. */
 static void report_page_shows_thirds_and_worst_interval(void **state) {
     char run[300], p[512], md[512];
     write_run_dir(run, sizeof run);
