@@ -40,6 +40,6 @@ extern "C" cudaError_t db_cuda_argmax(const float *logits, int rows, int n, int3
                                       cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
     if (n <= 0) return cudaErrorInvalidValue;
-    argmax_kernel<<<rows, DB_ARGMAX_THREADS, 0, stream>>>(logits, n, out);
+    DB_LAUNCH(argmax_kernel, rows, DB_ARGMAX_THREADS, 0, stream, logits, n, out);
     return cudaGetLastError();
 }

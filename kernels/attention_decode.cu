@@ -54,7 +54,7 @@ template <int HG, int PPL>
 __device__ __forceinline__ void dec_write(const db_cuda_attn &a, const dec_ctx &c, int n_splits,
                                           float *partial, float2 (&acc)[HG][PPL], float (&m)[HG],
                                           float (&l)[HG]) {
-    extern __shared__ float sm[]; /* (DEC_WARPS, HG, hs + 2): acc, m, l */
+    DB_DYNAMIC_SHARED(float, sm); /* (DEC_WARPS, HG, hs + 2): acc, m, l */
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, stride = c.hs + 2;
     float *mine = sm + (size_t)warp * HG * stride;
 #pragma unroll
@@ -234,11 +234,14 @@ template <int HG>
 static void launch_hg(int ppl, dim3 grid, size_t smem, cudaStream_t st, const db_cuda_attn &a,
                       const int *rows, int n_splits, float *partial) {
     if (ppl == 1)
-        decode_split_kernel<HG, 1><<<grid, DEC_WARPS * 32, smem, st>>>(a, rows, n_splits, partial);
+        DB_LAUNCH((decode_split_kernel<HG, 1>), grid, DEC_WARPS * 32, smem, st, a, rows, n_splits,
+                  partial);
     else if (ppl == 2)
-        decode_split_kernel<HG, 2><<<grid, DEC_WARPS * 32, smem, st>>>(a, rows, n_splits, partial);
+        DB_LAUNCH((decode_split_kernel<HG, 2>), grid, DEC_WARPS * 32, smem, st, a, rows, n_splits,
+                  partial);
     else
-        decode_split_kernel<HG, 4><<<grid, DEC_WARPS * 32, smem, st>>>(a, rows, n_splits, partial);
+        DB_LAUNCH((decode_split_kernel<HG, 4>), grid, DEC_WARPS * 32, smem, st, a, rows, n_splits,
+                  partial);
 }
 
 extern "C" cudaError_t db_cuda_attention_decode(const db_cuda_attn *a, const int *rows, int n_rows,
@@ -270,7 +273,7 @@ extern "C" cudaError_t db_cuda_attention_decode(const db_cuda_attn *a, const int
     }
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess || n_splits == 1) return e;
-    decode_merge_kernel<<<dim3((unsigned)n_rows, (unsigned)a->n_heads), 128, 0, stream>>>(
-        *a, rows, n_splits, partial);
+    DB_LAUNCH(decode_merge_kernel, dim3((unsigned)n_rows, (unsigned)a->n_heads), 128, 0, stream, *a,
+              rows, n_splits, partial);
     return cudaGetLastError();
 }

@@ -44,7 +44,7 @@ __device__ __forceinline__ void pf_load_tile(const db_cuda_kv_layer &kv, const i
 }
 
 __global__ void __launch_bounds__(PF_WARPS * 32) prefill_kernel(db_cuda_attn a, const int *tiles) {
-    extern __shared__ float sm[];
+    DB_DYNAMIC_SHARED(float, sm);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const db_cuda_kv_layer kv = a.kv;
     const int hs = kv.head_size, t0 = tiles[2 * blockIdx.x], nt = tiles[2 * blockIdx.x + 1];
@@ -134,7 +134,7 @@ extern "C" cudaError_t db_cuda_attention_prefill(const db_cuda_attn *a, const in
             prefill_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
         if (e != cudaSuccess) return e;
     }
-    prefill_kernel<<<dim3((unsigned)n_tiles, (unsigned)(kvh * chunks)), PF_WARPS * 32, smem,
-                     stream>>>(*a, tiles);
+    DB_LAUNCH(prefill_kernel, dim3((unsigned)n_tiles, (unsigned)(kvh * chunks)), PF_WARPS * 32,
+              smem, stream, *a, tiles);
     return cudaGetLastError();
 }

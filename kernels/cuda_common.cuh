@@ -5,7 +5,14 @@
  * What it is for: the one place where the kernels turn the formats of kernels/cuda_types.cuh into
  * fp32 and back, through the numerics of kernels/numerics.h, so every kernel rounds as the CPU
  * does. CUDA C++ only (included by the .cu files, never by C code). What it must not do: launch
- * anything or keep state.
+ * anything itself or keep state.
+ *
+ * Launch syntax: the launchers write DB_LAUNCH(kernel, grid, block, smem, stream, args...) for
+ * kernel<<<grid, block, smem, stream>>>(args...) (a template kernel whose name holds a comma goes
+ * in parentheses: DB_LAUNCH((k<8, 4>), ...)), and a kernel's dynamic shared memory is
+ * DB_DYNAMIC_SHARED(float, sm) for `extern __shared__ float sm[]`. With nvcc that is exactly the
+ * CUDA syntax. With DB_CUDA_EMULATED (the emulated GPU tests: the .cu files compiled as C++ against
+ * tests/emu, run on the CPU by tests/emu/simt.cpp) they become a call of the emulator.
  */
 #ifndef DB_KERNELS_CUDA_COMMON_CUH
 #define DB_KERNELS_CUDA_COMMON_CUH
@@ -19,6 +26,16 @@
 #include "numerics.h"
 
 #define DB_FULL_MASK 0xFFFFFFFFu
+
+#ifdef DB_CUDA_EMULATED
+#define DB_LAUNCH(kernel, grid, block, smem, stream, ...)                                          \
+    db_emu_launch(kernel, grid, block, smem, stream, [&] { kernel(__VA_ARGS__); })
+#define DB_DYNAMIC_SHARED(type, name) type *name = (type *)db_emu_dynamic_shared()
+#else
+#define DB_LAUNCH(kernel, grid, block, smem, stream, ...)                                          \
+    kernel<<<grid, block, smem, stream>>>(__VA_ARGS__)
+#define DB_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
 
 __device__ __forceinline__ float db_warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1)

@@ -15,6 +15,6 @@ __global__ void __launch_bounds__(DB_EMBED_THREADS)
 extern "C" cudaError_t db_cuda_embedding(db_cuda_matrix E, const int32_t *tokens, int T, float *x,
                                          cudaStream_t stream) {
     if (T <= 0) return cudaSuccess;
-    embedding_kernel<<<T, DB_EMBED_THREADS, 0, stream>>>(E, tokens, x);
+    DB_LAUNCH(embedding_kernel, T, DB_EMBED_THREADS, 0, stream, E, tokens, x);
     return cudaGetLastError();
 }

@@ -109,9 +109,9 @@ static void launch(const db_cuda_matrix &W, const uint16_t *x, int ldx, int B, f
                    cudaStream_t st) {
     unsigned blocks = (unsigned)((W.n_rows + GEMV_WARPS - 1) / GEMV_WARPS);
     if (W.fmt == DB_WFMT_I8)
-        gemv_i8_kernel<MAXB><<<blocks, GEMV_WARPS * 32, 0, st>>>(W, x, ldx, B, y, ldy);
+        DB_LAUNCH(gemv_i8_kernel<MAXB>, blocks, GEMV_WARPS * 32, 0, st, W, x, ldx, B, y, ldy);
     else
-        gemv_i4_kernel<MAXB><<<blocks, GEMV_WARPS * 32, 0, st>>>(W, x, ldx, B, y, ldy);
+        DB_LAUNCH(gemv_i4_kernel<MAXB>, blocks, GEMV_WARPS * 32, 0, st, W, x, ldx, B, y, ldy);
 }
 
 extern "C" int db_cuda_gemv_max_batch(void) {

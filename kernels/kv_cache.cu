@@ -53,6 +53,6 @@ extern "C" cudaError_t db_cuda_kv_write(db_cuda_kv_layer kv, const float *k, con
         ld < kv.n_kv_heads * kv.head_size)
         return cudaErrorInvalidValue;
     dim3 grid((unsigned)T, (unsigned)((2 * kv.n_kv_heads + DB_KV_WARPS - 1) / DB_KV_WARPS));
-    kv_write_kernel<<<grid, DB_KV_WARPS * 32, 0, stream>>>(kv, k, v, ld, slot);
+    DB_LAUNCH(kv_write_kernel, grid, DB_KV_WARPS * 32, 0, stream, kv, k, v, ld, slot);
     return cudaGetLastError();
 }

@@ -26,7 +26,7 @@ extern "C" cudaError_t db_cuda_act_prepare(const float *x, int ldx, int rows, in
                                            db_cuda_act out, cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
     if (K <= 0 || ldx < K || out.ld < K) return cudaErrorInvalidValue;
-    act_prepare_kernel<<<rows, DB_QUANT_THREADS, 0, stream>>>(x, ldx, K, out);
+    DB_LAUNCH(act_prepare_kernel, rows, DB_QUANT_THREADS, 0, stream, x, ldx, K, out);
     return cudaGetLastError();
 }
 
@@ -44,7 +44,7 @@ extern "C" cudaError_t db_cuda_act_gather(db_cuda_act src, const int *rows, int 
     if (n <= 0) return cudaSuccess;
     size_t bytes = (size_t)src.ld * (size_t)db_act_elem_bytes(src.type);
     if (src.ld != dst.ld || src.type != dst.type || bytes % 4) return cudaErrorInvalidValue;
-    act_gather_kernel<<<n, 128, 0, stream>>>(src, rows, dst, (int)(bytes / 4));
+    DB_LAUNCH(act_gather_kernel, n, 128, 0, stream, src, rows, dst, (int)(bytes / 4));
     return cudaGetLastError();
 }
 
@@ -65,7 +65,7 @@ extern "C" cudaError_t db_cuda_dequant_bf16(db_cuda_matrix W, int row0, int rows
                                             int ldo, cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
     if (row0 < 0 || row0 + rows > W.n_rows || ldo < W.n_cols) return cudaErrorInvalidValue;
-    dequant_bf16_kernel<<<rows, DB_QUANT_THREADS, 0, stream>>>(W, row0, out, ldo);
+    DB_LAUNCH(dequant_bf16_kernel, rows, DB_QUANT_THREADS, 0, stream, W, row0, out, ldo);
     return cudaGetLastError();
 }
 
@@ -94,7 +94,7 @@ static cudaError_t epilogue(const D *d, int ldd, const float *wscale, const floa
     if (T <= 0 || N <= 0) return cudaSuccess;
     if (ldd < N || ldy < N) return cudaErrorInvalidValue;
     dim3 grid((unsigned)((N + 255) / 256), (unsigned)(T < 65535 ? T : 65535));
-    gemm_epilogue_kernel<D><<<grid, 256, 0, stream>>>(d, ldd, wscale, xscale, T, N, y, ldy);
+    DB_LAUNCH(gemm_epilogue_kernel<D>, grid, 256, 0, stream, d, ldd, wscale, xscale, T, N, y, ldy);
     return cudaGetLastError();
 }
 

@@ -41,7 +41,7 @@ extern "C" cudaError_t db_cuda_rmsnorm(float *x, const float *residual, db_num_t
                                        db_cuda_act out, cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
     if (dim <= 0 || out.ld < dim) return cudaErrorInvalidValue;
-    rmsnorm_kernel<<<rows, DB_RMSNORM_THREADS, 0, stream>>>(x, residual, residual_round, gain, dim,
-                                                            eps, out);
+    DB_LAUNCH(rmsnorm_kernel, rows, DB_RMSNORM_THREADS, 0, stream, x, residual, residual_round,
+              gain, dim, eps, out);
     return cudaGetLastError();
 }

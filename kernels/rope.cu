@@ -36,7 +36,7 @@ extern "C" cudaError_t db_cuda_rope(float *qkv, int ld, const int *pos, int T, i
     if (head_size <= 0 || (head_size & 1) || q_dim % head_size || kv_dim % head_size ||
         ld < q_dim + 2 * kv_dim)
         return cudaErrorInvalidValue;
-    rope_kernel<<<T, DB_ROPE_THREADS, 0, stream>>>(qkv, ld, pos, q_dim, kv_dim, head_size, freq,
-                                                   round);
+    DB_LAUNCH(rope_kernel, T, DB_ROPE_THREADS, 0, stream, qkv, ld, pos, q_dim, kv_dim, head_size,
+              freq, round);
     return cudaGetLastError();
 }

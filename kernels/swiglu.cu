@@ -33,6 +33,6 @@ extern "C" cudaError_t db_cuda_swiglu(const float *h13, int hidden, db_num_type 
                                       db_cuda_act out, cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
     if (hidden <= 0 || out.ld < hidden) return cudaErrorInvalidValue;
-    swiglu_kernel<<<rows, DB_SWIGLU_THREADS, 0, stream>>>(h13, hidden, round, out);
+    DB_LAUNCH(swiglu_kernel, rows, DB_SWIGLU_THREADS, 0, stream, h13, hidden, round, out);
     return cudaGetLastError();
 }

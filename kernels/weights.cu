@@ -96,7 +96,7 @@ extern "C" cudaError_t db_cuda_matrix_fill(db_cuda_matrix W, int dst_row0, int r
                                            cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
     if (dst_row0 < 0 || dst_row0 + rows > W.n_rows || W.n_cols <= 0) return cudaErrorInvalidValue;
-    matrix_fill_kernel<<<rows, DB_FILL_THREADS, 0, stream>>>(W, dst_row0, src, bad);
+    DB_LAUNCH(matrix_fill_kernel, rows, DB_FILL_THREADS, 0, stream, W, dst_row0, src, bad);
     return cudaGetLastError();
 }
 
@@ -110,6 +110,6 @@ __global__ void gain_fill_kernel(float *g, int n, uint64_t key, float spread) {
 extern "C" cudaError_t db_cuda_gain_fill(float *g, int n, uint64_t key, float spread,
                                          cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
-    gain_fill_kernel<<<(n + 255) / 256, 256, 0, stream>>>(g, n, key, spread);
+    DB_LAUNCH(gain_fill_kernel, (n + 255) / 256, 256, 0, stream, g, n, key, spread);
     return cudaGetLastError();
 }
