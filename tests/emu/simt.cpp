@@ -1,7 +1,7 @@
 /* simt.cpp (tests/emu) — a small SIMT emulator that runs the CUDA kernels of the kernels/ .cu files, compiled
  * as C++20 against the headers of tests/emu, on the CPU: every CUDA thread of a block is an OS
  * thread, __syncthreads is a std::barrier of the block, a warp shuffle meets at a std::barrier of
- * the warp (twice: write the lane's value, read the source lane's). It also implements the runtime
+ * the warp (each lane writes its value, all arrive, each reads its source lane's). It also implements the runtime
  * calls of tests/emu/cuda_runtime_api.h on host memory.
  *
  * Launch checks (those of a GPU of compute capability 9.0): at most 1024 threads per block (x, y
@@ -50,12 +50,29 @@ constexpr size_t kMaxOptinSmem = 227 * 1024; /* cudaDevAttrMaxSharedMemoryPerBlo
     abort();
 }
 
-struct warp_state {
-    std::unique_ptr<std::barrier<>> bar;
-    unsigned size = 0;              /* lanes launched (32 but in a block's last, partial warp) */
-    std::atomic<unsigned> live{0};  /* lanes not yet returned from the kernel */
-    uint32_t slot[32] = {0};
+struct warp_state;
+
+/* Runs once per phase of a warp's barrier, when every live lane has arrived. */
+struct warp_check {
+    warp_state *w;
+    void operator()() noexcept;
 };
+
+struct warp_state {
+    std::unique_ptr<std::barrier<warp_check>> bar;
+    unsigned size = 0;             /* lanes launched (32 but in a block's last, partial warp) */
+    std::atomic<unsigned> live{0}; /* lanes not yet returned from the kernel */
+    std::atomic<bool> shuffling{false}; /* a shuffle is in this phase (not only returning lanes) */
+    uint32_t slot[2][32] = {};     /* shuffle k writes and reads slot[k % 2] */
+};
+
+void warp_check::operator()() noexcept {
+    /* Every live lane is blocked in this phase, so `live` cannot change while this runs. */
+    if (w->shuffling.load() && (w->size != 32 || w->live.load() != 32))
+        fatal("warp shuffle with mask 0xFFFFFFFF while lanes of the warp are missing or have "
+              "returned (undefined on a GPU)");
+    w->shuffling.store(false);
+}
 
 struct block_state {
     std::unique_ptr<std::barrier<>> bar;
@@ -68,7 +85,8 @@ struct block_state {
 };
 
 thread_local block_state *tl_block;
-thread_local unsigned tl_tid; /* linear thread index in the block */
+thread_local unsigned tl_tid;      /* linear thread index in the block */
+thread_local unsigned tl_shuffles; /* shuffles this thread has made in its block */
 
 /* Worker threads kept across launches (creating 128-1024 threads per block would dominate). */
 class worker_pool {
@@ -124,6 +142,7 @@ class worker_pool {
     static void run_thread(block_state *b, unsigned tid) {
         tl_block = b;
         tl_tid = tid;
+        tl_shuffles = 0;
         unsigned bx = b->block.x, by = b->block.y;
         threadIdx = uint3{tid % bx, tid / bx % by, tid / (bx * by)};
         blockIdx = b->idx;
@@ -209,7 +228,7 @@ void db_emu_run(const void *kernel, dim3 grid, dim3 block, size_t dynamic_smem,
         b.warps = std::vector<warp_state>(nw);
         for (unsigned w = 0; w < nw; w++) {
             unsigned n = nt - 32 * w < 32 ? nt - 32 * w : 32;
-            b.warps[w].bar = std::make_unique<std::barrier<>>(n);
+            b.warps[w].bar = std::make_unique<std::barrier<warp_check>>(n, warp_check{&b.warps[w]});
             b.warps[w].size = n;
             b.warps[w].live = n;
         }
@@ -243,17 +262,15 @@ unsigned db_emu_lane() {
 }
 
 uint32_t db_emu_shfl(unsigned mask, uint32_t bits, unsigned src_lane) {
-    warp_state &w = tl_block->warps[tl_tid / 32];
-    w.slot[tl_tid & 31u] = bits;
-    w.bar->arrive_and_wait();
-    /* Between the two barriers no lane of this shuffle can return, so `live` is stable. */
     if (mask != 0xFFFFFFFFu) fatal("warp shuffle with a partial mask (not emulated)");
-    if (w.size != 32 || w.live.load() != 32)
-        fatal("warp shuffle with mask 0xFFFFFFFF while lanes of the warp are missing or have "
-              "returned (undefined on a GPU)");
-    uint32_t r = w.slot[src_lane];
+    warp_state &w = tl_block->warps[tl_tid / 32];
+    /* One barrier per shuffle: shuffle k uses slot[k % 2], and no lane can write slot[k % 2] again
+     * (shuffle k + 2) before every lane has passed shuffle k + 1, i.e. has read shuffle k. */
+    unsigned k = tl_shuffles++;
+    w.slot[k & 1u][tl_tid & 31u] = bits;
+    w.shuffling.store(true);
     w.bar->arrive_and_wait();
-    return r;
+    return w.slot[k & 1u][src_lane];
 }
 
 unsigned long long atomicMin(unsigned long long *address, unsigned long long value) {
