@@ -2,8 +2,8 @@
  * (kernels/cuda_common.cuh), for running the CUDA kernels as C++ on the CPU (tests/emu/simt.cpp).
  *
  * __half2float is kernels/numerics.h's exact fp16 -> fp32 conversion, which is what the hardware
- * computes (the conversion is exact). What it does NOT model: __half arithmetic, half2, or any other
- * intrinsic of the real header; a kernel that uses one does not compile here.
+ * computes (the conversion is exact). What it does NOT model: __half arithmetic, half2, or any
+ * other intrinsic of the real header; a kernel that uses one does not compile here.
  */
 #ifndef DB_TESTS_EMU_CUDA_FP16_H
 #define DB_TESTS_EMU_CUDA_FP16_H

@@ -1,6 +1,7 @@
-/* cuda_runtime.h (tests/emu) — the device side of CUDA C++ that the kernels (the kernels/ .cu files through
- * kernels/cuda_common.cuh) use, for compiling them as C++20 with the host compiler and running them
- * on the CPU under the SIMT emulator of tests/emu/simt.cpp (the emulated GPU tests, label "emu").
+/* cuda_runtime.h (tests/emu) — the device side of CUDA C++ that the kernels (the kernels/ .cu files
+ * through kernels/cuda_common.cuh) use, for compiling them as C++20 with the host compiler and
+ * running them on the CPU under the SIMT emulator of tests/emu/simt.cpp (the emulated GPU tests,
+ * label "emu").
  *
  * What it does: the qualifiers (__global__, __device__, ... expand to nothing, __shared__ to
  * `static`: one object per kernel, which is per block because blocks run one at a time), the
@@ -112,7 +113,8 @@ template <class T> static inline T __shfl_xor_sync(unsigned mask, T v, int lane_
 
 unsigned long long atomicMin(unsigned long long *address, unsigned long long value);
 
-/* ---- launches (simt.cpp) ---------------------------------------------------------------------- */
+/* ---- launches (simt.cpp) ----------------------------------------------------------------------
+ */
 
 /* Runs body once per thread of every block of the grid (see simt.cpp for the order), after the
  * checks a GPU makes at launch; a failed check becomes the next cudaGetLastError. kernel
@@ -127,8 +129,9 @@ template <class K, class Body>
 static inline void db_emu_launch(K *kernel, dim3 grid, dim3 block, size_t dynamic_smem,
                                  cudaStream_t stream, Body body) {
     (void)stream;
-    db_emu_run(reinterpret_cast<const void *>(kernel), grid, block, dynamic_smem,
-               [](void *b) { (*static_cast<Body *>(b))(); }, &body);
+    db_emu_run(
+        reinterpret_cast<const void *>(kernel), grid, block, dynamic_smem,
+        [](void *b) { (*static_cast<Body *>(b))(); }, &body);
 }
 
 template <class K>

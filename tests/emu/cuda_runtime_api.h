@@ -1,6 +1,6 @@
 /* cuda_runtime_api.h (tests/emu) — the part of the CUDA runtime API that the kernels' host
- * launchers (the kernels/ .cu files), engine/cuda_weights.c and the GPU tests call, implemented on host
- * memory by tests/emu/simt.cpp, so the CUDA kernels can be compiled as C++ and run on the CPU
+ * launchers (the kernels/ .cu files), engine/cuda_weights.c and the GPU tests call, implemented on
+ * host memory by tests/emu/simt.cpp, so the CUDA kernels can be compiled as C++ and run on the CPU
  * (the emulated GPU tests, CTest label "emu").
  *
  * What it is for: the C-callable declarations (C17 and C++) with the real runtime's names and

@@ -1,8 +1,8 @@
-/* simt.cpp (tests/emu) — a small SIMT emulator that runs the CUDA kernels of the kernels/ .cu files, compiled
- * as C++20 against the headers of tests/emu, on the CPU: every CUDA thread of a block is an OS
- * thread, __syncthreads is a std::barrier of the block, a warp shuffle meets at a std::barrier of
- * the warp (each lane writes its value, all arrive, each reads its source lane's). It also implements the runtime
- * calls of tests/emu/cuda_runtime_api.h on host memory.
+/* simt.cpp (tests/emu) — a small SIMT emulator that runs the CUDA kernels of the kernels/ .cu
+ * files, compiled as C++20 against the headers of tests/emu, on the CPU: every CUDA thread of a
+ * block is an OS thread, __syncthreads is a std::barrier of the block, a warp shuffle meets at a
+ * std::barrier of the warp (each lane writes its value, all arrive, each reads its source lane's).
+ * It also implements the runtime calls of tests/emu/cuda_runtime_api.h on host memory.
  *
  * Launch checks (those of a GPU of compute capability 9.0): at most 1024 threads per block (x, y
  * <= 1024, z <= 64), grid x < 2^31, grid y and z <= 65535, no zero dimension
@@ -63,7 +63,7 @@ struct warp_state {
     unsigned size = 0;             /* lanes launched (32 but in a block's last, partial warp) */
     std::atomic<unsigned> live{0}; /* lanes not yet returned from the kernel */
     std::atomic<bool> shuffling{false}; /* a shuffle is in this phase (not only returning lanes) */
-    uint32_t slot[2][32] = {};     /* shuffle k writes and reads slot[k % 2] */
+    uint32_t slot[2][32] = {};          /* shuffle k writes and reads slot[k % 2] */
 };
 
 void warp_check::operator()() noexcept {
@@ -281,7 +281,8 @@ unsigned long long atomicMin(unsigned long long *address, unsigned long long val
     return old;
 }
 
-/* ---- runtime API on host memory ---------------------------------------------------------------- */
+/* ---- runtime API on host memory ----------------------------------------------------------------
+ */
 
 extern "C" {
 
