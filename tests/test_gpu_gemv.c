@@ -3,8 +3,8 @@
  * tensor id and scale store the same values bit for bit, engine/cuda_weights.h):
  *   - the GEMV kernels (kernels/gemv.cu) for B = 1 (template <1>), 3 and 4 (<4>), 5 and 16 (<16>),
  *     K = 48, 136, 200, 1000, 1100 (tails of the int8 lanes' 16-element and the int4 lanes'
- * 32-element chunks, an int4 row's last chunk running past ldx, one to three chunks per lane) and N
- * = 37 (the last block of 4 warps has one row);
+ *     32-element chunks, an int4 row's last chunk running past ldx, one to three chunks per lane)
+ *     and N = 13 (the last block of 4 warps has one row);
  *   - the launcher's refusals of shapes outside gemv.cuh's contract;
  *   - the large-batch path of engine/cuda_gemm.c: the dequantised bf16 tiles (kernels/quant.cu)
  *     element by element against the CPU's stored weights, the GEMM epilogue, and the chain
