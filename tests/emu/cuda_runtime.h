@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <functional>
+
 #include "cuda_runtime_api.h"
 
 #define __global__
@@ -125,13 +127,31 @@ void db_emu_run(const void *kernel, dim3 grid, dim3 block, size_t dynamic_smem,
 void *db_emu_dynamic_shared();
 cudaError_t db_emu_set_max_dynamic_shared(const void *kernel, int bytes);
 
+/* The GPU's launch checks (cudaErrorInvalidConfiguration / cudaErrorInvalidValue), and the error
+ * the next cudaGetLastError returns. */
+cudaError_t db_emu_check_launch(const void *kernel, dim3 grid, dim3 block, size_t dynamic_smem);
+void db_emu_set_launch_error(cudaError_t e);
+/* A stream operation (tests/emu/runtime.cpp): runs op now, or records it while `stream` captures
+ * a graph (op must then own copies of everything it reads at replay); fails without running it
+ * where the real runtime refuses the operation during a capture. */
+cudaError_t db_emu_submit(cudaStream_t stream, std::function<cudaError_t()> op);
+
+/* The launch checks happen at once (a capture records only a valid launch); the kernel runs now,
+ * or, while the stream captures, at each replay of the graph. body is stored by value: the
+ * emulated build's DB_LAUNCH (tests/emu/emu_launch.h) captures the arguments by copy, as a
+ * launch's parameters are copied on a GPU. */
 template <class K, class Body>
 static inline void db_emu_launch(K *kernel, dim3 grid, dim3 block, size_t dynamic_smem,
                                  cudaStream_t stream, Body body) {
-    (void)stream;
-    db_emu_run(
-        reinterpret_cast<const void *>(kernel), grid, block, dynamic_smem,
-        [](void *b) { (*static_cast<Body *>(b))(); }, &body);
+    const void *k = reinterpret_cast<const void *>(kernel);
+    cudaError_t e = db_emu_check_launch(k, grid, block, dynamic_smem);
+    if (e == cudaSuccess)
+        e = db_emu_submit(stream, [k, grid, block, dynamic_smem, body]() mutable {
+            db_emu_run(
+                k, grid, block, dynamic_smem, [](void *b) { (*static_cast<Body *>(b))(); }, &body);
+            return cudaSuccess;
+        });
+    if (e != cudaSuccess) db_emu_set_launch_error(e);
 }
 
 template <class K>

@@ -2,7 +2,8 @@
  * files, compiled as C++20 against the headers of tests/emu, on the CPU: every CUDA thread of a
  * block is an OS thread, __syncthreads is a std::barrier of the block, a warp shuffle meets at a
  * std::barrier of the warp (each lane writes its value, all arrive, each reads its source lane's).
- * It also implements the runtime calls of tests/emu/cuda_runtime_api.h on host memory.
+ * It also keeps the runtime's last launch error (cudaGetLastError) and error names; memory,
+ * streams, events, graphs and device queries are tests/emu/runtime.cpp.
  *
  * Launch checks (those of a GPU of compute capability 9.0): at most 1024 threads per block (x, y
  * <= 1024, z <= 64), grid x < 2^31, grid y and z <= 65535, no zero dimension
@@ -205,6 +206,14 @@ worker_pool &pool() {
 
 } // namespace
 
+cudaError_t db_emu_check_launch(const void *kernel, dim3 grid, dim3 block, size_t dynamic_smem) {
+    return check_launch(kernel, grid, block, dynamic_smem);
+}
+
+void db_emu_set_launch_error(cudaError_t e) {
+    set_error(e);
+}
+
 void db_emu_run(const void *kernel, dim3 grid, dim3 block, size_t dynamic_smem,
                 void (*body)(void *), void *body_ctx) {
     cudaError_t e = check_launch(kernel, grid, block, dynamic_smem);
@@ -286,53 +295,6 @@ unsigned long long atomicMin(unsigned long long *address, unsigned long long val
 
 extern "C" {
 
-cudaError_t cudaMalloc(void **ptr, size_t bytes) {
-    /* cudaMalloc's 256-byte alignment; exactly `bytes`, so AddressSanitizer sees overruns. */
-    if (posix_memalign(ptr, 256, bytes ? bytes : 1) != 0) {
-        *ptr = nullptr;
-        return cudaErrorMemoryAllocation;
-    }
-    return cudaSuccess;
-}
-
-cudaError_t cudaFree(void *ptr) {
-    free(ptr);
-    return cudaSuccess;
-}
-
-cudaError_t cudaMemset(void *ptr, int value, size_t bytes) {
-    if (bytes && !ptr) return cudaErrorInvalidValue;
-    if (bytes) memset(ptr, value, bytes);
-    return cudaSuccess;
-}
-
-cudaError_t cudaMemsetAsync(void *ptr, int value, size_t bytes, cudaStream_t stream) {
-    (void)stream;
-    return cudaMemset(ptr, value, bytes);
-}
-
-cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind) {
-    if (kind < cudaMemcpyHostToHost || kind > cudaMemcpyDefault) return cudaErrorInvalidValue;
-    if (bytes && (!dst || !src)) return cudaErrorInvalidValue;
-    if (bytes) memmove(dst, src, bytes);
-    return cudaSuccess;
-}
-
-cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind,
-                            cudaStream_t stream) {
-    (void)stream;
-    return cudaMemcpy(dst, src, bytes, kind);
-}
-
-cudaError_t cudaDeviceSynchronize(void) {
-    return cudaSuccess;
-}
-
-cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
-    (void)stream;
-    return cudaSuccess;
-}
-
 cudaError_t cudaGetLastError(void) {
     std::lock_guard<std::mutex> g(g_mu);
     cudaError_t e = g_last_error;
@@ -355,6 +317,22 @@ const char *cudaGetErrorName(cudaError_t e) {
         return "cudaErrorMemoryAllocation";
     case cudaErrorInvalidConfiguration:
         return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidDevice:
+        return "cudaErrorInvalidDevice";
+    case cudaErrorInvalidResourceHandle:
+        return "cudaErrorInvalidResourceHandle";
+    case cudaErrorIllegalState:
+        return "cudaErrorIllegalState";
+    case cudaErrorNotReady:
+        return "cudaErrorNotReady";
+    case cudaErrorStreamCaptureUnsupported:
+        return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated:
+        return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorStreamCaptureImplicit:
+        return "cudaErrorStreamCaptureImplicit";
+    case cudaErrorStreamCaptureWrongThread:
+        return "cudaErrorStreamCaptureWrongThread";
     }
     return "cudaErrorUnknown";
 }
@@ -369,11 +347,24 @@ const char *cudaGetErrorString(cudaError_t e) {
         return "out of memory";
     case cudaErrorInvalidConfiguration:
         return "invalid configuration argument";
+    case cudaErrorInvalidDevice:
+        return "invalid device ordinal";
+    case cudaErrorInvalidResourceHandle:
+        return "invalid resource handle";
+    case cudaErrorIllegalState:
+        return "the operation cannot be performed in the present state";
+    case cudaErrorNotReady:
+        return "device not ready";
+    case cudaErrorStreamCaptureUnsupported:
+        return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated:
+        return "operation failed due to a previous error during capture";
+    case cudaErrorStreamCaptureImplicit:
+        return "operation would make the legacy stream depend on a capturing blocking stream";
+    case cudaErrorStreamCaptureWrongThread:
+        return "attempt to terminate a thread-local capture sequence from another thread";
     }
     return "unknown error";
 }
 
-int db_cuda_device_count(void) {
-    return 1;
-}
 }
