@@ -30,6 +30,7 @@
 #include "plot.h"
 #include "plot_latency_time.h"
 #include "report_md.h"
+#include "test_reports_util.h"
 
 static char dir[256];
 static char err[1024];
@@ -93,21 +94,6 @@ static void write_sample(const char *path) {
 
 static void path_in(char *buf, size_t len, const char *name) {
     snprintf(buf, len, "%s/%s", dir, name);
-}
-
-static int file_contains(const char *path, const char *needle) {
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return strstr(buf, needle) != NULL;
-}
-
-static int have_gnuplot(char *term) {
-    char e[256];
-    return db_plot_find_gnuplot(term, 16, e, sizeof e) == 0;
 }
 
 /* 5 s: p50 = 50th of 100 = 2 ms -> 2,000,895 ns; p99 = 99th of 100 = the first 40 ms value ->

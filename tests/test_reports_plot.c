@@ -18,6 +18,7 @@
 #include "plot_serve.h"
 #include "report_md.h"
 #include "roofline.h"
+#include "test_reports_util.h"
 
 static char dir[256];
 static char err[1024];
@@ -106,21 +107,6 @@ static int file_starts_with(const char *path, const char *magic, size_t n) {
     size_t got = fread(buf, 1, n, f);
     fclose(f);
     return got == n && memcmp(buf, magic, n) == 0;
-}
-
-static int file_contains(const char *path, const char *needle) {
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return strstr(buf, needle) != NULL;
-}
-
-static int have_gnuplot(char *term) {
-    char e[256];
-    return db_plot_find_gnuplot(term, 16, e, sizeof e) == 0;
 }
 
 /* PNG and SVG images, the script and its data: the ceilings' source is in the title and in the key,
