@@ -1,5 +1,5 @@
-/* test_reports_util.h — small helpers shared by the reports tests (test_reports*.c): reading a written
- * file back and finding gnuplot. Test code only. */
+/* test_reports_util.h — small helpers shared by the reports tests (test_reports*.c): reading a
+ * written file back and finding gnuplot. Test code only. */
 #ifndef DB_TEST_REPORTS_UTIL_H
 #define DB_TEST_REPORTS_UTIL_H
 
@@ -8,7 +8,8 @@
 
 #include "plot.h"
 
-/* 1 when the first MiB of the file at path holds needle; 0 otherwise (also when it cannot be read). */
+/* 1 when the first MiB of the file at path holds needle; 0 otherwise (also when it cannot be read).
+ */
 static inline int file_contains(const char *path, const char *needle) {
     FILE *f = fopen(path, "r");
     if (!f) return 0;
