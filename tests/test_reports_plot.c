@@ -24,15 +24,11 @@ static char dir[256];
 static char err[1024];
 
 static int setup(void **state) {
-    snprintf(dir, sizeof dir, "/tmp/db_test_reports_plot_%d", (int)getpid());
-    mkdir(dir, 0755);
-    return 0;
+    return reports_dir_make(dir, sizeof dir, "test_reports_plot");
 }
 
 static int teardown(void **state) {
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return reports_dir_remove(dir);
 }
 
 /* spec/roofline.md: attainable = min(peak, AI x BW). H100 bf16: 3350 GB/s, 989.4 TFLOP/s. At AI

@@ -4,7 +4,10 @@
 #define DB_TEST_REPORTS_UTIL_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "plot.h"
 
@@ -24,6 +27,20 @@ static inline int file_contains(const char *path, const char *needle) {
 static inline int have_gnuplot(char *term) {
     char e[256];
     return db_plot_find_gnuplot(term, 16, e, sizeof e) == 0;
+}
+
+/* A fresh folder /tmp/db_NAME_PID in dir[len] for a test file's outputs; 0. */
+static inline int reports_dir_make(char *dir, size_t len, const char *name) {
+    snprintf(dir, len, "/tmp/db_%s_%d", name, (int)getpid());
+    mkdir(dir, 0755);
+    return 0;
+}
+
+/* Removes that folder and what is in it; 0, or -1 when rm failed. */
+static inline int reports_dir_remove(const char *dir) {
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 #endif
